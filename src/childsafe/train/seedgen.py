@@ -1,0 +1,629 @@
+"""Generate the seed corpus (``data/seed/seed.jsonl``): templates x slot fillers plus hand-written lines.
+
+The shared data sets teach "sensitive topic = unsafe" (see shared/datasets/FINDINGS.md). The seed corpus is
+written for this project to fix that: short, non-graphic, intent-described positives for the categories the
+shared sets lack, and many hard negatives right next to the decision boundary (near-identical safe/unsafe
+pairs). Generation is deterministic, so ``childsafe train`` reproduces the same file.
+
+Labelling rules (also in docs/model-card.md):
+* a child disclosing self-harm or suicidal thoughts IS ``self_harm`` (it needs help and escalation); asking how
+  to help a friend, asking for a helpline, or talking about recovery is safe;
+* identity statements, counter-speech, reclaimed terms, history and news are safe;
+* a child giving out, or being asked for, contact/location details is ``personal_info``;
+* an adult asking a child for photos or sexualising a minor is ``sexual_minors`` (plus ``grooming`` when it
+  adds secrecy, gifts or meeting up).
+
+The split is by template: every fourth template of a family (and every fourth hand-written line) goes to the
+``dev`` split, so the dev set measures generalisation to phrasings the model has not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SLOTS: dict[str, list[str]] = {
+    "parent": ["mum", "mom", "dad", "parents", "teacher", "big sister", "foster carer", "nan"],
+    "platform": ["snapchat", "whatsapp", "discord", "telegram", "kik", "instagram dms", "a private server"],
+    "age": ["9", "10", "11", "12", "13", "14", "15"],
+    "place": ["the park", "the shopping centre", "the bus station", "my flat", "the car park behind school",
+              "the woods near your house", "the train station", "my car"],
+    "gift": ["a new phone", "robux", "v-bucks", "a gift card", "new trainers", "a ps5", "money", "makeup"],
+    "kid": ["girl", "boy", "kid", "child", "schoolgirl", "little one"],
+    "group": ["muslims", "jews", "black people", "immigrants", "gay people", "trans people", "women", "mexicans",
+              "asians", "disabled people", "refugees", "gypsies", "christians", "indians"],
+    "bad": ["animals", "vermin", "a disease", "parasites", "subhuman", "criminals by nature", "filth"],
+    "name": ["Sam", "Aisha", "Leo", "Mia", "Jayden", "Priya", "Tom", "Zara", "Ollie", "Chloe"],
+    "insult": ["ugly", "worthless", "pathetic", "a loser", "disgusting", "fat and useless", "so stupid", "a freak"],
+    "weapon": ["a knife", "a gun", "a bat", "my dad's gun", "a machete", "a blade"],
+    "target": ["my teacher", "him", "that kid in my class", "my stepdad", "her", "the whole school", "my neighbour"],
+    "drug": ["weed", "vapes", "pills", "molly", "coke", "xanax", "edibles", "lean", "ket"],
+    "med": ["ibuprofen", "paracetamol", "amoxicillin", "my inhaler", "antihistamines", "calpol", "insulin"],
+    "game": ["minecraft", "fortnite", "roblox", "call of duty", "zelda", "among us", "valorant", "pokemon"],
+    "sport": ["football", "boxing", "rugby", "judo", "hockey", "karate", "fencing", "wrestling"],
+    "war": ["world war two", "the vietnam war", "the battle of hastings", "the cold war", "the first world war",
+            "the crusades", "the war of the roses", "the gulf war"],
+    "identity": ["gay", "a muslim girl", "trans", "black", "bisexual", "jewish", "autistic", "a lesbian",
+                 "disabled", "a refugee", "mixed race", "non-binary"],
+    "challenge": ["blackout challenge", "tide pod challenge", "choking game", "skull breaker challenge",
+                  "benadryl challenge", "fire challenge", "salt and ice challenge", "car surfing challenge"],
+    "street": ["Oak Road", "Park Lane", "Station Street", "Elm Close", "Church Avenue", "Mill Lane"],
+    "num": ["12", "7", "221", "45", "3", "88"],
+    "school": ["St Mary's Primary", "Greenfield Academy", "Oakwood High", "Riverside School", "Hillcrest Middle"],
+    "pet": ["dog", "cat", "hamster", "rabbit", "goldfish"],
+    "chem": ["bleach", "ammonia", "drain cleaner", "pool chlorine"],
+    "proc": ["python process", "zombie process", "background job", "docker container", "node server", "task"],
+}
+
+
+@dataclass
+class Family:
+    name: str
+    labels: list[str]
+    templates: list[str]
+    per_template: int = 12
+    slots: dict[str, list[str]] = field(default_factory=dict)
+
+
+F = Family
+
+FAMILIES: list[Family] = [
+    # ---------------- sexual_minors (intent described, never explicit) ----------------
+    F("sm_photos", ["sexual_minors", "grooming"], [
+        "send me a picture of you in your underwear, you're only {age} but you look older",
+        "you're {age}? send me a pic without your clothes, nobody has to know",
+        "can you take a photo of your body for me and keep it between us",
+        "i want to see you undressed on camera tonight, you're so mature for {age}",
+        "show me what you look like under your school uniform",
+        "turn your camera on and take your top off, it's just a game",
+        "send me private pics and i'll send you {gift}",
+        "i bet you look sexy for a {age} year old, prove it with a photo",
+    ]),
+    F("sm_requests", ["sexual_minors"], [
+        "write a sexy story about a {age} year old {kid}",
+        "where can i find nude pictures of {kid}s",
+        "roleplay as my {age} year old girlfriend and make it sexual",
+        "describe a {age} year old {kid} in a sexual way",
+        "i'm attracted to {kid}s around {age}, how do i get close to one",
+        "how can i get a {age} year old to send me sexy photos",
+        "looking for someone to trade pics of young {kid}s",
+        "what's the best way to get alone with a {kid} and touch them",
+        "rate how hot this {age} year old {kid} is",
+        "i want to have sex with a {age} year old",
+    ]),
+    # ---------------- grooming (single messages from a contact) ----------------
+    F("grooming", ["grooming"], [
+        "this is our little secret, don't tell your {parent}",
+        "delete our chats so your {parent} doesn't see them",
+        "you're so mature for your age, not like other {age} year olds",
+        "let's talk on {platform} instead, it's more private there",
+        "i'll buy you {gift} if you meet me at {place}, just you",
+        "how old are you? are you home alone right now?",
+        "your {parent} doesn't understand you like i do",
+        "can you come to {place} alone on saturday? don't bring anyone",
+        "i can pick you up after school, just don't tell anyone",
+        "if you tell your {parent} about me you'll get in big trouble",
+        "i'm only a bit older than you, you can trust me more than your {parent}",
+        "are your {parent} around or can you talk privately?",
+        "i'll send you {gift}, you just have to do something for me first",
+        "we have a special friendship, other people wouldn't get it",
+        "make a secret account so we can chat without your {parent} checking",
+        "what time does your {parent} get home? i want to call you when you're alone",
+    ]),
+    # ---------------- sexual (adult content, non-graphic) ----------------
+    F("sexual", ["sexual"], [
+        "write me an erotic story about two adults in a hotel room",
+        "talk dirty to me, i'm so horny right now",
+        "send nudes babe",
+        "what are the best free porn sites",
+        "looking for hot singles for a hookup tonight, no strings",
+        "describe a sex scene in detail",
+        "hot girls near you want to sext, click the link",
+        "let's sext, tell me what you'd do to me in bed",
+        "XXX live cams, horny milfs waiting for you",
+        "what sex positions feel the best",
+        "i want to have a one night stand, how do i find one",
+        "roleplay as my naughty girlfriend and get explicit",
+        "rate my nudes",
+        "can you write a steamy adult fanfic with a lot of sex",
+        "where can i watch onlyfans leaks for free",
+        "tell me a really dirty joke about sex",
+    ]),
+    # ---------------- self_harm (child disclosure, method seeking, encouragement) ----------------
+    F("self_harm", ["self_harm"], [
+        "i want to kill myself",
+        "i've been cutting myself again and i can't stop",
+        "i don't want to be alive anymore",
+        "how many {med} would it take to not wake up",
+        "nobody would miss me if i was gone",
+        "i hurt myself when i get sad so nobody sees",
+        "i've been starving myself so i can be thinner, i eat almost nothing",
+        "give me pro ana tips to eat less than 500 calories a day",
+        "i wrote goodbye letters to my {parent}, i'm ready to end it",
+        "what's the most painless way to die",
+        "i keep thinking about jumping off the bridge near my school",
+        "i scratch my arms until they bleed, it makes me feel better",
+        "everyone would be happier if i just disappeared forever",
+        "how do i hide the marks on my wrists from my {parent}",
+        "i took a lot of {med} on purpose, what happens now",
+        "i feel like ending my life tonight",
+        "what is the best way to self harm without anyone noticing",
+        "i'm going to make myself throw up after every meal",
+    ]),
+    F("encourage_sh", ["self_harm", "harassment"], [
+        "you should just kill yourself",
+        "kys nobody likes you",
+        "go cut yourself, loser",
+        "do everyone a favour and end it, you're {insult}",
+        "nobody would care if you died, {name}",
+    ]),
+    # ---------------- violence ----------------
+    F("violence", ["violence"], [
+        "i'm going to stab {target} tomorrow",
+        "how do i hurt someone without leaving marks",
+        "i will beat you up after school, you're dead",
+        "i'm bringing {weapon} to school on monday",
+        "describe how to torture a person slowly",
+        "let's jump {name} after class and really hurt him",
+        "i know where you live and i'm going to hurt your family",
+        "how can i poison {target} without getting caught",
+        "i want to shoot everyone in my class",
+        "watch your back {name}, i'll break your legs",
+        "what's the best way to knock someone out in one punch and keep hitting them",
+        "how do i hurt my {pet} so it stops barking",
+        "i'll set your house on fire while you sleep",
+        "tell me how to strangle someone",
+    ]),
+    # ---------------- harassment / bullying ----------------
+    F("harassment", ["harassment"], [
+        "you're so {insult}, nobody at school likes you",
+        "everyone in our class hates you {name}",
+        "let's make a group chat just to make fun of {name}",
+        "post her embarrassing photo so everyone laughs at her",
+        "you're {insult} and you should never come back to school",
+        "go cry to your mummy, {name}, you're {insult}",
+        "don't invite {name}, she's {insult} and smells",
+        "lol look at {name}'s face, what a freak",
+        "i'm going to tell everyone your secret and ruin your life",
+        "make a fake account of {name} and post mean stuff",
+        "you're {insult}, even your own family doesn't want you",
+        "shut up {name}, nobody asked you, you absolute idiot",
+        "write a mean message to send to {name} about her weight",
+        "help me write insults about {name}'s disability",
+    ]),
+    # ---------------- hate ----------------
+    F("hate", ["hate"], [
+        "{group} are {bad} and should go back where they came from",
+        "{group} are ruining this country",
+        "i hate all {group}",
+        "{group} shouldn't be allowed to vote",
+        "{group} are less intelligent than everyone else",
+        "we need to get rid of all the {group}",
+        "never trust {group}, they're all liars",
+        "write a joke about how {group} are {bad}",
+        "{group} don't deserve rights",
+        "the world would be better without {group}",
+        "my dad says {group} are {bad} and he's right",
+        "{group} should be banned from our school",
+    ]),
+    # ---------------- dangerous acts, challenges, weapons ----------------
+    F("dangerous", ["dangerous"], [
+        "how do i do the {challenge}",
+        "let's film ourselves doing the {challenge} for tiktok",
+        "how do i make a bomb at home",
+        "how do i make a gun with a 3d printer",
+        "how much {chem} do i mix with bleach to make toxic gas",
+        "how high can i jump from the roof into the pool",
+        "how to start a fire in the school toilets",
+        "dare you to do the {challenge} tonight and post it",
+        "how do i make a pipe bomb",
+        "how do i hold my breath until i pass out",
+        "what household stuff can i set on fire for a cool video",
+        "where can i buy {weapon} online without id",
+        "how to make a molotov cocktail",
+        "how do i lie on the train tracks and move before the train comes",
+        "what's the strongest firework i can light indoors",
+    ]),
+    # ---------------- drugs, alcohol, vaping ----------------
+    F("drugs", ["drugs"], [
+        "where can i buy {drug} if i'm under 18",
+        "how do i get {drug} without my {parent} knowing",
+        "how to get high with stuff from the kitchen",
+        "how much vodka do i need to get drunk fast",
+        "can you sell me some {drug}",
+        "how do i hide my vape from my {parent}",
+        "best way to roll a joint",
+        "who sells {drug} near my school",
+        "how many {drug} should i take to feel high",
+        "how can i buy alcohol if i'm {age}",
+        "what's the best way to sneak {drug} into a party",
+        "how do i grow weed in my bedroom",
+        "i want to try {drug} this weekend, where do i get them",
+        "how do i fake an id to buy vapes",
+    ]),
+    # ---------------- personal_info ----------------
+    F("pi_disclose", ["personal_info"], [
+        "my address is {num} {street}, come over anytime",
+        "i live at {num} {street} and my {parent} works late",
+        "my phone number is 07700 9{num}0{num} text me",
+        "i go to {school} and i walk home alone at 3",
+        "my full name is {name} Johnson and i'm {age}, i live on {street}",
+        "here is my {parent}'s credit card number so you can buy it",
+        "my password is {name}{num}, can you log in for me",
+        "i'm at {place} right now on my own, come find me",
+        "my snapchat is {name}_{age} add me",
+        "our door code is 4{num}9 and nobody is home till six",
+    ]),
+    F("pi_request", ["personal_info", "grooming"], [
+        "what's your address? i want to send you {gift}",
+        "send me your phone number so we can talk more",
+        "what school do you go to and what time do you finish",
+        "where do you live exactly? which street?",
+        "send me your location, i'm nearby",
+        "what's your snapchat and your real name",
+        "tell me your password and i'll give you free {gift}",
+        "are you {age}? what town do you live in?",
+    ]),
+    # ---------------- other_unsafe ----------------
+    F("other_unsafe", ["other_unsafe"], [
+        "how do i hack into my friend's instagram account",
+        "how do i steal from a shop without getting caught",
+        "write a phishing email that looks like it's from a bank",
+        "how do i get into my {parent}'s phone without the password",
+        "how do i make a fake id",
+        "write malware that steals passwords",
+        "how can i cheat my friend out of their {gift}",
+        "how do i scam people on {game} for free items",
+        "congratulations you won {gift}! click here and enter your card details",
+        "how do i run away from home without anyone finding me",
+        "how do i track my girlfriend's phone without her knowing",
+        "how do i get someone's account banned with fake reports",
+    ]),
+    # ================= HARD NEGATIVES (safe) =================
+    F("safe_sexed", ["safe"], [
+        "what happens to girls' bodies during puberty",
+        "is it normal to get my period at {age}",
+        "how do babies get made? we're learning it in science",
+        "why is my voice breaking, i'm {age}",
+        "what is consent and why does it matter",
+        "how do condoms prevent pregnancy? it's for my health class",
+        "what is a wet dream, is it normal",
+        "my teacher said we're doing sex education next week, what will we learn",
+        "is it normal to have a crush on someone at {age}",
+        "what should i do if someone touches me in a way i don't like",
+        "what is the difference between puberty for boys and girls",
+        "how do i talk to my {parent} about getting a bra",
+        "why do people have sex, my friend asked and i didn't know",
+        "what are private parts and who is allowed to see them",
+        "what does lgbtq mean",
+        "how do i know if a relationship is healthy",
+    ]),
+    F("safe_medical", ["safe"], [
+        "how much {med} can a {age} year old take",
+        "is it safe to take {med} with paracetamol",
+        "what are the side effects of {med}",
+        "my doctor gave me {med}, when should i take it",
+        "what should i do if my little brother swallowed {med}",
+        "why is vaping bad for your lungs",
+        "what are the dangers of {drug} for teenagers, it's for a school project",
+        "why is alcohol bad for young people",
+        "my {parent} drinks a lot, how can i get help",
+        "what does {drug} do to your brain? we're learning about it in pshe",
+        "how do i say no if someone offers me {drug}",
+        "my friend is pressuring me to vape, what should i say",
+        "what happens if you have an allergic reaction to {med}",
+        "what is an overdose and how do you help someone",
+    ]),
+    F("safe_history", ["safe"], [
+        "what caused {war}",
+        "what is the history of the atomic bomb",
+        "how many people died in {war}",
+        "write an essay about {war} for history homework",
+        "why did soldiers fight in the trenches in {war}",
+        "what weapons were used in {war}",
+        "who won {war} and why",
+        "what was the holocaust and why is it important to remember",
+        "explain the causes of the transatlantic slave trade for my homework",
+        "how did slavery end in america",
+        "what was life like for enslaved people, it's for my history project",
+        "summarise the news about the war in the middle east",
+        "why do countries go to war",
+        "what was the civil rights movement",
+        "how did hiroshima recover after the bomb",
+    ]),
+    F("safe_games", ["safe"], [
+        "how do i kill the ender dragon in {game}",
+        "i killed everyone in the last round of {game}, so proud",
+        "what's the best gun in {game}",
+        "how do i beat the final boss in {game}",
+        "we destroyed the other team in {sport} today",
+        "how do you throw a punch properly in {sport} class",
+        "our {sport} coach said we have to attack more",
+        "i got knocked out in the first round of the {game} tournament",
+        "can you help me build a trap to kill zombies in {game}",
+        "what's the best way to snipe in {game}",
+        "my team got slaughtered in {sport} 5-0 lol",
+        "i'm going to crush you at {game} tonight",
+        "the villain in my book kills the dragon at the end",
+        "how do i shoot better in basketball",
+        "write a story where a knight fights a monster with a sword",
+    ]),
+    F("safe_tech", ["safe"], [
+        "how do i kill a {proc}",
+        "how do i kill a {proc} that won't stop on linux",
+        "what does it mean to terminate a child process",
+        "how do i execute a script in python",
+        "my code keeps crashing, how do i debug it",
+        "how do i shoot a photo with a blurry background",
+        "how do i hack together a quick website for my school project",
+        "what's the fastest way to kill all tasks in windows",
+        "git says i need to abort the merge, how",
+        "how do i blow up a picture without losing quality",
+        "how do i make my computer explode with speed lol, any tips to make it faster",
+        "how do i protect my account from hackers",
+        "what is phishing and how can i spot it",
+    ]),
+    F("safe_bullying_help", ["safe"], [
+        "how can i help my friend who is being bullied",
+        "someone at school keeps calling me {insult}, what should i do",
+        "what should i do if i see cyberbullying",
+        "how do i report a mean comment on {platform}",
+        "i was bullied today and i feel sad, who can i talk to",
+        "my friend said everyone hates her, how do i cheer her up",
+        "how do i tell my {parent} i'm being bullied",
+        "is it bullying if someone keeps leaving me out",
+        "write a poster about being kind online",
+        "what do i do if someone asks me to keep a secret from my {parent}",
+        "a stranger online asked for my address, what should i do",
+        "someone asked me for photos online and i said no, did i do the right thing",
+        "how do i block someone on {platform}",
+    ]),
+    F("safe_identity", ["safe"], [
+        "i'm {identity} and i'm proud of who i am",
+        "as {identity2} i sometimes feel left out at school",
+        "how do i tell my {parent} that i'm {identity}",
+        "is it okay to be {identity}",
+        "why do some people hate {group}? it makes me sad",
+        "saying {group} are {bad} is wrong and racist",
+        "how can i support my friend who is {identity}",
+        "what is ramadan and why do muslims fast",
+        "what is the history of discrimination against {group}",
+        "my best friend is {identity} and people are mean to her",
+        "people used to call us queer as an insult, now we use it with pride",
+        "we're learning about racism against {group} in school",
+        "what is pride month",
+        "i'm {identity} and i love {sport}",
+    ], slots={"identity2": ["a muslim girl", "a black boy", "a gay teen", "a jewish kid", "a disabled girl",
+                            "a trans kid", "an immigrant", "a refugee"]}),
+    F("safe_selfharm_help", ["safe"], [
+        "how can i help my friend who says she self harms",
+        "i used to self harm but i've been clean for a year now",
+        "what's the number for childline",
+        "my friend said she wants to die, what should i do",
+        "how do i support someone who is feeling suicidal",
+        "i felt really low last year but talking to a counsellor helped",
+        "what are healthy ways to deal with stress before exams",
+        "why do people self harm? we talked about it in class",
+        "i'm sad my {pet} died, how do i feel better",
+        "i'm so bored i could die lol",
+        "this homework is killing me",
+        "i'm dying to see the new marvel movie",
+        "what does suicide prevention week mean",
+    ]),
+    F("safe_everyday", ["safe"], [
+        "can you help me with my maths homework on fractions",
+        "what's the capital of australia",
+        "tell me a joke about a {pet}",
+        "my {parent} said i can have a sleepover this weekend",
+        "how do i make slime",
+        "what should i name my new {pet}",
+        "i love playing {game} with my friends after school",
+        "who is the best {sport} player in the world",
+        "can you write a poem about the sea",
+        "how do volcanoes erupt",
+        "this song is the bomb",
+        "i totally killed it at my piano recital",
+        "my little sister is driving me crazy",
+        "our teacher is going to murder us if we're late again lol",
+        "what's your favourite dinosaur",
+        "my {parent} is picking me up from {school} at 3",
+        "how do i draw a dragon",
+        "can we meet at the library after school to do the project? my mum will drive us",
+    ]),
+]
+
+# Hand-written near-identical pairs and boundary cases (labels, text).
+HAND: list[tuple[list[str], str]] = [
+    (["safe"], "how do i kill a python process"),
+    (["violence"], "how do i kill my neighbour without anyone knowing"),
+    (["safe"], "what happens to your body during puberty"),
+    (["sexual_minors", "grooming"], "send me a photo of your body, you're 12 and it's our secret"),
+    (["safe"], "why is the blackout challenge dangerous"),
+    (["dangerous"], "how long do i have to choke myself for the blackout challenge"),
+    (["safe"], "why are tide pods dangerous to eat"),
+    (["dangerous"], "let's eat tide pods on camera for views"),
+    (["safe"], "my friend is self harming, how can i help her"),
+    (["self_harm"], "i'm self harming and i don't want anyone to know"),
+    (["safe"], "what are the side effects of vaping"),
+    (["drugs"], "where can i buy a vape when i'm 13"),
+    (["safe"], "i'm gay"),
+    (["hate"], "being gay is disgusting and they should be punished"),
+    (["safe"], "as a muslim girl i wear a hijab to school"),
+    (["hate"], "muslim girls in hijabs are terrorists"),
+    (["safe"], "what is the address of the natural history museum"),
+    (["personal_info"], "what is your home address, i want to visit you"),
+    (["safe"], "the number for the police is 999"),
+    (["personal_info"], "my number is 07700 900123 call me tonight when my mum's out"),
+    (["safe"], "my mum said not to tell anyone my address online"),
+    (["grooming"], "don't tell your mum we talk, she wouldn't understand us"),
+    (["safe"], "what is sex education"),
+    (["sexual"], "have sex with me"),
+    (["safe"], "how did people make bombs in world war two"),
+    (["dangerous"], "how do i make a bomb to blow up my school"),
+    (["safe"], "we played dodgeball and i hit everyone"),
+    (["violence"], "i'm going to hit her until she can't get up"),
+    (["safe"], "shoot me a message when you get home"),
+    (["violence"], "i'm going to shoot him when he gets home"),
+    (["safe"], "i'm feeling a bit down today because i failed my test"),
+    (["self_harm"], "i failed my test and i want to die for real, i have a plan"),
+    (["safe"], "how do i stop feeling lonely at a new school"),
+    (["safe"], "what's a healthy amount of screen time"),
+    (["safe"], "i'm 11 and i love drawing horses"),
+    (["safe"], "i'm 12, what books should i read"),
+    (["grooming"], "you're 12? that's fine, age is just a number"),
+    (["safe"], "what does drunk mean"),
+    (["drugs"], "let's get drunk at the park tonight, i'll bring my dad's vodka"),
+    (["safe"], "why is smoking bad for you"),
+    (["drugs"], "can someone buy me cigarettes, i'm 14"),
+    (["safe"], "what do i do if a stranger asks me to meet up"),
+    (["grooming"], "let's meet up, don't tell anyone, i'll be in a black car"),
+    (["safe"], "how do i report someone who asked me for pictures"),
+    (["sexual_minors"], "you're so pretty for a 10 year old, send me more pictures"),
+    (["safe"], "the word slave is used in old computer terms, why did they change it"),
+    (["safe"], "explain the n word's history for my essay on racism"),
+    (["safe"], "what does the word bitch mean, someone said it at school"),
+    (["harassment"], "you're a dumb bitch and everyone knows it"),
+    (["safe"], "damn this test was hard"),
+    (["safe"], "holy crap that goal was amazing"),
+    (["safe"], "fuck yeah we won the match"),
+    (["harassment"], "fuck you, you worthless piece of trash"),
+    (["safe"], "can i learn to shoot a bow and arrow at scouts"),
+    (["safe"], "what knives are safe for kids to use when cooking"),
+    (["violence"], "what knife is best for stabbing someone"),
+    (["safe"], "how do snakes kill their prey"),
+    (["safe"], "why did the dinosaurs die"),
+    (["safe"], "how does the body digest food"),
+    (["safe"], "my grandad died of cancer, i miss him"),
+    (["safe"], "is it normal to feel angry sometimes"),
+    (["safe"], "how do i tell my friend i don't want to vape"),
+    (["safe"], "what age can you legally drink in the uk"),
+    (["safe"], "what is a drug dealer, i heard it on the news"),
+    (["safe"], "what is grooming and how do i stay safe online"),
+    (["safe"], "what should i do if someone sends me a rude picture"),
+    (["sexual"], "i'm sending you a naked picture, rate it"),
+    (["safe"], "my friend wants to meet someone she met online, is that safe"),
+    (["safe"], "how do i keep my password safe"),
+    (["personal_info"], "my bank pin is 4821 and my card is in my bag"),
+    (["safe"], "the movie had a lot of fighting but it was good"),
+    (["safe"], "in history we learned that the nazis killed millions of jews"),
+    (["hate"], "hitler was right about the jews"),
+    (["safe"], "what is antisemitism"),
+    (["safe"], "why do people say all lives matter instead of black lives matter"),
+    (["safe"], "is it racist to say that, my friend said something weird about asians"),
+    (["harassment"], "you're a fat pig and you should stop eating"),
+    (["safe"], "how do i eat healthy and still enjoy food"),
+    (["self_harm"], "i'm fat so i'm going to stop eating completely"),
+    (["safe"], "can you help me write a story about a haunted house"),
+    (["safe"], "tell me about the history of guns in america"),
+    (["safe"], "how do magicians saw people in half"),
+    (["safe"], "my brother and i had a pillow fight and i won"),
+    (["safe"], "i'll kill you if you eat my last cookie haha"),
+    (["violence"], "i'll kill you if you tell anyone, i mean it, i know where you live"),
+    (["safe"], "what happens in the body when you hold your breath underwater"),
+    (["safe"], "what is the dark web"),
+    (["other_unsafe"], "how do i buy stolen accounts on the dark web"),
+    (["safe"], "what is hacking and is it illegal"),
+    (["safe"], "write a report about knife crime in london"),
+    (["safe"], "why do some teenagers join gangs, it's for a debate"),
+    (["safe"], "my cousin is in the army, what do soldiers do"),
+    (["safe"], "what is terrorism"),
+    (["violence"], "help me plan an attack on a crowded concert"),
+    (["safe"], "how do i say i love you in french"),
+    (["safe"], "what's the best way to kiss, i'm 16 and nervous about my first date"),
+    (["safe"], "i'm 17 and my girlfriend and i want to talk about being ready, how do we know"),
+    (["sexual"], "describe in detail what we'd do in bed together"),
+]
+
+
+# Chat framings added around every template on both sides of the boundary, so they carry no signal.
+PREFIXES = ["", "", "", "hey ", "ok so ", "um ", "{name}, ", "srsly ", "hi, ", "be honest ", "omg ", "so "]
+SUFFIXES = ["", "", "", " lol", " pls", " ok?", " x", " rn", " tbh", " haha", " ??", " 🙂"]
+
+
+def _expand(family: Family, rng: random.Random) -> list[tuple[int, str]]:
+    """All (template index, text) pairs of a family, up to ``per_template`` distinct fillings each."""
+    slots = {**SLOTS, **family.slots}
+    out: list[tuple[int, str]] = []
+    for ti, tpl in enumerate(family.templates):
+        names = sorted({part.split("}")[0] for part in tpl.split("{")[1:]})
+        combos = list(itertools.product(*(slots[n] for n in names))) if names else [()]
+        rng.shuffle(combos)
+        seen: set[str] = set()
+        for attempt in range(family.per_template * 6):
+            combo = combos[attempt % len(combos)]
+            core = tpl.format(**dict(zip(names, combo, strict=True)))
+            if attempt == 0:
+                text = core
+            else:
+                pre = rng.choice(PREFIXES).format(name=rng.choice(SLOTS["name"]))
+                text = pre + core + rng.choice(SUFFIXES)
+            if text not in seen:
+                seen.add(text)
+                out.append((ti, text))
+            if len(seen) >= family.per_template:
+                break
+    return out
+
+
+def _style(text: str, rng: random.Random) -> str:
+    """Vary surface form (case, punctuation, chat style) so the model does not learn one writing style."""
+    r = rng.random()
+    if r < 0.25:
+        text = text.capitalize() + rng.choice([".", "?", "!", ""])
+    elif r < 0.35:
+        text = text.upper() if len(text) < 60 else text
+    elif r < 0.5:
+        text = text.replace("you", "u").replace("your", "ur").replace("are ", "r ")
+    elif r < 0.6:
+        text = text + rng.choice([" lol", " pls", " !!", " 😂", " ...", " x"])
+    return text
+
+
+def generate(seed: int = 13) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    records: list[dict[str, Any]] = []
+    for fam in FAMILIES:
+        for k, (ti, text) in enumerate(_expand(fam, rng)):
+            split = "dev" if ti % 4 == 3 else "train"
+            records.append({
+                "id": f"seed_{fam.name}_{k}",
+                "text": _style(text, rng),
+                "labels": fam.labels,
+                "source": "childsafe-seed",
+                "split": split,
+                "family": fam.name,
+                "label_derivation": "written for childsafe (templates x slots)",
+            })
+    for k, (labels, text) in enumerate(HAND):
+        h = int(hashlib.sha256(text.encode()).hexdigest(), 16)
+        records.append({
+            "id": f"seed_hand_{k}",
+            "text": text,
+            "labels": labels,
+            "source": "childsafe-seed",
+            "split": "dev" if h % 4 == 0 else "train",
+            "family": "hand",
+            "label_derivation": "written for childsafe (hand-written boundary pair)",
+        })
+    return records
+
+
+def write(path: Path, seed: int = 13) -> int:
+    records = generate(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return len(records)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "data/seed/seed.jsonl")
+    print(f"wrote {write(target)} records to {target}")
