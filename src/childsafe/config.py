@@ -1,0 +1,185 @@
+"""One pydantic root model for all of childsafe's configuration.
+
+Config is data: YAML (or JSON) files plus ``CHILDSAFE_*`` environment overrides, validated with messages
+that name the bad key and, for files, its line. No executable config.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from childsafe.types import ChildsafeError
+
+
+class ConfigError(ChildsafeError):
+    """A configuration file or value is invalid; the message names the key (and line when known)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EngineConfig(_Strict):
+    detector_timeout_s: float = Field(2.0, gt=0, description="A detector slower than this fails closed")
+    max_chunk_chars: int = Field(20_000, ge=1_000, description="Long texts are checked in chunks of this size")
+    default_age: str = Field("10-12", description="Age or band used when a request gives none")
+
+
+class ConversationConfig(_Strict):
+    window: int = Field(50, ge=1, le=1000, description="Messages kept in full per conversation")
+
+
+class StoreConfig(_Strict):
+    url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in data_dir")
+    data_dir: str = Field("./childsafe-data", description="Where the embedded SQLite database lives")
+    store_messages: bool = Field(False, description="Store (encrypted) message text; off = only hashes")
+    retention_days: int = Field(30, ge=0, description="How long stored message text is kept")
+    encryption_key: str | None = Field(None, description="Base64 master key; default: generated in data_dir")
+
+
+class UpstreamConfig(_Strict):
+    url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    api_key: str | None = None
+    model: str | None = Field(None, description="Model name to force; default: the client's")
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class AppKeyConfig(_Strict):
+    name: str
+    key: str = Field(..., min_length=1, description="API key given to the app (stored hashed)")
+    rate_limit_per_minute: int = Field(600, ge=1)
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    auto_create_children: bool = Field(False, description="Unknown child ids get a profile (default age)")
+    show_disclosure: bool = Field(True, description="Show the AI disclosure to the child at session start")
+    stream_window_chars: int = Field(200, ge=20, description="Streamed output is checked in windows this big")
+    apps: list[AppKeyConfig] = Field(default_factory=list)
+    upstream: UpstreamConfig = Field(default_factory=UpstreamConfig)
+    demo: bool = False
+
+
+def _default_detectors() -> dict[str, dict[str, Any]]:
+    return {"lexicon": {}}
+
+
+class Config(_Strict):
+    """The root configuration. Every section has safe defaults, so ``Config()`` runs everything."""
+
+    version: Literal[1] = 1
+    policy: str | None = Field(None, description="Path to a policy YAML; default: the shipped policy")
+    language: str = "en"
+    detectors: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: _default_detectors(),
+        description="Detectors to run, by name, with their options",
+    )
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    conversation: ConversationConfig = Field(default_factory=ConversationConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+
+
+def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """Best-effort line number of a key path in YAML text."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = None
+            for k, v in node.value:
+                if str(k.value) == str(part):
+                    found = (k, v)
+                    break
+            if found is None:
+                return None
+            key_node, node = found
+            last_line = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            last_line = node.start_mark.line + 1
+        else:
+            return None
+    return last_line if loc else None
+
+
+def format_validation_error(err: ValidationError, source: str | None = None, text: str | None = None) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        key = ".".join(str(p) for p in loc) or "(root)"
+        where = ""
+        if text is not None:
+            line = _line_of(text, loc) or _line_of(text, loc[:-1])
+            if line is not None:
+                where = f" (line {line})"
+        prefix = f"{source}: " if source else ""
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{prefix}{key}{where}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+
+
+def _env_overrides(data: dict[str, Any]) -> dict[str, Any]:
+    """``CHILDSAFE_SECTION__KEY=value`` overrides ``section.key`` (values parsed as YAML scalars)."""
+    for name, value in os.environ.items():
+        if not name.startswith("CHILDSAFE_") or "__" not in name:
+            continue
+        path = name[len("CHILDSAFE_") :].lower().split("__")
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[path[-1]] = yaml.safe_load(value)
+    return data
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, env: bool = True) -> Config:
+    """Load and validate config from ``path`` (YAML/JSON) or ``$CHILDSAFE_CONFIG``; defaults otherwise."""
+    if path is None:
+        path = os.environ.get("CHILDSAFE_CONFIG") or None
+    data: dict[str, Any] = {}
+    text: str | None = None
+    source: str | None = None
+    if path is not None:
+        p = Path(path)
+        source = str(p)
+        if not p.exists():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {p}: {exc}") from None
+        loaded = parse_yaml(text, source)
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{source}: the top level must be a mapping of sections")
+        data = loaded
+    if env:
+        data = _env_overrides(data)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, source, text)) from None

@@ -1,0 +1,192 @@
+"""Curated phrase lists per category, matched on normalised text, with context rules."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import Field
+
+from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
+from childsafe.text.context import TextContext
+from childsafe.text.normalize import normalize
+from childsafe.types import Category, Detection
+
+TIER_SCORES = {"strong": 0.95, "medium": 0.75, "weak": 0.25}
+CONTEXT_SCORE = 0.3
+"""Confidence left after a context rule (help-seeking, negation, quotation, games, history) applies."""
+
+# Categories whose matches a context rule may soften. Sexual content involving minors, grooming, self-harm
+# and personal details are never softened: a child asking for help with them still needs the help.
+_SOFTENABLE = frozenset(
+    {
+        Category.HARASSMENT,
+        Category.HATE,
+        Category.VIOLENCE,
+        Category.DANGEROUS,
+        Category.DRUGS,
+        Category.SEXUAL,
+        Category.OTHER_UNSAFE,
+    }
+)
+
+_CUES: dict[str, tuple[frozenset[Category], re.Pattern[str]]] = {
+    "help-seeking": (
+        _SOFTENABLE,
+        re.compile(
+            r"\b(how (do|can|should) i (stop|deal|handle|cope|help|avoid|report|tell|respond)|what (do|should) i do"
+            r"|how to (stop|deal|handle|cope|avoid|report|help|respond|talk)|is it (ok|okay|normal|safe|bad|wrong)"
+            r"|why is it (bad|wrong|dangerous)|why are .{0,20} (bad|dangerous|harmful)|what are the (risks|dangers)"
+            r"|how (do|can) (i|we) (protect|keep)|dangers of|risks of|stay safe|safety tips|warning signs)\b"
+        ),
+    ),
+    "educational": (
+        _SOFTENABLE,
+        re.compile(
+            r"\b(history of|in history|what (is|was|were|are)|who (was|were)|why did|what happened|explain|essay"
+            r"|homework|my teacher|for school|for class|in class|project about|report on|in the news|news about"
+            r"|world war|civil war|the war|during the war|holocaust|slavery|genocide|the bible|the quran"
+            r"|define|definition of|meaning of|book|novel|the story|the movie|the film|documentary)\b"
+        ),
+    ),
+    "victim-report": (
+        frozenset({Category.HARASSMENT, Category.HATE, Category.VIOLENCE}),
+        re.compile(
+            r"\b(called me|call me|calls me|calling me|said (that )?i|says (that )?i|told me|keep saying|keeps saying"
+            r"|someone (said|wrote|posted)|they (said|say|call)|he (said|says|called)|she (said|says|called)"
+            r"|being bullied|bullying me|bully me|bullies me|was bullied|am bullied|get bullied|got bullied"
+            r"|threatened me|threatening me)\b"
+        ),
+    ),
+    "games-sports": (
+        frozenset({Category.VIOLENCE}),
+        re.compile(
+            r"\b(fortnite|minecraft|roblox|video ?game|the game|my game|this game|among us|call of duty|zelda|mario"
+            r"|pokemon|boss|level|zombie|zombies|creeper|npc|respawn|match|boxing|karate|wrestling|football"
+            r"|soccer|chess|team|tournament|dungeon|dragon|monster|monsters|sword|character)\b"
+        ),
+    ),
+}
+_NEGATION = re.compile(
+    r"\b(not|never|dont|do not|doesnt|does not|didnt|did not|no one should|nobody should|stop)\s+(\w+\s+){0,2}$"
+)
+_SENTENCE_SPLIT = re.compile(r"[.!?\n;]")
+_DISCLOSURE = re.compile(r"^my .*\b(is|are)$|^i live at$|^add me on$")
+
+
+class LexiconConfig(DetectorConfig):
+    extra_phrases: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    """Operator additions: {category: {tier: [phrases]}}."""
+
+
+class LexiconDetector(Detector):
+    """Phrase lists per category, matched with Aho-Corasick on the normalised text."""
+
+    name = "lexicon"
+    version = "2026.11.1"
+    categories = frozenset(Category)
+    Config = LexiconConfig
+
+    def _load(self) -> None:
+        try:
+            import ahocorasick
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise DetectorUnavailable(f"lexicon: pyahocorasick is not installed ({exc})") from None
+        try:
+            raw = resources.files("childsafe.detectors").joinpath("data/lexicon.yaml").read_text(encoding="utf-8")
+            data: dict[str, Any] = yaml.safe_load(raw)
+        except (OSError, yaml.YAMLError) as exc:
+            raise DetectorUnavailable(f"lexicon: cannot read phrase list ({exc})") from None
+        cfg = self.config
+        assert isinstance(cfg, LexiconConfig)
+        table: dict[str, list[tuple[Category, str]]] = {}
+        cats: dict[str, dict[str, list[str]]] = {k: dict(v) for k, v in data["categories"].items()}
+        for cat, tiers in cfg.extra_phrases.items():
+            for tier, phrases in tiers.items():
+                cats.setdefault(cat, {}).setdefault(tier, []).extend(phrases)
+        for cat_name, tiers in cats.items():
+            category = Category.parse(cat_name)
+            for tier, phrases in tiers.items():
+                if tier not in TIER_SCORES:
+                    raise DetectorUnavailable(f"lexicon: unknown tier {tier!r} for {cat_name}")
+                for phrase in phrases:
+                    key = normalize(str(phrase)).text
+                    if key:
+                        table.setdefault(key, []).append((category, tier))
+        automaton = ahocorasick.Automaton()
+        for key, entries in table.items():
+            automaton.add_word(key, (key, tuple(entries)))
+        allow = ahocorasick.Automaton()
+        for phrase in data.get("allow", []):
+            key = normalize(str(phrase)).text
+            allow.add_word(key, key)
+        automaton.make_automaton()
+        allow.make_automaton()
+        self._automaton = automaton
+        self._allow = allow
+        self.phrase_count = len(table)
+
+    def detect(self, ctx: TextContext) -> list[Detection]:
+        self.load()
+        text = ctx.normalized
+        if not text:
+            return []
+        allowed: list[tuple[int, int]] = []
+        for end, key in self._allow.iter(text):
+            start = end - len(key) + 1
+            if _bounded(text, start, end + 1):
+                allowed.append((start, end + 1))
+        best: dict[Category, Detection] = {}
+        for end_idx, (key, entries) in self._automaton.iter(text):
+            start, end = end_idx - len(key) + 1, end_idx + 1
+            if not _bounded(text, start, end):
+                continue
+            if any(a <= start < b or a < end <= b for a, b in allowed):
+                continue
+            softened = self._context(text, start)
+            for category, tier in entries:
+                score = TIER_SCORES[tier]
+                evidence = f"phrase {key!r} ({tier})"
+                cue = softened.get(category)
+                if cue is not None and score > CONTEXT_SCORE:
+                    score = CONTEXT_SCORE
+                    evidence += f", softened: {cue}"
+                prev = best.get(category)
+                span_end = end
+                if category is Category.PERSONAL_INFO and _DISCLOSURE.search(key):
+                    # "my address is ..." : the detail itself follows the phrase; cover it for redaction.
+                    stop = _SENTENCE_SPLIT.search(text, end)
+                    span_end = min(stop.start() if stop else len(text), end + 60)
+                if prev is None or score > prev.score:
+                    best[category] = self.detection(category, score, ctx, start, span_end, evidence)
+        return list(best.values())
+
+    @staticmethod
+    def _context(text: str, start: int) -> dict[Category, str]:
+        """Categories softened by a cue in the same sentence before the match (or the whole sentence)."""
+        sent_start = max((m.end() for m in _SENTENCE_SPLIT.finditer(text, 0, start)), default=0)
+        nxt = _SENTENCE_SPLIT.search(text, start)
+        sentence = text[sent_start : nxt.start() if nxt else len(text)]
+        prefix = text[sent_start:start]
+        out: dict[Category, str] = {}
+        for cue, (cats, pattern) in _CUES.items():
+            target = sentence if cue in ("games-sports", "educational") else prefix
+            if pattern.search(target):
+                for c in cats:
+                    out.setdefault(c, cue)
+        if _NEGATION.search(prefix):
+            for c in _SOFTENABLE:
+                out.setdefault(c, "negation")
+        if prefix.count('"') % 2 == 1 or prefix.count("“") > prefix.count("”"):
+            for c in (Category.HARASSMENT, Category.HATE, Category.VIOLENCE):
+                out.setdefault(c, "quotation")
+        return out
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    """True when [start, end) is a whole-word match."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not before.isalnum() and not after.isalnum()

@@ -1,0 +1,388 @@
+"""The one entry point: content -> TextContext -> detectors -> policy -> effects.
+
+The engine never imports a face (CLI, gateway) or a service (audit, review, reporting): those receive
+events through the sinks the engine is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from childsafe.config import Config, ConfigError
+from childsafe.conversation import ConversationTracker
+from childsafe.detectors.base import Detector, DetectorUnavailable
+from childsafe.events import DecisionEvent, EventKind, EventSink, sha256_text
+from childsafe.explain import child_message, reviewer_explanation
+from childsafe.plugins import PluginError, detector_class
+from childsafe.policy import Policy, decide, load_policy
+from childsafe.policy.evaluate import UNAVAILABLE_REASON
+from childsafe.text.context import TextContext
+from childsafe.types import (
+    Action,
+    AgeBand,
+    Category,
+    ChildsafeError,
+    Decision,
+    Detection,
+    InvalidInputError,
+    Message,
+    Role,
+    Span,
+)
+
+log = logging.getLogger("childsafe.engine")
+
+_CHUNK_OVERLAP = 200
+
+
+class Engine:
+    """Checks text and conversations for harm to children and decides what to do.
+
+    Build it once (``Engine.from_config(load_config(path))``) and share it: it is thread-safe for checks.
+    """
+
+    def __init__(
+        self,
+        detectors: Sequence[Detector] | None = None,
+        policy: Policy | None = None,
+        sinks: Iterable[EventSink] = (),
+        config: Config | None = None,
+        unavailable: dict[str, str] | None = None,
+    ) -> None:
+        self.config = config or Config()
+        if detectors is None:
+            built = _build_detectors(self.config)
+            detectors, unavailable = built[0], {**built[1], **(unavailable or {})}
+        self.detectors: list[Detector] = list(detectors)
+        self.policy = policy or load_policy(self.config.policy)
+        self.sinks: list[EventSink] = list(sinks)
+        self.unavailable: dict[str, str] = dict(unavailable or {})
+        """Detector name -> why it cannot run. Non-empty means every check fails closed."""
+        self._warm = False
+
+    @classmethod
+    def from_config(cls, config: Config | None = None, sinks: Iterable[EventSink] = ()) -> Engine:
+        return cls(config=config or Config(), sinks=sinks)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def warmup(self) -> dict[str, str]:
+        """Load every detector now; returns the detectors that could not load (and fails closed for them)."""
+        for det in self.detectors:
+            if det.name in self.unavailable:
+                continue
+            try:
+                det.load()
+            except DetectorUnavailable as exc:
+                self.unavailable[det.name] = str(exc)
+            except Exception as exc:
+                self.unavailable[det.name] = f"{type(exc).__name__}: {exc}"
+        self._warm = True
+        for name, why in self.unavailable.items():
+            log.error("detector %s unavailable, content will be blocked: %s", name, why)
+        return dict(self.unavailable)
+
+    def health(self) -> dict[str, Any]:
+        if not self._warm:
+            self.warmup()
+        return {
+            "ok": not self.unavailable,
+            "detectors": {d.name: d.version for d in self.detectors},
+            "unavailable": dict(self.unavailable),
+            "policy_version": self.policy.version,
+        }
+
+    # -- single texts ------------------------------------------------------------------------------
+    def check(
+        self,
+        text: str,
+        age: str | int | AgeBand | None = None,
+        role: str | Role = Role.CHILD,
+        metadata: dict[str, Any] | None = None,
+    ) -> Decision:
+        """Check one message written by ``role`` in a conversation with a child of ``age``."""
+        band = self._band(age)
+        r = Role.parse(role)
+        detections, errors = self._detect_text(text, r, 0)
+        decision = self._decide(text, detections, errors, band, r)
+        self._emit(decision, text, "input" if r is Role.CHILD else "output", metadata)
+        return decision
+
+    def check_batch(
+        self,
+        texts: Sequence[str],
+        age: str | int | AgeBand | None = None,
+        role: str | Role = Role.CHILD,
+    ) -> list[Decision]:
+        """Check many independent messages; detectors that batch (the classifier) run much faster."""
+        band = self._band(age)
+        r = Role.parse(role)
+        short = [i for i, t in enumerate(texts) if len(t) <= self.config.engine.max_chunk_chars]
+        results: list[Decision | None] = [None] * len(texts)
+        ctxs = [TextContext.from_text(texts[i], r, 0) for i in short]
+        per_text: list[list[Detection]] = [[] for _ in short]
+        errors: list[str] = list(self.unavailable)
+        self._ensure_warm()
+        for det in self._active():
+            started = time.perf_counter()
+            try:
+                out = det.detect_batch(ctxs)
+            except Exception as exc:
+                log.warning("detector %s failed on a batch: %s", det.name, type(exc).__name__)
+                errors.append(det.name)
+                continue
+            budget = self.config.engine.detector_timeout_s * max(1, len(ctxs))
+            if time.perf_counter() - started > budget:
+                errors.append(det.name)
+                continue
+            for k, dets in enumerate(out):
+                per_text[k].extend(dets)
+        for k, i in enumerate(short):
+            results[i] = self._decide(texts[i], per_text[k], errors, band, r)
+        for i, t in enumerate(texts):
+            if results[i] is None:
+                results[i] = self.check(t, age=band, role=r)
+        return [d for d in results if d is not None]
+
+    # -- conversations -----------------------------------------------------------------------------
+    def monitor(
+        self, age: str | int | AgeBand | None = None, state: dict[str, Any] | None = None
+    ) -> ConversationMonitor:
+        """A streaming conversation monitor; pass a saved ``state`` to resume one."""
+        return ConversationMonitor(self, age, state)
+
+    def check_messages(
+        self,
+        messages: Sequence[Message | dict[str, Any]],
+        age: str | int | AgeBand | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Decision:
+        """Check a conversation: the newest message decides, earlier ones give context.
+
+        The returned decision carries ``first_flag_index``: the first message at which the conversation
+        was no longer allowed (None if it never was).
+        """
+        msgs = [Message.parse(m) for m in messages]
+        if not msgs:
+            raise InvalidInputError("a conversation needs at least one message")
+        mon = self.monitor(age)
+        decision: Decision | None = None
+        for m in msgs:
+            decision = mon.add(m, emit=False)
+        assert decision is not None
+        self._emit(decision, msgs[-1].text, "conversation", metadata)
+        return decision
+
+    # -- async -------------------------------------------------------------------------------------
+    async def acheck(
+        self,
+        text: str,
+        age: str | int | AgeBand | None = None,
+        role: str | Role = Role.CHILD,
+        metadata: dict[str, Any] | None = None,
+    ) -> Decision:
+        """Async :meth:`check` with a hard timeout: a hung detector fails closed."""
+        band = self._band(age)
+        r = Role.parse(role)
+        timeout = self.config.engine.detector_timeout_s * max(1, len(self.detectors))
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self.check, text, band, r, metadata), timeout)
+        except TimeoutError:
+            return self._decide(text, [], ["timeout"], band, r)
+
+    async def acheck_messages(
+        self,
+        messages: Sequence[Message | dict[str, Any]],
+        age: str | int | AgeBand | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Decision:
+        band = self._band(age)
+        timeout = self.config.engine.detector_timeout_s * max(1, len(self.detectors)) * max(1, len(messages))
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self.check_messages, messages, band, metadata), timeout)
+        except TimeoutError:
+            last = Message.parse(messages[-1]) if messages else Message(Role.CHILD, "")
+            return self._decide(last.text, [], ["timeout"], band, last.role)
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _band(self, age: str | int | AgeBand | None) -> AgeBand:
+        if age is None:
+            return AgeBand.parse(self.config.engine.default_age)
+        return AgeBand.parse(age)
+
+    def _ensure_warm(self) -> None:
+        if not self._warm:
+            self.warmup()
+
+    def _active(self) -> list[Detector]:
+        return [d for d in self.detectors if d.name not in self.unavailable]
+
+    def _detect_ctx(self, ctx: TextContext) -> tuple[list[Detection], list[str]]:
+        self._ensure_warm()
+        detections: list[Detection] = []
+        errors: list[str] = list(self.unavailable)
+        timeout = self.config.engine.detector_timeout_s
+        for det in self._active():
+            started = time.perf_counter()
+            try:
+                found = det.detect(ctx)
+            except Exception as exc:
+                log.warning("detector %s failed: %s", det.name, type(exc).__name__)
+                errors.append(det.name)
+                continue
+            if time.perf_counter() - started > timeout:
+                # Too slow to trust in a live path: the result is discarded and the check fails closed.
+                errors.append(f"{det.name} (timeout)")
+                continue
+            detections.extend(found)
+        return detections, errors
+
+    def _detect_text(self, text: str, role: Role, index: int) -> tuple[list[Detection], list[str]]:
+        """Detect on a text of any length: long texts are checked in overlapping chunks."""
+        size = self.config.engine.max_chunk_chars
+        if len(text) <= size:
+            return self._detect_ctx(TextContext.from_text(text, role, index))
+        detections: list[Detection] = []
+        errors: list[str] = []
+        step = size - _CHUNK_OVERLAP
+        for offset in range(0, len(text), step):
+            chunk = text[offset : offset + size]
+            found, errs = self._detect_ctx(TextContext.from_text(chunk, role, index))
+            errors.extend(e for e in errs if e not in errors)
+            for d in found:
+                span = None if d.span is None else Span(d.span.start + offset, d.span.end + offset)
+                detections.append(replace(d, span=span))
+            if offset + size >= len(text):
+                break
+        return detections, errors
+
+    def _decide(
+        self, text: str, detections: list[Detection], errors: list[str], band: AgeBand, role: Role
+    ) -> Decision:
+        decision = decide(self.policy, detections, band, role, {"errors": errors})
+        unavailable = bool(errors)
+        decision.child_message = child_message(decision, unavailable=unavailable and not decision.categories)
+        decision.reviewer_explanation = reviewer_explanation(decision, text)
+        if decision.action is Action.REDACT:
+            decision.redacted_text = redact(text, decision)
+        return decision
+
+    def _emit(self, decision: Decision, text: str, kind: EventKind, metadata: dict[str, Any] | None) -> None:
+        if not self.sinks:
+            return
+        excerpt = None
+        if decision.action is not Action.ALLOW:
+            excerpt = redact(text, decision, mask_all=True)[:200]
+        event = DecisionEvent(decision, kind, sha256_text(text), excerpt, dict(metadata or {}))
+        for sink in self.sinks:
+            try:
+                sink.emit(event)
+            except Exception:
+                log.exception("event sink %s failed", type(sink).__name__)
+
+
+class ConversationMonitor:
+    """Checks a conversation one message at a time, keeping bounded state that can be saved and restored."""
+
+    def __init__(self, engine: Engine, age: str | int | AgeBand | None = None, state: dict[str, Any] | None = None):
+        self.engine = engine
+        state = dict(state or {})
+        self.age_band = AgeBand.parse(state["age_band"]) if "age_band" in state and age is None else engine._band(age)
+        self.tracker = ConversationTracker(engine.config.conversation, state.get("tracker"))
+        self.count = int(state.get("count", 0))
+        self.first_flag_index: int | None = state.get("first_flag_index")
+
+    def add(self, message: Message | dict[str, Any], emit: bool = True) -> Decision:
+        """Add the next message and return the decision for it in the context of the conversation."""
+        msg = Message.parse(message)
+        index = self.count
+        self.count += 1
+        detections, errors = self.engine._detect_text(msg.text, msg.role, index)
+        ctx = TextContext.from_text(msg.text[: self.engine.config.engine.max_chunk_chars], msg.role, index)
+        try:
+            conv = self.tracker.add(ctx, detections)
+        except Exception as exc:
+            log.warning("conversation tracker failed: %s", type(exc).__name__)
+            conv, errors = [], [*errors, "conversation"]
+        decision = self.engine._decide(msg.text, detections + conv, errors, self.age_band, msg.role)
+        if decision.action is not Action.ALLOW and self.first_flag_index is None:
+            self.first_flag_index = index
+        decision.first_flag_index = self.first_flag_index
+        decision.extra["message_index"] = index
+        decision.extra["stages"] = [[s, i] for s, i in self.tracker.stages]
+        if emit:
+            self.engine._emit(decision, msg.text, "conversation", None)
+        return decision
+
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable, bounded state."""
+        return {
+            "age_band": self.age_band.value,
+            "count": self.count,
+            "first_flag_index": self.first_flag_index,
+            "tracker": self.tracker.state(),
+        }
+
+
+def redact(text: str, decision: Decision, mask_all: bool = False) -> str:
+    """Replace the spans behind flagged categories (or every detection span) with ``[CATEGORY]``."""
+    flagged = set(decision.categories)
+    spans = sorted(
+        {
+            (d.span.start, d.span.end, d.category)
+            for d in decision.detections
+            if d.span is not None and (mask_all or d.category in flagged) and d.span.end > d.span.start
+        }
+    )
+    out: list[str] = []
+    pos = 0
+    for start, end, cat in spans:
+        if start < pos:
+            start = pos
+        if start >= end:
+            continue
+        out.append(text[pos:start])
+        out.append(f"[{cat.value.upper()}]")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _build_detectors(config: Config) -> tuple[list[Detector], dict[str, str]]:
+    detectors: list[Detector] = []
+    unavailable: dict[str, str] = {}
+    for name, options in config.detectors.items():
+        try:
+            cls = detector_class(name)
+        except DetectorUnavailable as exc:
+            unavailable[name] = str(exc)
+            continue
+        except PluginError as exc:
+            raise ConfigError(str(exc)) from None
+        opts = dict(options or {})
+        if opts.get("enabled", True) is False:
+            continue
+        try:
+            cfg = cls.Config.model_validate(opts)
+        except Exception as exc:
+            raise ConfigError(f"detectors.{name}: invalid options: {exc}") from None
+        detectors.append(cls(cfg))
+    return detectors, unavailable
+
+
+_default_engine: Engine | None = None
+
+
+def check(text: str, age: str | int | AgeBand | None = None, role: str | Role = Role.CHILD) -> Decision:
+    """Check one message with a shared default engine (convenience for scripts)."""
+    global _default_engine
+    if _default_engine is None:
+        _default_engine = Engine.from_config()
+    return _default_engine.check(text, age=age, role=role)
+
+
+__all__ = ["UNAVAILABLE_REASON", "Category", "ChildsafeError", "ConversationMonitor", "Engine", "check", "redact"]

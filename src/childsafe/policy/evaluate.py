@@ -1,0 +1,75 @@
+"""The pure policy function: detections + age band + role -> Decision. No I/O, no detectors, no store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from childsafe.policy.schema import Policy, Rule
+from childsafe.types import Action, AgeBand, Category, Decision, Detection, Role
+
+UNAVAILABLE_REASON = "safety check unavailable"
+
+
+def category_scores(detections: Iterable[Detection]) -> dict[Category, float]:
+    """Every category with the highest score any detection gave it (0.0 when none)."""
+    scores = dict.fromkeys(Category, 0.0)
+    for d in detections:
+        if d.score > scores[d.category]:
+            scores[d.category] = d.score
+    return scores
+
+
+def decide(
+    policy: Policy,
+    detections: list[Detection],
+    age_band: AgeBand,
+    role: Role,
+    context: Mapping[str, Any] | None = None,
+) -> Decision:
+    """Apply ``policy`` to ``detections`` for a message written by ``role`` to/for a child in ``age_band``.
+
+    ``context`` may carry ``errors`` (detector names that failed): the decision then fails closed.
+    """
+    context = context or {}
+    scores = category_scores(detections)
+    fired: list[tuple[Rule, float]] = []
+    for rule in policy.rules:
+        score = scores[rule.category]
+        if score > 0.0 and score >= rule.min_score and rule.applies(age_band, role):
+            fired.append((rule, score))
+
+    per_category: dict[Category, tuple[Action, Rule]] = {}
+    for rule, _ in fired:
+        current = per_category.get(rule.category)
+        if current is None or rule.action.severity > current[0].severity:
+            per_category[rule.category] = (rule.action, rule)
+
+    flagged = [c for c in Category if c in per_category and per_category[c][0] is not Action.ALLOW]
+    actions = [per_category[c][0] for c in flagged]
+    action = Action.most_severe(actions)
+    rules = [per_category[c][1].id for c in flagged]
+    reasons = []
+    for c in flagged:
+        act, rule = per_category[c]
+        reasons.append(rule.reason or f"{c.value} score {scores[c]:.2f} >= {rule.min_score:.2f} ({act.value})")
+
+    errors = [str(e) for e in context.get("errors", ())]
+    if errors:
+        # Fail closed: content whose check did not complete never goes through.
+        if action.severity < Action.BLOCK.severity:
+            action = Action.BLOCK
+        reasons.insert(0, f"{UNAVAILABLE_REASON}: {', '.join(sorted(set(errors)))}")
+        rules.insert(0, "engine.fail_closed")
+
+    return Decision(
+        action=action,
+        categories=flagged,
+        scores=scores,
+        reasons=reasons,
+        rules=rules,
+        policy_version=policy.version,
+        age_band=age_band,
+        role=role,
+        detections=list(detections),
+    )
