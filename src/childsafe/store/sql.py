@@ -1,0 +1,350 @@
+"""SQLAlchemy implementations of the store's role interfaces."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from childsafe.store.crypto import MessageCipher, Pseudonymizer, hash_api_key
+from childsafe.store.interfaces import (
+    AppRecord,
+    ChildRecord,
+    ConversationRecord,
+    DecisionEntry,
+    EscalationRecord,
+    StoredMessage,
+    UpstreamErrorRecord,
+)
+from childsafe.store.schema import (
+    AppRow,
+    ChildRow,
+    ConversationRow,
+    DecisionRow,
+    EscalationRow,
+    MessageRow,
+    UpstreamErrorRow,
+)
+
+Clock = Callable[[], datetime]
+ESCALATING_ACTIONS = frozenset({"escalate", "report"})
+
+
+def _app(row: AppRow) -> AppRecord:
+    return AppRecord(id=row.id, name=row.name, rate_limit_per_minute=row.rate_limit_per_minute)
+
+
+def _child(row: ChildRow) -> ChildRecord:
+    return ChildRecord(id=row.id, app_id=row.app_id, age_band=row.age_band)
+
+
+class SqlAppKeys:
+    """Apps keyed by the SHA-256 of their API key."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def ensure(self, name: str, key: str, rate_limit_per_minute: int) -> AppRecord:
+        key_hash = hash_api_key(key)
+        with self._sessions.begin() as s:
+            row = s.scalars(select(AppRow).where(AppRow.name == name)).one_or_none()
+            if row is None:
+                row = AppRow(name=name, key_hash=key_hash, rate_limit_per_minute=rate_limit_per_minute)
+                row.created_at = self._clock()
+                s.add(row)
+            else:
+                row.key_hash = key_hash
+                row.rate_limit_per_minute = rate_limit_per_minute
+            s.flush()
+            return _app(row)
+
+    def by_key(self, key: str) -> AppRecord | None:
+        with self._sessions() as s:
+            row = s.scalars(select(AppRow).where(AppRow.key_hash == hash_api_key(key))).one_or_none()
+            return None if row is None else _app(row)
+
+
+class SqlChildProfiles:
+    """Child profiles; the app's user id is kept only as a keyed hash scoped to the app."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, pseudonymize: Pseudonymizer) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._pseudonymize = pseudonymize
+
+    def _hash(self, app_id: int, external_id: str) -> str:
+        return self._pseudonymize(f"app:{app_id}", external_id)
+
+    def get(self, app_id: int, external_id: str) -> ChildRecord | None:
+        with self._sessions() as s:
+            ext = self._hash(app_id, external_id)
+            q = select(ChildRow).where(ChildRow.app_id == app_id, ChildRow.external_hash == ext)
+            row = s.scalars(q).one_or_none()
+            return None if row is None else _child(row)
+
+    def upsert(self, app_id: int, external_id: str, age_band: str) -> ChildRecord:
+        return self._write(app_id, external_id, age_band, overwrite=True)
+
+    def get_or_create(self, app_id: int, external_id: str, age_band: str) -> ChildRecord:
+        return self._write(app_id, external_id, age_band, overwrite=False)
+
+    def _write(self, app_id: int, external_id: str, age_band: str, *, overwrite: bool) -> ChildRecord:
+        ext = self._hash(app_id, external_id)
+        for _attempt in range(3):  # a concurrent creator may win the unique constraint; then re-read
+            try:
+                with self._sessions.begin() as s:
+                    row = s.scalars(
+                        select(ChildRow).where(ChildRow.app_id == app_id, ChildRow.external_hash == ext)
+                    ).one_or_none()
+                    if row is None:
+                        row = ChildRow(id="ch_" + uuid.uuid4().hex, app_id=app_id, external_hash=ext, age_band=age_band)
+                        row.created_at = self._clock()
+                        s.add(row)
+                    elif overwrite:
+                        row.age_band = age_band
+                    s.flush()
+                    return _child(row)
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not create child profile after concurrent retries")
+
+
+class SqlConversationStates:
+    """Monitor state per conversation, upserted after every checked turn."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def load(self, conversation_id: str) -> ConversationRecord | None:
+        with self._sessions() as s:
+            row = s.get(ConversationRow, conversation_id)
+            if row is None:
+                return None
+            return ConversationRecord(
+                id=row.id,
+                app_id=row.app_id,
+                child_id=row.child_id,
+                state=row.state,
+                messages_seen=row.messages_seen,
+                disclosed=row.disclosed,
+            )
+
+    def save(self, record: ConversationRecord) -> None:
+        now = self._clock()
+        for _attempt in range(3):
+            try:
+                with self._sessions.begin() as s:
+                    row = s.get(ConversationRow, record.id)
+                    if row is None:
+                        row = ConversationRow(id=record.id, app_id=record.app_id, child_id=record.child_id)
+                        row.created_at = now
+                        s.add(row)
+                    elif row.child_id != record.child_id or row.app_id != record.app_id:
+                        raise PermissionError("conversation belongs to another child")
+                    row.state = record.state
+                    row.messages_seen = record.messages_seen
+                    row.disclosed = record.disclosed
+                    row.updated_at = now
+                return
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not save conversation state after concurrent retries")
+
+
+def _entry(row: DecisionRow) -> DecisionEntry:
+    return DecisionEntry(
+        id=row.id,
+        kind=row.kind,
+        action=row.action,
+        categories=list(row.categories),
+        scores=dict(row.scores),
+        reasons=list(row.reasons),
+        policy_version=row.policy_version,
+        age_band=row.age_band,
+        role=row.role,
+        content_sha256=row.content_sha256,
+        excerpt=row.excerpt,
+        app_id=row.app_id,
+        child_id=row.child_id,
+        conversation_id=row.conversation_id,
+        extra=dict(row.extra or {}),
+        created_at=row.created_at,
+    )
+
+
+class SqlDecisionLog:
+    """Decisions (append-only) and the escalations opened by escalate/report decisions."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def record(self, entries: Sequence[DecisionEntry]) -> None:
+        if not entries:
+            return
+        now = self._clock()
+        with self._sessions.begin() as s:
+            for e in entries:
+                s.merge(
+                    DecisionRow(
+                        id=e.id,
+                        kind=e.kind,
+                        action=e.action,
+                        categories=list(e.categories),
+                        scores=dict(e.scores),
+                        reasons=list(e.reasons),
+                        policy_version=e.policy_version,
+                        age_band=e.age_band,
+                        role=e.role,
+                        content_sha256=e.content_sha256,
+                        excerpt=e.excerpt,
+                        app_id=e.app_id,
+                        child_id=e.child_id,
+                        conversation_id=e.conversation_id,
+                        extra=dict(e.extra) or None,
+                        created_at=e.created_at or now,
+                    )
+                )
+            s.flush()
+            for e in entries:
+                if e.action in ESCALATING_ACTIONS:
+                    exists = s.scalars(select(EscalationRow.id).where(EscalationRow.decision_id == e.id)).first()
+                    if exists is None:
+                        s.add(
+                            EscalationRow(
+                                decision_id=e.id,
+                                action=e.action,
+                                categories=list(e.categories),
+                                status="open",
+                                app_id=e.app_id,
+                                child_id=e.child_id,
+                                conversation_id=e.conversation_id,
+                                created_at=now,
+                            )
+                        )
+
+    def get(self, decision_id: str) -> DecisionEntry | None:
+        with self._sessions() as s:
+            row = s.get(DecisionRow, decision_id)
+            return None if row is None else _entry(row)
+
+    def recent(self, *, conversation_id: str | None = None, limit: int = 100) -> list[DecisionEntry]:
+        q = select(DecisionRow).order_by(DecisionRow.created_at.desc(), DecisionRow.id).limit(limit)
+        if conversation_id is not None:
+            q = q.where(DecisionRow.conversation_id == conversation_id)
+        with self._sessions() as s:
+            return [_entry(r) for r in s.scalars(q)]
+
+    def escalations(self, status: str = "open", limit: int = 100) -> list[EscalationRecord]:
+        q = select(EscalationRow).where(EscalationRow.status == status).order_by(EscalationRow.id).limit(limit)
+        with self._sessions() as s:
+            return [
+                EscalationRecord(
+                    id=r.id,
+                    decision_id=r.decision_id,
+                    action=r.action,
+                    categories=list(r.categories),
+                    status=r.status,
+                    app_id=r.app_id,
+                    child_id=r.child_id,
+                    conversation_id=r.conversation_id,
+                )
+                for r in s.scalars(q)
+            ]
+
+
+class SqlMessageVault:
+    """Message text encrypted with AES-GCM, each row expiring after the retention period."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Clock, cipher: MessageCipher, retention: timedelta
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._cipher = cipher
+        self._retention = retention
+
+    def put(self, conversation_id: str, role: str, text: str, decision_id: str | None) -> None:
+        now = self._clock()
+        nonce, ct = self._cipher.encrypt(text, conversation_id)
+        with self._sessions.begin() as s:
+            s.add(
+                MessageRow(
+                    conversation_id=conversation_id,
+                    role=role,
+                    decision_id=decision_id,
+                    content_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                    nonce=nonce,
+                    ciphertext=ct,
+                    created_at=now,
+                    expires_at=now + self._retention,
+                )
+            )
+
+    def read(self, conversation_id: str) -> list[StoredMessage]:
+        now = self._clock()
+        q = (
+            select(MessageRow)
+            .where(MessageRow.conversation_id == conversation_id, MessageRow.expires_at > now)
+            .order_by(MessageRow.id)
+        )
+        with self._sessions() as s:
+            return [
+                StoredMessage(
+                    conversation_id=r.conversation_id,
+                    role=r.role,
+                    text=self._cipher.decrypt(r.nonce, r.ciphertext, r.conversation_id),
+                    decision_id=r.decision_id,
+                    created_at=r.created_at,
+                    expires_at=r.expires_at,
+                )
+                for r in s.scalars(q)
+            ]
+
+    def purge_expired(self) -> int:
+        with self._sessions.begin() as s:
+            result = s.execute(delete(MessageRow).where(MessageRow.expires_at <= self._clock()))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+
+class SqlUpstreamErrorLog:
+    """Upstream failures with their kind and HTTP status (no message text)."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def record(self, kind: str, status_code: int, detail: str, app_id: int | None, conversation_id: str | None) -> None:
+        with self._sessions.begin() as s:
+            s.add(
+                UpstreamErrorRow(
+                    app_id=app_id,
+                    conversation_id=conversation_id,
+                    kind=kind,
+                    status_code=status_code,
+                    detail=detail[:500],
+                    created_at=self._clock(),
+                )
+            )
+
+    def recent(self, limit: int = 100) -> list[UpstreamErrorRecord]:
+        q = select(UpstreamErrorRow).order_by(UpstreamErrorRow.id.desc()).limit(limit)
+        with self._sessions() as s:
+            return [
+                UpstreamErrorRecord(
+                    kind=r.kind,
+                    status_code=r.status_code,
+                    detail=r.detail,
+                    app_id=r.app_id,
+                    conversation_id=r.conversation_id,
+                    created_at=r.created_at,
+                )
+                for r in s.scalars(q)
+            ]
