@@ -24,7 +24,7 @@ _LEVEL = {
 GRADE_TARGET = {"young": 3.5, "middle": 5.5, "teen": 8.0, "adult": 10.0}
 
 _HELP = {
-    "young": "You can talk to a grown-up you trust, like a parent or a teacher.",
+    "young": "You can talk to a grown-up you trust. A mom, dad or teacher can help.",
     "middle": "You can talk to a grown-up you trust, like a parent, a teacher or a school nurse.",
     "teen": "You can talk to an adult you trust, or call a helpline. It is free and you do not have to give your name.",
     "adult": "Support is available from local services and helplines.",
@@ -69,7 +69,7 @@ _TOPIC = {
         "adult": "Please keep the conversation respectful.",
     },
     Category.HATE: {
-        "young": "Everyone should be treated kindly. I can't say mean things about people.",
+        "young": "Be kind to all people. I can not say mean things about them.",
         "middle": "Everyone deserves respect. I can't help with words that put people down for who they are.",
         "teen": "I can't help with content that attacks people for who they are. Everyone deserves respect.",
         "adult": "Content that attacks people for who they are is not allowed.",
@@ -90,7 +90,7 @@ _TOPIC = {
         "young": "Keep your name, home and school private online. I hid it to keep you safe.",
         "middle": "It is safer not to share your address, school, phone or real name online. I hid it to keep you safe.",
         "teen": "To keep you safe, I hid personal details like your address, school or phone number. Only share them with people you know in real life.",
-        "adult": "Personal details were removed to protect privacy.",
+        "adult": "We hid personal details to keep them private.",
     },
     Category.OTHER_UNSAFE: {
         "young": "I can't help with that. Ask a grown-up you trust.",
@@ -115,7 +115,7 @@ _APPEAL = {
 }
 
 _WARN_PREFIX = {
-    "young": "Let's be careful.",
+    "young": "Let us be safe.",
     "middle": "Let's be careful here.",
     "teen": "Heads up.",
     "adult": "Note:",

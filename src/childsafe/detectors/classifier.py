@@ -1,0 +1,199 @@
+"""Learned multi-label classifier: int8 MiniLM in ONNX, calibrated per category, scored on raw and normalised text."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
+from childsafe.text.context import TextContext
+from childsafe.types import Category, Detection
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MANIFEST_NAME = "classifier.json"
+
+
+class ClassifierConfig(DetectorConfig):
+    model_dir: str | None = None
+    """Directory holding classifier.json, the ONNX model and tokenizer.json (default: the shipped model)."""
+    floor: float = Field(0.05, ge=0.0, le=1.0)
+    """Calibrated scores below this are not reported (they carry no signal for any policy threshold)."""
+    threads: int = Field(1, ge=1, le=64)
+    """onnxruntime intra-op threads (1 keeps single-message latency stable when many requests run at once)."""
+    batch_size: int = Field(64, ge=1, le=1024)
+    max_windows: int = Field(16, ge=1, le=1024)
+    """Longest text scored = max_windows overlapping windows; the rest is not scored by this detector."""
+    score_raw: bool = True
+    """Also score the raw text (not only the normalised one) and keep the max per category."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class ClassifierDetector(Detector):
+    """Multi-label safety classifier (see docs/model-card.md)."""
+
+    name = "classifier"
+    version = "1"
+    categories = frozenset(Category)
+    Config = ClassifierConfig
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        super().__init__(config)
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._cats: list[Category] = []
+        self._a = np.ones(0)
+        self._b = np.zeros(0)
+        self._win = 126
+        self._stride = 96
+        self._cls = 101
+        self._sep = 102
+        self.manifest: dict[str, Any] = {}
+
+    @property
+    def cfg(self) -> ClassifierConfig:
+        assert isinstance(self.config, ClassifierConfig)
+        return self.config
+
+    def _load(self) -> None:
+        model_dir = Path(self.cfg.model_dir) if self.cfg.model_dir else MODELS_DIR
+        manifest_path = model_dir / MANIFEST_NAME
+        if not manifest_path.is_file():
+            raise DetectorUnavailable(f"classifier model manifest not found: {manifest_path}")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            model_path = model_dir / str(manifest["model_file"])
+            tok_path = model_dir / str(manifest["tokenizer_file"])
+            expected = {model_path: str(manifest["sha256"]), tok_path: str(manifest["tokenizer_sha256"])}
+            cats = [Category.parse(c) for c in manifest["categories"]]
+            params = manifest["calibration"]["params"]
+            a = np.array([float(params[c.value]["a"]) for c in cats])
+            b = np.array([float(params[c.value]["b"]) for c in cats])
+            max_length = int(manifest["max_length"])
+            stride = int(manifest.get("stride", max_length * 3 // 4))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DetectorUnavailable(f"classifier manifest {manifest_path} is invalid: {exc}") from None
+        for path, digest in expected.items():
+            if not path.is_file():
+                raise DetectorUnavailable(f"classifier file missing: {path}")
+            actual = _sha256(path)
+            if actual != digest:
+                raise DetectorUnavailable(
+                    f"classifier file {path.name} failed its checksum (expected sha256 {digest[:12]}..., "
+                    f"got {actual[:12]}...): the model is corrupt or was replaced"
+                )
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = self.cfg.threads
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            session = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
+            tokenizer = Tokenizer.from_file(str(tok_path))
+        except Exception as exc:  # onnxruntime raises its own exception types for corrupt graphs
+            raise DetectorUnavailable(f"classifier model could not be loaded: {exc}") from None
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+        if cls_id is None or sep_id is None:
+            raise DetectorUnavailable("classifier tokenizer has no [CLS]/[SEP] tokens")
+        self._session, self._tokenizer, self._cats, self._a, self._b = session, tokenizer, cats, a, b
+        self._win, self._stride = max_length - 2, max(1, min(stride, max_length - 2))
+        self._cls, self._sep = cls_id, sep_id
+        self.manifest = manifest
+        # Warm the graph once so the first real message does not pay for lazy kernel setup.
+        self._run([[cls_id, sep_id]])
+
+    def _windows(self, ids: list[int]) -> list[list[int]]:
+        """Overlapping windows of at most max_length tokens, each wrapped in [CLS] ... [SEP]."""
+        if len(ids) <= self._win:
+            return [[self._cls, *ids, self._sep]]
+        out: list[list[int]] = []
+        start = 0
+        while start < len(ids) and len(out) < self.cfg.max_windows:
+            out.append([self._cls, *ids[start : start + self._win], self._sep])
+            if start + self._win >= len(ids):
+                break
+            start += self._stride
+        return out
+
+    def _run(self, windows: Sequence[list[int]]) -> np.ndarray:
+        """Calibrated probabilities, one row per window (length-sorted batches to limit padding)."""
+        n = len(windows)
+        probs = np.zeros((n, len(self._cats)), dtype=np.float64)
+        order = sorted(range(n), key=lambda i: len(windows[i]))
+        bs = self.cfg.batch_size
+        for s in range(0, n, bs):
+            idx = order[s : s + bs]
+            width = max(len(windows[i]) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for r, i in enumerate(idx):
+                ids[r, : len(windows[i])] = windows[i]
+                mask[r, : len(windows[i])] = 1
+            logits = self._session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
+            probs[idx] = 1.0 / (1.0 + np.exp(-(logits.astype(np.float64) * self._a + self._b)))
+        return probs
+
+    def score_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probability per category for each text (max over its windows); shape (len, categories)."""
+        self.load()
+        encs = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        windows: list[list[int]] = []
+        owner: list[int] = []
+        for t, enc in enumerate(encs):
+            for w in self._windows(list(enc.ids)):
+                windows.append(w)
+                owner.append(t)
+        out = np.zeros((len(texts), len(self._cats)), dtype=np.float64)
+        if windows:
+            probs = self._run(windows)
+            np.maximum.at(out, np.asarray(owner), probs)
+        return out
+
+    def _views(self, ctx: TextContext) -> list[str]:
+        # The tokenizer lowercases and strips accents, so a raw text equal to the normalised one modulo case
+        # would only cost a second forward pass.
+        views = [ctx.normalized]
+        if self.cfg.score_raw and ctx.raw.strip() and ctx.raw.lower() != ctx.normalized:
+            views.append(ctx.raw)
+        return views
+
+    def detect(self, ctx: TextContext) -> list[Detection]:
+        return self.detect_batch([ctx])[0]
+
+    def detect_batch(self, ctxs: Sequence[TextContext]) -> list[list[Detection]]:
+        texts: list[str] = []
+        owner: list[int] = []
+        for i, ctx in enumerate(ctxs):
+            for v in self._views(ctx):
+                texts.append(v)
+                owner.append(i)
+        per_text = self.score_texts(texts) if texts else np.zeros((0, len(self._cats)))
+        scores = np.zeros((len(ctxs), len(self._cats)), dtype=np.float64)
+        if texts:
+            np.maximum.at(scores, np.asarray(owner), per_text)
+        floor = self.cfg.floor
+        results: list[list[Detection]] = []
+        for row in scores:
+            dets = [
+                self.detection(cat, float(p), evidence=f"classifier p={p:.2f}")
+                for cat, p in zip(self._cats, row, strict=True)
+                if p >= floor and p > 0.0
+            ]
+            results.append(dets)
+        return results
