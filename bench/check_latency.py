@@ -55,7 +55,7 @@ def messages(n: int, seed: int = 7) -> list[str]:
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def run(detectors: list[str], n: int) -> dict[str, float]:
@@ -91,7 +91,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     args = ap.parse_args()
     dets = [d.strip() for d in args.detectors.split(",") if d.strip()]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
     rows = [("lexicon only", run(["lexicon"], args.n))]
     if dets != ["lexicon"]:
         rows.append(("+".join(dets), run(dets, args.n)))
