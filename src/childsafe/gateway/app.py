@@ -1,0 +1,188 @@
+"""``create_app``: the gateway as a FastAPI application, built from one config."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from childsafe.config import Config
+from childsafe.engine import Engine
+from childsafe.gateway.demo import DEMO_CHILD, DEMO_CHILD_AGE, DEMO_KEY, create_demo_upstream
+from childsafe.gateway.errors import error_body, handle_http_error, handle_validation_error
+from childsafe.gateway.metrics import Metrics
+from childsafe.gateway.routes import router
+from childsafe.gateway.state import Gateway
+from childsafe.gateway.upstream import UpstreamClient
+from childsafe.store import Store, StoreEventSink
+from childsafe.types import AgeBand
+
+log = logging.getLogger("childsafe.gateway")
+
+_PURGE_INTERVAL_S = 3600.0
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+    raw = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
+
+
+class GatewayMiddleware:
+    """Body-size limit, request metrics, and a last line of defence: any unexpected error is a JSON 500.
+
+    Written as plain ASGI (not BaseHTTPMiddleware) because it wraps every request, streaming included.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+        limit = self.max_body
+        too_large = error_body(f"request body is larger than the limit of {limit} bytes", "request_too_large")
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > limit:
+                    await _send_json(send, 413, too_large)
+                    self._observe(scope, 413, started)
+                    return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return msg
+
+        async def tracking_send(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                status["code"] = int(msg["status"])
+                status["sent"] = True
+                self._observe(scope, status["code"], started)
+            await send(msg)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not status["sent"]:
+                await _send_json(send, 413, too_large)
+                self._observe(scope, 413, started)
+        except Exception as exc:
+            # Never a traceback to the client, and no exception text in logs (it could quote a child's message).
+            log.error("unhandled %s on %s", type(exc).__name__, scope.get("path", "?"))
+            if not status["sent"]:
+                await _send_json(send, 500, error_body("internal error", "internal_error"))
+                self._observe(scope, 500, started)
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        route = scope.get("route")
+        label = getattr(route, "path", None) or "unmatched"
+        self.metrics.requests.labels(label, str(status)).inc()
+        self.metrics.latency.labels(label).observe(time.perf_counter() - started)
+
+
+def _upstream_for(config: Config) -> UpstreamClient | None:
+    up = config.server.upstream
+    if up.url:
+        return UpstreamClient(up.url, up.api_key, up.timeout_s)
+    if config.server.demo:
+        transport = httpx.ASGITransport(app=create_demo_upstream())
+        return UpstreamClient("http://demo-upstream/v1", None, up.timeout_s, transport=transport)
+    return None
+
+
+def create_app(
+    config: Config | None = None,
+    engine: Engine | None = None,
+    store: Store | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """Build the gateway. Opens (and migrates) the store unless one is given; a given engine gets the store's
+    decision sink added to its sinks."""
+    config = config or Config()
+    owns_store = store is None
+    if store is None:
+        store = Store.from_config(config.store, clock=clock)
+    sink = StoreEventSink(store.decisions)
+    if engine is None:
+        engine = Engine.from_config(config, sinks=[sink])
+    else:
+        engine.sinks.append(sink)
+    gw = Gateway(config, engine, store, sink, _upstream_for(config), owns_store=owns_store, clock=clock)
+    for app_cfg in config.server.apps:
+        gw.register_app(app_cfg.name, app_cfg.key, app_cfg.rate_limit_per_minute)
+    if config.server.demo:
+        demo_app = gw.register_app("demo", DEMO_KEY, 600)
+        child = store.children.get_or_create(demo_app.id, DEMO_CHILD, AgeBand.from_age(DEMO_CHILD_AGE).value)
+        gw.remember_child(DEMO_CHILD, child)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(engine.warmup)
+        purger = asyncio.create_task(_purge_loop(gw))
+        try:
+            yield
+        finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+            await gw.aclose()
+
+    title = "childsafe gateway" + (" (DEMO: scripted assistant, not a real model)" if config.server.demo else "")
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.gateway = gw
+    app.include_router(router)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_middleware(GatewayMiddleware, max_body_bytes=config.server.max_body_bytes, metrics=gw.metrics)
+    return app
+
+
+async def _purge_loop(gw: Gateway) -> None:
+    """Delete stored message text past its retention period, at start and then hourly."""
+    vault = gw.store.messages
+    if vault is None:
+        return
+    while True:
+        try:
+            removed = await asyncio.to_thread(vault.purge_expired)
+            if removed:
+                log.info("purged %d expired stored messages", removed)
+        except Exception as exc:
+            log.error("message purge failed: %s", type(exc).__name__)
+        await asyncio.sleep(_PURGE_INTERVAL_S)

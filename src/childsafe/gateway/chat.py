@@ -1,0 +1,394 @@
+"""POST /v1/chat/completions: check the child's newest message, forward, check the answer, relay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from childsafe.engine import ConversationMonitor
+from childsafe.explain import AI_DISCLOSURE
+from childsafe.gateway.errors import ApiError, error_body
+from childsafe.gateway.schemas import ChatCompletionRequest, ChildsafeInfo
+from childsafe.gateway.state import Gateway
+from childsafe.gateway.streaming import StreamGuard
+from childsafe.gateway.upstream import UpstreamError
+from childsafe.store import AppRecord, ChildRecord, ConversationRecord, DecisionScope, scoped
+from childsafe.types import Action, Decision, Message, Role
+
+log = logging.getLogger("childsafe.gateway")
+
+# Roles whose text is conversation between the child and the assistant; operator prompts and tool output
+# are not, so they are forwarded but not fed to the conversation monitor.
+_ROLE_MAP = {"user": Role.CHILD, "assistant": Role.ASSISTANT}
+FALLBACK_BLOCK_MESSAGE = "I can't help with that. Let's talk about something else."
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
+
+
+def _message_text(index: int, content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    texts: list[str] = []
+    for part in content:
+        if part.type != "text":
+            raise ApiError(
+                400,
+                f"messages[{index}] has a '{part.type}' part; the gateway checks text only, so it is refused",
+                param=f"messages[{index}].content",
+            )
+        texts.append(part.text or "")
+    return "\n".join(texts)
+
+
+@dataclass(slots=True)
+class Turn:
+    """One request's view of its conversation while the turn is in progress."""
+
+    app: AppRecord
+    child: ChildRecord
+    conversation_id: str
+    messages: list[tuple[str, str]]
+    monitor: ConversationMonitor
+    disclosed: bool
+    input_decision: Decision
+    input_index: int
+    new_start: int
+
+    @property
+    def scope(self) -> DecisionScope:
+        return DecisionScope(self.app.id, self.child.id, self.conversation_id)
+
+
+def _check_input(gw: Gateway, app: AppRecord, child: ChildRecord, conv_id: str, msgs: list[tuple[str, str]]) -> Turn:
+    """Load the conversation, add the messages the monitor has not seen, decide on the newest child message."""
+    record = gw.store.conversations.load(conv_id)
+    if record is not None and (record.child_id != child.id or record.app_id != app.id):
+        raise ApiError(409, "this conversation id belongs to another child", "conversation_conflict")
+    monitor = gw.engine.monitor(child.age_band, record.state if record else None)
+    seen = record.messages_seen if record else 0
+    child_indices = [i for i, (role, _t) in enumerate(msgs) if role == "user"]
+    if not child_indices:
+        raise ApiError(400, "messages has no 'user' message to answer", param="messages")
+    newest = child_indices[-1]
+    # A history shorter than what was seen means the client edited it: only the newest message is new.
+    start = seen if seen <= len(msgs) else newest
+    decision: Decision | None = None
+    new = msgs[start:]
+    for offset, (role, text) in enumerate(new):
+        mapped = _ROLE_MAP.get(role)
+        if mapped is None:
+            continue
+        d = monitor.add(Message(mapped, text))
+        if start + offset == newest:
+            decision = d
+    if decision is None:
+        # The newest child message was already seen (a retry): check it again on its own, never skip it.
+        meta = {"app_id": app.id, "child_id": child.id, "conversation_id": conv_id}
+        decision = gw.engine.check(msgs[newest][1], age=child.age_band, role=Role.CHILD, metadata=meta)
+    return Turn(
+        app=app,
+        child=child,
+        conversation_id=conv_id,
+        messages=msgs,
+        monitor=monitor,
+        disclosed=record.disclosed if record else False,
+        input_decision=decision,
+        input_index=newest,
+        new_start=start,
+    )
+
+
+def _finish_turn(gw: Gateway, turn: Turn, reply: str | None, reply_decision: Decision | None, disclosed: bool) -> None:
+    """Persist monitor state (and, when enabled, the encrypted messages)."""
+    seen = len(turn.messages) + (1 if reply is not None else 0)
+    gw.store.conversations.save(
+        ConversationRecord(turn.conversation_id, turn.app.id, turn.child.id, turn.monitor.state(), seen, disclosed)
+    )
+    vault = gw.store.messages
+    if vault is not None:
+        for i in range(turn.new_start, len(turn.messages)):
+            role, text = turn.messages[i]
+            if role in _ROLE_MAP:
+                decision_id = turn.input_decision.decision_id if i == turn.input_index else None
+                vault.put(turn.conversation_id, role, text, decision_id)
+        if reply is not None:
+            vault.put(turn.conversation_id, "assistant", reply, reply_decision.decision_id if reply_decision else None)
+
+
+class ChatHandler:
+    """The chat pipeline for one request."""
+
+    def __init__(self, gw: Gateway, app: AppRecord, body: ChatCompletionRequest) -> None:
+        self.gw = gw
+        self.app = app
+        self.body = body
+        self.created = int(time.time())
+        self.completion_id = "chatcmpl-cs" + uuid.uuid4().hex[:24]
+
+    def disclosure(self, shown: bool) -> dict[str, Any]:
+        return {"ai": True, "text": AI_DISCLOSURE, "shown": shown}
+
+    def info(
+        self, decision: Decision, stage: str, shown: bool, input_decision: Decision | None = None
+    ) -> dict[str, Any]:
+        decisive = decision
+        if input_decision is not None and input_decision.action.severity > decision.action.severity:
+            decisive = input_decision
+        cats = list(dict.fromkeys(c.value for d in (input_decision, decision) if d is not None for c in d.categories))
+        info = ChildsafeInfo(
+            action=decisive.action.value,
+            categories=cats,
+            decision_id=decisive.decision_id,
+            disclosure=self.disclosure(shown),
+            stage="input" if stage == "input" else "output",
+        ).model_dump()
+        if input_decision is not None:
+            info["input"] = {"action": input_decision.action.value, "decision_id": input_decision.decision_id}
+            info["output"] = {"action": decision.action.value, "decision_id": decision.decision_id}
+        return info
+
+    async def run(self, child_ext: str | None, conversation: str | None, age: str | None) -> Response:
+        gw = self.gw
+        if gw.upstream is None:
+            raise ApiError(503, "no upstream model server is configured (server.upstream.url)", "service_unavailable")
+        child = await gw.resolve_child(self.app, child_ext, age)
+        msgs = [(m.role, _message_text(i, m.content)) for i, m in enumerate(self.body.messages)]
+        if conversation is not None and not (0 < len(conversation) <= 80):
+            raise ApiError(400, "X-Childsafe-Conversation must be 1 to 80 characters", param="X-Childsafe-Conversation")
+        conv_id = conversation or gw.derive_conversation_id(self.app.id, child.id, msgs[0][1])
+        lock = gw.conversation_lock(conv_id)
+        try:
+            await asyncio.wait_for(lock.acquire(), timeout=gw.server.upstream.timeout_s + 10)
+        except TimeoutError:
+            raise ApiError(409, "another request for this conversation is still running", "conversation_busy") from None
+        handed_over = False
+        try:
+            scope = DecisionScope(self.app.id, child.id, conv_id)
+            with scoped(scope):
+                turn = await asyncio.to_thread(_check_input, gw, self.app, child, conv_id, msgs)
+            gw.metrics.decisions.labels("input", turn.input_decision.action.value).inc()
+            show = bool(gw.server.show_disclosure) and not turn.disclosed
+            if turn.input_decision.action.stops_content:
+                reply = turn.input_decision.child_message or FALLBACK_BLOCK_MESSAGE
+                await asyncio.to_thread(_finish_turn, gw, turn, None, None, turn.disclosed or show)
+                return self._blocked_input(turn, reply, show)
+            payload = self._payload(turn, child)
+            if self.body.stream:
+                resp = await self._upstream_call(turn, payload, stream=True)
+                handed_over = True
+                return StreamingResponse(
+                    self._relay(turn, resp, show, lock),
+                    media_type="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                )
+            data = await self._upstream_call(turn, payload, stream=False)
+            return await self._checked_completion(turn, data, show)
+        finally:
+            if not handed_over:
+                lock.release()
+
+    def _payload(self, turn: Turn, child: ChildRecord) -> dict[str, Any]:
+        payload = self.body.model_dump(exclude_unset=True, exclude_none=True)
+        if turn.input_decision.action is Action.REDACT and turn.input_decision.redacted_text is not None:
+            payload["messages"][turn.input_index]["content"] = turn.input_decision.redacted_text
+        payload["user"] = child.id  # the app's own user id never reaches the model provider
+        upstream = self.gw.server.upstream
+        if upstream.model:
+            payload["model"] = upstream.model
+        payload["stream"] = bool(self.body.stream)
+        return payload
+
+    async def _upstream_call(self, turn: Turn, payload: dict[str, Any], *, stream: bool) -> Any:
+        gw = self.gw
+        assert gw.upstream is not None
+        started = time.perf_counter()
+        try:
+            result = await (gw.upstream.open_stream(payload) if stream else gw.upstream.complete(payload))
+        except UpstreamError as err:
+            await gw.record_upstream_error(err, self.app.id, turn.conversation_id)
+            await asyncio.to_thread(_finish_turn, gw, turn, None, None, turn.disclosed)
+            type_ = "upstream_timeout" if err.status == 504 else "upstream_error"
+            raise ApiError(err.status, err.message, type_, code=err.kind) from None
+        gw.metrics.upstream_latency.observe(time.perf_counter() - started)
+        return result
+
+    # -- responses ---------------------------------------------------------------------------------
+    def _with_disclosure(self, text: str, show: bool) -> str:
+        return f"{AI_DISCLOSURE}\n\n{text}" if show else text
+
+    def _blocked_input(self, turn: Turn, reply: str, show: bool) -> Response:
+        info = self.info(turn.input_decision, "input", show)
+        content = self._with_disclosure(reply, show)
+        if not self.body.stream:
+            return JSONResponse(
+                {
+                    "id": self.completion_id,
+                    "object": "chat.completion",
+                    "created": self.created,
+                    "model": self.body.model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": content},
+                            "finish_reason": "content_filter",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                    "childsafe": info,
+                }
+            )
+
+        async def events() -> AsyncIterator[bytes]:
+            yield self._sse({"role": "assistant", "content": ""}, childsafe=info)
+            yield self._sse({"content": content})
+            yield self._sse({}, finish="content_filter", childsafe=info)
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    async def _check_output(self, turn: Turn, text: str) -> Decision:
+        with scoped(turn.scope):
+            decision = await asyncio.to_thread(turn.monitor.add, Message(Role.ASSISTANT, text))
+        self.gw.metrics.decisions.labels("output", decision.action.value).inc()
+        return decision
+
+    async def _checked_completion(self, turn: Turn, data: dict[str, Any], show: bool) -> Response:
+        choice = data["choices"][0]
+        message = choice["message"]
+        text = message.get("content") or ""
+        tool_args = [
+            str(tc.get("function", {}).get("arguments", ""))
+            for tc in message.get("tool_calls") or []
+            if isinstance(tc, dict)
+        ]
+        checked = "\n".join([text, *tool_args]) if tool_args else text
+        decision = await self._check_output(turn, checked)
+        if decision.action.stops_content or (decision.action is Action.REDACT and tool_args):
+            message.pop("tool_calls", None)
+            message.pop("function_call", None)
+            delivered = decision.child_message or FALLBACK_BLOCK_MESSAGE
+            choice["finish_reason"] = "content_filter"
+        elif decision.action is Action.REDACT:
+            delivered = decision.redacted_text if decision.redacted_text is not None else FALLBACK_BLOCK_MESSAGE
+        else:
+            delivered = text
+        message["role"] = "assistant"
+        message["content"] = self._with_disclosure(delivered, show) if (delivered or show) else message.get("content")
+        data["choices"] = [choice]
+        data["childsafe"] = self.info(decision, "output", show, turn.input_decision)
+        await asyncio.to_thread(_finish_turn, self.gw, turn, checked, decision, turn.disclosed or show)
+        return JSONResponse(data)
+
+    def _sse(
+        self,
+        delta: dict[str, Any],
+        *,
+        finish: str | None = None,
+        childsafe: dict[str, Any] | None = None,
+        model: str | None = None,
+    ) -> bytes:
+        chunk: dict[str, Any] = {
+            "id": self.completion_id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": model or self.body.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        if childsafe is not None:
+            chunk["childsafe"] = childsafe
+        return _event(chunk)
+
+    async def _relay(self, turn: Turn, resp: Any, show: bool, lock: asyncio.Lock) -> AsyncIterator[bytes]:
+        """Relay the upstream stream, releasing text only after it has been checked."""
+        gw = self.gw
+        assert gw.upstream is not None
+        band = turn.child.age_band
+        meta = {"app_id": self.app.id, "child_id": turn.child.id, "conversation_id": turn.conversation_id}
+
+        async def check_window(text: str) -> Decision:
+            d = await gw.engine.acheck(text, age=band, role=Role.ASSISTANT, metadata=meta)
+            # Redaction cannot be undone once streamed, so in a stream it holds the text back like a block.
+            if d.action is Action.REDACT:
+                d.action = Action.BLOCK
+            return d
+
+        guard = StreamGuard(check_window, int(gw.server.stream_window_chars))
+        finish = "stop"
+        model: str | None = None
+        usage: Any = None
+        try:
+            first = {"role": "assistant", "content": self._with_disclosure("", show) if show else ""}
+            yield self._sse(first, childsafe=self.info(turn.input_decision, "input", show))
+            try:
+                async for event in gw.upstream.events(resp):
+                    model = event.get("model") if isinstance(event.get("model"), str) else model
+                    if event.get("usage"):
+                        usage = event["usage"]
+                    for ch in event.get("choices") or []:
+                        if not isinstance(ch, dict) or ch.get("index", 0) != 0:
+                            continue
+                        if ch.get("finish_reason"):
+                            finish = str(ch["finish_reason"])
+                        piece = (ch.get("delta") or {}).get("content") or ""
+                        if not isinstance(piece, str):
+                            raise UpstreamError("malformed", 502, "the model server sent a malformed stream event")
+                        step = await guard.feed(piece)
+                        if step.release:
+                            yield self._sse({"content": step.release}, model=model)
+                    if guard.blocked is not None:
+                        break
+            except UpstreamError as err:
+                await gw.record_upstream_error(err, self.app.id, turn.conversation_id)
+                await asyncio.to_thread(_finish_turn, gw, turn, None, None, turn.disclosed or show)
+                yield _event(error_body(err.message, "upstream_error", code=err.kind))
+                yield b"data: [DONE]\n\n"
+                return
+            final = await self._check_output(turn, guard.text)
+            blocked = guard.blocked
+            if blocked is None and (final.action.stops_content or final.action is Action.REDACT):
+                blocked = final
+            if blocked is not None:
+                replacement = blocked.child_message or FALLBACK_BLOCK_MESSAGE
+                sep = "\n\n" if guard.released else ""
+                yield self._sse({"content": sep + replacement}, model=model)
+                finish = "content_filter"
+                shown_decision = blocked if blocked.action.severity >= final.action.severity else final
+            else:
+                rest = guard.release_rest()
+                if rest:
+                    yield self._sse({"content": rest}, model=model)
+                shown_decision = final
+            # Saved before the last chunk: a client that hangs up after it must not lose the monitor state.
+            await asyncio.to_thread(_finish_turn, gw, turn, guard.text, shown_decision, turn.disclosed or show)
+            yield self._sse(
+                {}, finish=finish, childsafe=self.info(shown_decision, "output", show, turn.input_decision), model=model
+            )
+            if usage is not None and (self.body.model_extra or {}).get("stream_options", {}).get("include_usage"):
+                tail = {
+                    "id": self.completion_id,
+                    "object": "chat.completion.chunk",
+                    "created": self.created,
+                    "model": model or self.body.model,
+                    "choices": [],
+                    "usage": usage,
+                }
+                yield _event(tail)
+            yield b"data: [DONE]\n\n"
+        except Exception as exc:  # after the headers are sent, an error can only end the stream safely
+            log.error("stream failed: %s", type(exc).__name__)
+            yield _event(error_body("internal error while streaming", "internal_error"))
+        finally:
+            await resp.aclose()
+            lock.release()

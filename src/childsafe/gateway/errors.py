@@ -1,0 +1,107 @@
+"""JSON errors in OpenAI's shape (``{"error": {"message", "type", "param", "code"}}``), never a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
+
+
+class ApiError(HTTPException):
+    """An error with a clear message for the client. Subclasses HTTPException so FastAPI passes it through."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        type_: str = "invalid_request_error",
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=message, headers=headers)
+        self.message = message
+        self.type = type_
+        self.param = param
+        self.code = code
+
+
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def error_response(
+    status: int, message: str, type_: str, *, param: str | None = None, code: str | None = None, headers: Any = None
+) -> JSONResponse:
+    return JSONResponse(error_body(message, type_, param, code), status_code=status, headers=headers)
+
+
+_HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 401: "authentication_error", 413: "request_too_large"}
+
+
+async def handle_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc, ApiError):
+        return error_response(
+            exc.status_code, exc.message, exc.type, param=exc.param, code=exc.code, headers=exc.headers
+        )
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404:
+        message = "no such endpoint"
+    return error_response(exc.status_code, message, _HTTP_TYPES.get(exc.status_code, "invalid_request_error"))
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def describe_validation_errors(errors: list[Any]) -> tuple[str, str | None]:
+    """One clear sentence naming what is wrong (field path and problem); never echoes the input value."""
+    parts: list[str] = []
+    first_param: str | None = None
+    for err in errors[:5]:
+        loc = tuple(err.get("loc", ()))
+        kind = err.get("type", "")
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+        # tagged unions and str|list alternatives add the variant name to the path; it means nothing to a client
+        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("str", "list", "function-after"))))
+        field = _loc(loc)
+        if kind == "json_invalid":
+            ctx = err.get("ctx") or {}
+            parts.append(f"invalid JSON body: {ctx.get('error', 'cannot parse')}")
+            continue
+        if kind == "missing" and not field:
+            parts.append("request body is missing; send a JSON object")
+            continue
+        if kind in ("model_attributes_type", "dict_type", "model_type") and not field:
+            parts.append("request body must be a JSON object")
+            continue
+        first_param = first_param or field or None
+        if kind == "missing":
+            parts.append(f"missing required field '{field}'")
+        elif kind == "extra_forbidden":
+            parts.append(f"unknown field '{field}'")
+        else:
+            parts.append(f"field '{field}': {err.get('msg', 'invalid value')}")
+    seen: list[str] = []
+    for p in parts:
+        if p not in seen:
+            seen.append(p)
+    return "; ".join(seen) or "invalid request", first_param
+
+
+async def handle_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    message, param = describe_validation_errors(list(exc.errors()))
+    return error_response(400, message, "invalid_request_error", param=param)

@@ -1,0 +1,189 @@
+"""Routes: chat completions, moderations, the native check API, child profiles, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+
+from childsafe.gateway.chat import ChatHandler
+from childsafe.gateway.errors import ApiError
+from childsafe.gateway.schemas import (
+    ChatCompletionRequest,
+    CheckRequest,
+    ChildProfileRequest,
+    ChildProfileResponse,
+    HealthResponse,
+    ModerationChildsafe,
+    ModerationRequest,
+    ModerationResponse,
+    ModerationResult,
+)
+from childsafe.gateway.state import Gateway
+from childsafe.store import AppRecord, DecisionScope, scoped
+from childsafe.types import AgeBand, Category, InvalidInputError, Message, Role
+
+MAX_MODERATION_INPUTS = 100
+
+
+def get_gateway(request: Request) -> Gateway:
+    gw: Gateway = request.app.state.gateway
+    return gw
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+async def authenticated_app(request: Request, gw: GatewayDep) -> AppRecord:
+    """The calling app, from ``Authorization: Bearer <key>``; enforces its rate limit."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise ApiError(
+            401, "missing API key: send 'Authorization: Bearer <key>'", "authentication_error", code="missing_api_key"
+        )
+    app = await gw.app_for_key(key.strip())
+    if app is None:
+        raise ApiError(401, "unknown API key", "authentication_error", code="invalid_api_key")
+    wait = gw.limiter.acquire(app.id, app.rate_limit_per_minute)
+    if wait:
+        gw.metrics.rate_limited.labels(app.name).inc()
+        raise ApiError(
+            429,
+            f"rate limit of {app.rate_limit_per_minute} requests per minute exceeded for this app; retry in {wait} s",
+            "rate_limit_error",
+            code="rate_limited",
+            headers={"Retry-After": str(wait)},
+        )
+    return app
+
+
+AppDep = Annotated[AppRecord, Depends(authenticated_app)]
+ChildHeader = Annotated[str | None, Header(alias="X-Childsafe-Child")]
+ConversationHeader = Annotated[str | None, Header(alias="X-Childsafe-Conversation")]
+AgeHeader = Annotated[str | None, Header(alias="X-Childsafe-Age")]
+
+router = APIRouter()
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(
+    body: ChatCompletionRequest,
+    gw: GatewayDep,
+    app: AppDep,
+    child: ChildHeader = None,
+    conversation: ConversationHeader = None,
+    age: AgeHeader = None,
+) -> Response:
+    """OpenAI-compatible chat completions (streaming and not), checked on the way in and out."""
+    return await ChatHandler(gw, app, body).run(child or body.user, conversation, age)
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role.parse(value)
+    except InvalidInputError as exc:
+        raise ApiError(400, str(exc), param="role") from None
+
+
+async def _band(gw: Gateway, app: AppRecord, age: str | int | None, child_ext: str | None) -> AgeBand:
+    if age is not None:
+        return gw.parse_age(age)
+    if child_ext:
+        return AgeBand.parse((await gw.resolve_child(app, child_ext, None)).age_band)
+    return gw.default_band()
+
+
+@router.post("/v1/moderations", response_model=ModerationResponse)
+async def moderations(
+    body: ModerationRequest, gw: GatewayDep, app: AppDep, child: ChildHeader = None
+) -> ModerationResponse:
+    """OpenAI moderation shape with childsafe's categories, plus a ``childsafe`` object per result."""
+    inputs = [body.input] if isinstance(body.input, str) else body.input
+    if not inputs:
+        raise ApiError(400, "field 'input': give a string or a non-empty list of strings", param="input")
+    if len(inputs) > MAX_MODERATION_INPUTS:
+        raise ApiError(400, f"field 'input': at most {MAX_MODERATION_INPUTS} texts per request", param="input")
+    band = await _band(gw, app, body.age, child)
+    role = _role(body.role)
+    meta = {"app_id": app.id}
+    with scoped(DecisionScope(app.id, None, None)):
+        decisions = await asyncio.gather(*(gw.engine.acheck(t, age=band, role=role, metadata=meta) for t in inputs))
+    results = []
+    for d in decisions:
+        gw.metrics.decisions.labels("moderation", d.action.value).inc()
+        flagged = {c for c in d.categories}
+        results.append(
+            ModerationResult(
+                flagged=not d.allowed,
+                categories={c.value: c in flagged for c in Category},
+                category_scores={c.value: round(float(d.scores.get(c, 0.0)), 6) for c in Category},
+                childsafe=ModerationChildsafe(
+                    action=d.action.value,
+                    categories=[c.value for c in d.categories],
+                    decision_id=d.decision_id,
+                    reasons=list(d.reasons),
+                    age_band=d.age_band.value,
+                    child_message=d.child_message,
+                ),
+            )
+        )
+    policy = decisions[0].policy_version if decisions else "unknown"
+    return ModerationResponse(id="modr-" + uuid.uuid4().hex, model=f"childsafe-{policy}", results=results)
+
+
+@router.post("/v1/check", response_model=None)
+async def check(body: CheckRequest, gw: GatewayDep, app: AppDep, child: ChildHeader = None) -> JSONResponse:
+    """The native API: one text or a conversation in, the full Decision out."""
+    if (body.text is None) == (body.messages is None):
+        raise ApiError(400, "give exactly one of 'text' or 'messages'", param="text")
+    band = await _band(gw, app, body.age, child)
+    meta = {"app_id": app.id}
+    if body.text is not None:
+        decision = await gw.engine.acheck(body.text, age=band, role=_role(body.role), metadata=meta)
+    else:
+        assert body.messages is not None
+        msgs = [Message(_role(m.role), m.content) for m in body.messages]
+        decision = await gw.engine.acheck_messages(msgs, age=band, metadata=meta)
+    gw.metrics.decisions.labels("check", decision.action.value).inc()
+    return JSONResponse(decision.to_dict())
+
+
+@router.post("/v1/children", response_model=ChildProfileResponse)
+async def put_child(body: ChildProfileRequest, gw: GatewayDep, app: AppDep) -> ChildProfileResponse:
+    """Create or update a child profile (the app's id for the child and the child's age or age band)."""
+    band = gw.parse_age(body.age)
+    record = await asyncio.to_thread(gw.store.children.upsert, app.id, body.id, band.value)
+    gw.remember_child(body.id, record)
+    return ChildProfileResponse(id=body.id, child_id=record.id, age_band=record.age_band)
+
+
+@router.get("/healthz", response_model=HealthResponse)
+async def healthz() -> HealthResponse:
+    """Liveness: the process answers."""
+    return HealthResponse(status="ok")
+
+
+@router.get("/readyz", response_model=None)
+async def readyz(gw: GatewayDep) -> JSONResponse:
+    """Readiness: the database answers, every detector loaded, an upstream is configured."""
+    db_ok = await asyncio.to_thread(gw.store.ping)
+    health = await asyncio.to_thread(gw.engine.health)
+    checks: dict[str, dict[str, Any]] = {
+        "database": {"ok": db_ok, "backend": gw.store.backend},
+        "engine": {"ok": bool(health.get("ok")), "unavailable": sorted(health.get("unavailable", {}))},
+        "upstream": {"ok": gw.upstream is not None, "demo": bool(gw.server.demo)},
+    }
+    ready = all(c["ok"] for c in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+@router.get("/metrics", response_model=None)
+async def metrics(gw: GatewayDep) -> Response:
+    """Prometheus metrics."""
+    return Response(gw.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,147 @@
+"""The gateway's shared state: config, engine, store, upstream, caches; built once by ``create_app``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import weakref
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from childsafe.config import Config
+from childsafe.engine import Engine
+from childsafe.gateway.errors import ApiError
+from childsafe.gateway.metrics import Metrics
+from childsafe.gateway.ratelimit import RateLimiter
+from childsafe.gateway.upstream import UpstreamClient, UpstreamError
+from childsafe.store import AppRecord, ChildRecord, Store, StoreEventSink
+from childsafe.store.crypto import hash_api_key
+from childsafe.types import AgeBand, InvalidInputError
+
+log = logging.getLogger("childsafe.gateway")
+
+_CACHE_LIMIT = 50_000
+
+
+class Gateway:
+    """Everything a request handler needs; handlers get it through the ``GatewayDep`` dependency."""
+
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        store: Store,
+        sink: StoreEventSink,
+        upstream: UpstreamClient | None,
+        *,
+        owns_store: bool,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.store = store
+        self.sink = sink
+        self.upstream = upstream
+        self.owns_store = owns_store
+        self.clock = clock
+        self.metrics = Metrics()
+        self.limiter = RateLimiter()
+        self._apps: dict[str, AppRecord] = {}
+        self._children: dict[tuple[int, str], ChildRecord] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.server: Any = config.server
+
+    # -- apps --------------------------------------------------------------------------------------
+    def register_app(self, name: str, key: str, rate_limit_per_minute: int) -> AppRecord:
+        app = self.store.apps.ensure(name, key, rate_limit_per_minute)
+        self._apps[hash_api_key(key)] = app
+        return app
+
+    async def app_for_key(self, key: str) -> AppRecord | None:
+        digest = hash_api_key(key)
+        app = self._apps.get(digest)
+        if app is None:
+            app = await asyncio.to_thread(self.store.apps.by_key, key)
+            if app is not None:
+                self._apps[digest] = app
+        return app
+
+    # -- children ----------------------------------------------------------------------------------
+    def default_band(self) -> AgeBand:
+        return AgeBand.parse(self.config.engine.default_age)
+
+    async def resolve_child(self, app: AppRecord, external_id: str | None, age: str | None) -> ChildRecord:
+        if not external_id:
+            raise ApiError(
+                400, "no child given: set the request's 'user' field or the X-Childsafe-Child header", param="user"
+            )
+        if len(external_id) > 256:
+            raise ApiError(400, "child id is longer than 256 characters", param="user")
+        key = (app.id, external_id)
+        child = self._children.get(key)
+        if child is not None:
+            return child
+        child = await asyncio.to_thread(self.store.children.get, app.id, external_id)
+        if child is None:
+            if not self.server.auto_create_children:
+                raise ApiError(
+                    404,
+                    "unknown child: register it with POST /v1/children, or enable server.auto_create_children",
+                    "unknown_child",
+                    param="user",
+                )
+            band = self.parse_age(age) if age else self.default_band()
+            child = await asyncio.to_thread(self.store.children.get_or_create, app.id, external_id, band.value)
+        self.remember_child(external_id, child)
+        return child
+
+    def remember_child(self, external_id: str, child: ChildRecord) -> None:
+        if len(self._children) >= _CACHE_LIMIT:
+            self._children.clear()
+        self._children[(child.app_id, external_id)] = child
+
+    @staticmethod
+    def parse_age(age: str | int, param: str = "age") -> AgeBand:
+        try:
+            return AgeBand.parse(age)
+        except InvalidInputError as exc:
+            raise ApiError(400, str(exc), param=param) from None
+
+    # -- conversations -----------------------------------------------------------------------------
+    def conversation_lock(self, conversation_id: str) -> asyncio.Lock:
+        """One turn at a time per conversation, so monitor state is never lost to a race."""
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    @staticmethod
+    def derive_conversation_id(app_id: int, child_id: str, first_message: str) -> str:
+        digest = hashlib.sha256(f"{app_id}\x00{child_id}\x00{first_message}".encode()).hexdigest()
+        return "conv_" + digest[:40]
+
+    # -- upstream errors ---------------------------------------------------------------------------
+    async def record_upstream_error(self, err: UpstreamError, app_id: int | None, conversation_id: str | None) -> None:
+        self.metrics.upstream_errors.labels(err.kind).inc()
+        log.warning("upstream error kind=%s status=%s", err.kind, err.upstream_status or "-")
+        try:
+            await asyncio.to_thread(
+                self.store.upstream_errors.record,
+                err.kind,
+                err.upstream_status or err.status,
+                err.message,
+                app_id,
+                conversation_id,
+            )
+        except Exception as exc:
+            log.error("could not record upstream error: %s", type(exc).__name__)
+
+    async def aclose(self) -> None:
+        if self.upstream is not None:
+            await self.upstream.aclose()
+        await asyncio.to_thread(self.sink.close)
+        if self.owns_store:
+            self.store.close()
