@@ -213,7 +213,7 @@ class FaissPdqIndex(_PdqIndex):
         qb = pdq_to_array(list(hashes))
         self._index.nflip = t // 16
         lims, dists, ids = self._index.range_search(qb, t + 1)  # faiss keeps distances strictly below radius
-        qid = np.repeat(np.arange(len(qb)), np.diff(lims))
+        qid = np.repeat(np.arange(len(qb)), np.diff(lims).astype(np.int64))
         return self._best(qid, ids.astype(np.int64), dists.astype(np.int64))
 
     def __getstate__(self) -> dict[str, Any]:
