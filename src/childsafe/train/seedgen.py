@@ -597,6 +597,7 @@ def generate(seed: int = 13) -> list[dict[str, Any]]:
                 "source": "childsafe-seed",
                 "split": split,
                 "family": fam.name,
+                "template": ti,
                 "label_derivation": "written for childsafe (templates x slots)",
             })
     for k, (labels, text) in enumerate(HAND):

@@ -1,0 +1,68 @@
+"""`childsafe train`: rebuild the classifier artifact from the shared data sets and the seed corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from childsafe.cli.common import err_console, fail
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+
+
+def _default_shared() -> Path | None:
+    env = os.environ.get("CHILDSAFE_SHARED_DATASETS")
+    if env:
+        return Path(env)
+    for base in (Path.cwd(), *Path.cwd().parents):
+        cand = base / "shared" / "datasets"
+        if cand.is_dir():
+            return cand
+        cand = base.parent / "shared" / "datasets"
+        if cand.is_dir():
+            return cand
+    return None
+
+
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the new artifact (model, tokenizer, manifest)")],
+    shared: Annotated[Path | None, typer.Option("--shared", help="Shared data sets folder (default: ../shared/"
+                                                "datasets or $CHILDSAFE_SHARED_DATASETS)")] = None,
+    seed: Annotated[Path | None, typer.Option("--seed", help="Seed corpus JSONL (default: regenerate it)")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="finetune (end to end) or frozen (head only)")] = "finetune",
+    epochs: Annotated[float, typer.Option("--epochs", min=0.01, max=10.0)] = 1.0,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Cap records per source (quick runs)")] = None,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Stop after N steps")] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, max=64)] = 2,
+) -> None:
+    """Train, export to int8 ONNX, calibrate and write the manifest (needs the [train] extra)."""
+    if mode not in ("finetune", "frozen"):
+        fail(f"--mode must be 'finetune' or 'frozen', not {mode!r}")
+    shared_dir = shared or _default_shared()
+    if shared_dir is None or not shared_dir.is_dir():
+        fail(f"shared data sets folder not found ({shared_dir}); pass --shared DIR")
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+
+        from childsafe.train import seedgen
+        from childsafe.train.train import TrainConfig, run
+    except ImportError as exc:
+        fail(f"childsafe train needs the [train] extra (pip install 'childsafe[train]'): {exc}")
+    out.mkdir(parents=True, exist_ok=True)
+    if seed is None:
+        seed = out / "seed.jsonl"
+        n = seedgen.write(seed)
+        err_console.print(f"seed corpus: {n} records regenerated into {seed}")
+    elif not seed.is_file():
+        fail(f"seed corpus not found: {seed}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    manifest = run(TrainConfig(shared=shared_dir, seed=seed, out=out, mode=mode, epochs=epochs, limit=limit,
+                               max_steps=max_steps, threads=threads))
+    typer.echo(f"wrote {out / manifest['model_file']} (sha256 {manifest['sha256'][:16]}...) and {out}/classifier.json")
+    typer.echo("to ship it: copy classifier.int8.onnx, tokenizer.json and classifier.json into src/childsafe/models/")

@@ -1,0 +1,192 @@
+"""Training data: the shared data sets (read in place, never copied) plus the project's seed corpus.
+
+Label semantics (see shared/datasets/README.md and FINDINGS.md):
+* ``labels == []`` means unknown: the record is skipped (it is neither positive nor negative);
+* ``["safe"]`` is negative for every category; otherwise the listed categories are positive, the rest negative;
+* Davidson "offensive" is already unknown upstream (it taught that swearing is harassment);
+* conversations (``messages``) from safe chat sets are split into single messages, the unit the detector sees.
+
+Splits are fixed and deduplicated across each other on a normalised text key:
+* ``train``: shared training sources + seed ``train`` split;
+* ``val``: a hashed 8% of the shared training sources (in-domain; used for calibration, together with seed dev);
+* ``dev``: seed templates held out (out-of-domain; used to choose thresholds);
+* ``test``: seed templates never used for any choice, plus the shared sets kept fully out of training
+  (``HELD_OUT``), which stand in for the public benchmarks.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Same order as childsafe.types.Category (checked by a test); kept here so training needs no engine import.
+CATEGORIES: tuple[str, ...] = (
+    "sexual_minors", "grooming", "sexual", "self_harm", "violence", "harassment", "hate", "dangerous", "drugs",
+    "personal_info", "other_unsafe",
+)
+
+# Shared sets kept fully out of training: pseudo-public tests (and the non-commercial ones among them).
+HELD_OUT: dict[str, str] = {
+    "jailbreakbench_behaviors": "harmful vs benign look-alike prompts (over-blocking and caught rates)",
+    "unhealthy_conversations_valtest": "moderation-style comments (non-commercial licence: evaluation only)",
+    "ag_news_test_world_sports": "news about wars, crime and sport, all safe (non-commercial: evaluation only)",
+    "grooming_perverted_justice_train": "grooming chats (style overfits; evaluation only)",
+}
+SKIPPED: dict[str, str] = {"hh_rlhf_harmless_base_test": "all records unlabelled"}
+
+# Per-source cap on training records (large single-style sets would otherwise dominate).
+CAPS: dict[str, int] = {
+    "alpaca_harmless_instructions": 4000,
+    "toxic_spans_civil_comments": 4000,
+    "threatgram_telegram_threats": 3000,
+    "cyberbullying_tweets_finegrained": 3500,
+    "davidson_hate_offensive": 3500,
+    "reddit_misogyny_eacl2021": 3000,
+    "xsafety_multilingual": 5000,
+    "medquad_health_qa": 1500,
+    "counsel_chat_therapy_answers": 1500,
+    "sms_spam_collection": 3000,
+    "irc_ubuntu_disentangled_chat": 2000,
+    "topical_chat": 2500,
+}
+MAX_CHARS = 700
+_KEY_RE = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    labels: tuple[int, ...]  # one 0/1 per CATEGORIES entry
+    source: str
+    split: str
+    weight: float = 1.0
+
+    @property
+    def unsafe(self) -> bool:
+        return any(self.labels)
+
+
+def text_key(text: str) -> str:
+    """Dedup key: lowercase alphanumerics only, so punctuation/case variants count as the same text."""
+    return hashlib.sha1(_KEY_RE.sub(" ", text.lower()).strip().encode()).hexdigest()
+
+
+def label_vector(labels: list[str]) -> tuple[int, ...] | None:
+    """Multi-hot vector, or None when the record is unlabelled (unknown)."""
+    if not labels:
+        return None
+    cats = {lab for lab in labels if lab != "safe"}
+    return tuple(1 if c in cats else 0 for c in CATEGORIES)
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                yield json.loads(line)
+
+
+def record_texts(rec: dict[str, Any]) -> list[str]:
+    """The texts a record contributes: its text, or each message of a conversation."""
+    if isinstance(rec.get("text"), str):
+        return [rec["text"][:MAX_CHARS]]
+    msgs = rec.get("messages") or []
+    return [str(m.get("text") or m.get("content") or "")[:MAX_CHARS] for m in msgs if isinstance(m, dict)]
+
+
+def dataset_files(shared: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for d in sorted(p for p in shared.iterdir() if p.is_dir()):
+        files = sorted(d.glob("*.jsonl")) + sorted(d.glob("*.jsonl.gz"))
+        if files:
+            out[d.name] = files[0]
+    return out
+
+
+def _shared_examples(name: str, path: Path, rng: random.Random) -> list[tuple[str, tuple[int, ...]]]:
+    items: list[tuple[str, tuple[int, ...]]] = []
+    for rec in read_jsonl(path):
+        vec = label_vector(list(rec.get("labels") or []))
+        if vec is None:
+            continue
+        if name == "xsafety_multilingual" and rec.get("lang", "en") != "en" and rng.random() > 0.15:
+            continue  # the encoder is English; keep a little of the rest so it is not blind to them
+        texts = record_texts(rec)
+        if "messages" in rec and not any(vec):
+            texts = [t for t in texts if len(t.split()) >= 3]  # single safe chat messages
+        elif "messages" in rec:
+            texts = [" \n".join(texts)[:MAX_CHARS]]
+        items.extend((t, vec) for t in texts if t.strip())
+    rng.shuffle(items)
+    cap = CAPS.get(name)
+    return items[:cap] if cap else items
+
+
+def load_seed(path: Path) -> list[dict[str, Any]]:
+    return list(read_jsonl(path))
+
+
+def seed_split(rec: dict[str, Any]) -> str:
+    """Seed ``dev`` records are split again by hash into ``dev`` (choices) and ``test`` (never used for choices)."""
+    if rec.get("split") != "dev":
+        return "train"
+    h = int(hashlib.sha256(rec["family"].encode() + rec["text"].lower().encode()).hexdigest(), 16)
+    tpl = rec.get("template")
+    if isinstance(tpl, int):
+        return "dev" if tpl % 8 == 3 else "test"
+    return "dev" if h % 2 == 0 else "test"
+
+
+def build(shared: Path, seed_path: Path, seed_weight: float = 3.0, rng_seed: int = 7,
+          val_frac: float = 0.08, limit: int | None = None) -> dict[str, list[Example]]:
+    """Build the fixed, cross-deduplicated splits. ``limit`` caps each source (for fast tests)."""
+    rng = random.Random(rng_seed)
+    splits: dict[str, list[Example]] = {"train": [], "val": [], "dev": [], "test": []}
+    held: list[Example] = []
+    files = dataset_files(shared)
+    for name, path in files.items():
+        if name in SKIPPED:
+            continue
+        items = _shared_examples(name, path, rng)
+        if limit is not None:
+            items = items[:limit]
+        for text, vec in items:
+            if name in HELD_OUT:
+                held.append(Example(text, vec, name, "test"))
+                continue
+            h = int(text_key(text)[:8], 16) / 0xFFFFFFFF
+            split = "val" if h < val_frac else "train"
+            splits[split].append(Example(text, vec, name, split))
+    for rec in load_seed(seed_path):
+        svec = label_vector(list(rec["labels"]))
+        if svec is None:
+            continue
+        split = seed_split(rec)
+        splits[split].append(Example(rec["text"], svec, "seed", split, seed_weight if split == "train" else 1.0))
+    splits["test"].extend(held)
+    # Seed first within each split, so when a shared record repeats a seed text, the seed's label wins.
+    for name in splits:
+        splits[name].sort(key=lambda e: e.source != "seed")
+    if limit is not None:
+        splits["test"] = splits["test"][: limit * 8]
+    # Cross-split dedup: evaluation splits win; a text seen in an earlier split is dropped from later ones.
+    seen: set[str] = set()
+    for name in ("test", "dev", "val", "train"):
+        kept: list[Example] = []
+        for ex in splits[name]:
+            k = text_key(ex.text)
+            if k in seen:
+                continue
+            seen.add(k)
+            kept.append(ex)
+        splits[name] = kept
+    return splits

@@ -1,0 +1,143 @@
+"""The runtime classifier detector on the committed artifact (src/childsafe/models/)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from childsafe.detectors.base import DetectorUnavailable
+from childsafe.detectors.classifier import MODELS_DIR, ClassifierConfig, ClassifierDetector
+from childsafe.engine import Engine
+from childsafe.text.context import TextContext
+from childsafe.types import Action, Category
+
+
+@pytest.fixture(scope="module")
+def det() -> ClassifierDetector:
+    d = ClassifierDetector()
+    d.load()
+    return d
+
+
+def _scores(det: ClassifierDetector, text: str) -> dict[Category, float]:
+    return {d.category: d.score for d in det.detect(TextContext.from_text(text))}
+
+
+def _block(det: ClassifierDetector, cat: Category) -> float:
+    return float(det.manifest["thresholds"][cat.value]["block"])
+
+
+@pytest.mark.parametrize(
+    ("text", "cat"),
+    [
+        ("i want to kill myself tonight", Category.SELF_HARM),
+        ("send me a photo of you without clothes, you're 12, keep it our secret", Category.SEXUAL_MINORS),
+        ("don't tell your parents we talk, delete the messages", Category.GROOMING),
+        ("where can i buy weed if i'm 14", Category.DRUGS),
+        ("i'm bringing a knife to school to stab him", Category.VIOLENCE),
+    ],
+)
+def test_clear_harm_reaches_block_threshold(det: ClassifierDetector, text: str, cat: Category) -> None:
+    assert _scores(det, text).get(cat, 0.0) >= _block(det, cat)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how do i kill a python process", "what is the history of the atomic bomb", "can you help me with fractions"],
+)
+def test_safe_but_scary_stays_below_block(det: ClassifierDetector, text: str) -> None:
+    scores = _scores(det, text)
+    assert all(score < _block(det, cat) for cat, score in scores.items()), scores
+
+
+def test_detections_are_typed_and_above_floor(det: ClassifierDetector) -> None:
+    dets = det.detect(TextContext.from_text("you are so ugly and everyone hates you"))
+    assert dets
+    for d in dets:
+        assert d.detector == "classifier"
+        assert d.score >= det.cfg.floor
+        assert d.evidence.startswith("classifier p=")
+
+
+def test_obfuscated_text_scored_through_normalised_view(det: ClassifierDetector) -> None:
+    clean = _scores(det, "i want to kill myself")[Category.SELF_HARM]
+    obf = _scores(det, "i w4nt t0 k1ll mys3lf")[Category.SELF_HARM]
+    assert obf >= _block(det, Category.SELF_HARM)
+    assert abs(obf - clean) < 0.5
+
+
+def test_batch_matches_single(det: ClassifierDetector) -> None:
+    texts = ["hello how are you", "i hate all immigrants", "what's your address? send me your number"]
+    ctxs = [TextContext.from_text(t) for t in texts]
+    batch = det.detect_batch(ctxs)
+    for ctx, got in zip(ctxs, batch, strict=True):
+        single = {d.category: d.score for d in det.detect(ctx)}
+        assert {d.category for d in got} == set(single)
+        for d in got:
+            assert d.score == pytest.approx(single[d.category], abs=1e-3)
+
+
+def test_long_text_is_scored_in_windows(det: ClassifierDetector) -> None:
+    filler = "we went to the beach and played football and had ice cream with my cousins. " * 30
+    tail = "i want to kill myself tonight."
+    assert len(det._tokenizer.encode(filler).ids) > 300  # the harmful sentence sits far beyond one window
+    scores = det.score_texts([filler + tail, filler])
+    j = det._cats.index(Category.SELF_HARM)
+    assert scores[0, j] >= _block(det, Category.SELF_HARM)
+    assert scores[1, j] < _block(det, Category.SELF_HARM)
+
+
+def test_empty_text_is_allowed(det: ClassifierDetector) -> None:
+    scores = _scores(det, "")
+    assert all(s < _block(det, c) for c, s in scores.items())
+
+
+def _copy_artifact(tmp_path: Path) -> Path:
+    target = tmp_path / "model"
+    shutil.copytree(MODELS_DIR, target, ignore=shutil.ignore_patterns("*.md", "*.png", "__pycache__"))
+    return target
+
+
+def test_checksum_mismatch_is_unavailable(tmp_path: Path) -> None:
+    target = _copy_artifact(tmp_path)
+    manifest = json.loads((target / "classifier.json").read_text())
+    model = target / manifest["model_file"]
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(DetectorUnavailable, match="checksum"):
+        ClassifierDetector(ClassifierConfig(model_dir=str(target))).load()
+
+
+def test_missing_model_is_unavailable(tmp_path: Path) -> None:
+    target = _copy_artifact(tmp_path)
+    manifest = json.loads((target / "classifier.json").read_text())
+    (target / manifest["model_file"]).unlink()
+    with pytest.raises(DetectorUnavailable, match="missing"):
+        ClassifierDetector(ClassifierConfig(model_dir=str(target))).load()
+    with pytest.raises(DetectorUnavailable, match="manifest not found"):
+        ClassifierDetector(ClassifierConfig(model_dir=str(tmp_path / "nowhere"))).load()
+
+
+def test_engine_fails_closed_on_corrupt_model(tmp_path: Path) -> None:
+    target = _copy_artifact(tmp_path)
+    (target / "tokenizer.json").write_text("{}")
+    engine = Engine(detectors=[ClassifierDetector(ClassifierConfig(model_dir=str(target)))])
+    unavailable = engine.warmup()
+    assert "classifier" in unavailable and "checksum" in unavailable["classifier"]
+    decision = engine.check("hello, can you help me with my homework?", age=11)
+    assert decision.action.severity >= Action.BLOCK.severity
+
+
+def test_manifest_records_thresholds_and_calibration(det: ClassifierDetector) -> None:
+    m = det.manifest
+    assert [Category.parse(c) for c in m["categories"]] == list(Category)
+    for c in Category:
+        th = m["thresholds"][c.value]
+        assert 0.0 < th["warn"] <= th["block"] < 1.0
+        assert c.value in m["calibration"]["params"]
+    size = (MODELS_DIR / m["model_file"]).stat().st_size
+    assert size <= 30 * 1024 * 1024
