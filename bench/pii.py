@@ -1,6 +1,6 @@
 """PII detection on the child-chat set: childsafe's ``personal_info`` detector vs Microsoft Presidio.
 
-    python bench/pii.py [--split dev|test|both] [--no-presidio] [--errors] [--repeat 5]
+    python bench/pii.py [--split dev|test|fresh|all] [--no-presidio] [--errors] [--repeat 5]
 
 Matching rule (entity level): a prediction with score >= --threshold (the policy's 0.5) is a true positive
 when it overlaps a gold entity of the same type group (name, address, school, phone, email, handle,
@@ -9,6 +9,9 @@ Precision = matched predictions / predictions; recall = matched gold entities / 
 Presidio's labels are mapped onto those groups (PERSON->name, PHONE_NUMBER->phone, EMAIL_ADDRESS->email,
 LOCATION->location|address, DATE_TIME->birth); its other labels (URL, NRP, US_DRIVER_LICENSE...) are
 ignored, which favours Presidio's precision. Presidio is role-blind; childsafe scores by role.
+
+Splits: dev (rules were tuned on it), test (written before the detector, held out from tuning, but the
+author had read it), fresh (written after the detector existed, run once, never tuned on).
 
 Latency: p50/p99 per message, single-threaded, over the set's messages and over 30-word messages built
 by joining set messages; childsafe's figure includes building the TextContext (normalisation).
@@ -70,7 +73,10 @@ def presidio_system(threshold: float) -> tuple[System, Callable[[str, str], obje
     try:
         import logging
 
-        logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+        # tldextract (used by Presidio's URL recognizer) tries to fetch the public suffix list, then falls back to
+        # its bundled snapshot; silence the offline tracebacks.
+        for name in ("presidio-analyzer", "tldextract"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         from presidio_analyzer import AnalyzerEngine
         from presidio_analyzer.nlp_engine import NlpEngineProvider
     except ImportError as exc:
@@ -87,6 +93,7 @@ def presidio_system(threshold: float) -> tuple[System, Callable[[str, str], obje
             }
         )
         engine = AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"])
+        engine.analyze(text="warm up: mail me at a@example.com", language="en")
     except Exception as exc:  # offline download attempts surface as various errors
         return f"Presidio could not start offline: {type(exc).__name__}: {exc}"
 
@@ -171,7 +178,7 @@ def thirty_word_messages(records: list[dict[str, Any]]) -> list[tuple[str, str]]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--split", choices=["dev", "test", "both"], default="both")
+    ap.add_argument("--split", choices=["dev", "test", "fresh", "all"], default="all")
     ap.add_argument("--threshold", type=float, default=0.5, help="childsafe score threshold (policy: 0.5)")
     ap.add_argument("--presidio-threshold", type=float, default=0.4)
     ap.add_argument("--no-presidio", action="store_true")
@@ -179,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="latency passes over the messages")
     args = ap.parse_args(argv)
 
-    splits = ["dev", "test"] if args.split == "both" else [args.split]
+    splits = ["dev", "test", "fresh"] if args.split == "all" else [args.split]
     data = {s: load(s) for s in splits}
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}; load average {os.getloadavg()[0]:.2f} "

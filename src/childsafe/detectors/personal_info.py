@@ -174,7 +174,9 @@ _EMAIL_SPOKEN = re.compile(
 _PHONE_CAND = re.compile(r"(?<![\w.,/+-])(?:\+|00)?\(?\d[\d \t().-]{5,22}\d(?![\w/]|[.,]\d)")
 _COORDS = re.compile(r"(?<![\w.])-?\d{1,2}\.\d{3,}\s*[,;/ ]\s*-?\d{1,3}\.\d{3,}(?![\w.])")
 _COORDS_DMS = re.compile(r"\d{1,3}\s?°\s?\d{1,2}\s?['′]\s?(?:\d{1,2}(?:\.\d+)?\s?[\"″])?\s?[NSEW]\b", re.I)
-_MAP_LINK = re.compile(r"\b(?:maps\.google\.\S+|goo\.gl/maps/\S+|maps\.app\.goo\.gl/\S+|maps\.apple\.com/\S+)|///\w+\.\w+\.\w+", re.I)
+_MAP_LINK = re.compile(
+    r"\b(?:maps\.google\.\S+|goo\.gl/maps/\S+|maps\.app\.goo\.gl/\S+|maps\.apple\.com/\S+)|///\w+\.\w+\.\w+", re.I
+)
 _AT_HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_][\w.]{1,30}\b")
 _POSTCODE_UK = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b", re.I)
 _ZIP = re.compile(r"\b(?:zip|zip code|zipcode)\s*(?:is|:)?\s*(\d{5}(?:-\d{4})?)\b", re.I)
@@ -524,7 +526,8 @@ class PersonalInfoDetector(Detector):
                 continue
             score = 0.9 if cued else 0.7
             s, e = self._span(ctx, name_start, m.end())
-            yield PiiMatch(PiiType.SCHOOL, s, e, score, "school", f"name + {suffix!r}" + (" after a cue" if cued else ""))
+            rule = f"name + {suffix!r}" + (" after a cue" if cued else "")
+            yield PiiMatch(PiiType.SCHOOL, s, e, score, "school", rule)
         for m in _SCHOOL_SAINT.finditer(text):
             s, e = self._span(ctx, m.start(1), m.end(1))
             yield PiiMatch(PiiType.SCHOOL, s, e, 0.85, "school", "saint's name after a school cue")

@@ -1,0 +1,1 @@
+"""Children's privacy: personal-detail redaction (``childsafe.privacy.pii``) and, later, consent and data rights."""
