@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from childsafe.config import ConversationConfig
+from childsafe.conversation import ConversationTracker
+from childsafe.conversation.model import default_model
+from childsafe.detectors.grooming import GroomingStageDetector
+from childsafe.text import TextContext
+from childsafe.types import Category, InvalidInputError, Role
+
+Script = list[tuple[str, str]]
+Runner = Callable[..., ConversationTracker]
+
+
+def test_grooming_script_is_flagged_with_stage_evidence(run: Runner, grooming_script: Script) -> None:
+    tr = run(grooming_script)
+    threshold = default_model().threshold
+    assert tr.risk >= threshold
+    names = [s for s, _ in tr.stages]
+    for stage in ("age_probe", "circumstance_probe", "secrecy", "off_platform", "photo_request"):
+        assert stage in names
+    assert ("age_probe", 2) in tr.stages
+    assert ("child_disclosure_age", 3) in tr.stages
+
+
+def test_conversation_detections(run: Runner, grooming_script: Script, detector: GroomingStageDetector) -> None:
+    tr = run(grooming_script[:-1])
+    ctx = TextContext.from_text(grooming_script[-1][1], role=Role.CONTACT, index=len(grooming_script) - 1)
+    dets = tr.add(ctx, detector.detect(ctx))
+    grooming = [d for d in dets if d.category is Category.GROOMING]
+    assert len(grooming) == 1
+    g = grooming[0]
+    assert g.detector == "conversation"
+    assert g.score == pytest.approx(tr.risk)
+    assert g.evidence.startswith("stages: ")
+    assert "age_probe@2" in g.evidence and "secrecy@7" in g.evidence and "photo_request@9" in g.evidence
+    # asking a child for a photo in a risky conversation is also sexual_minors at conversation level
+    assert any(d.category is Category.SEXUAL_MINORS for d in dets)
+
+
+def test_safe_chats_stay_below_threshold(run: Runner, safe_scripts: dict[str, Script]) -> None:
+    threshold = default_model().threshold
+    for name, script in safe_scripts.items():
+        tr = run(script)
+        assert tr.risk < threshold, (name, tr.risk, tr.stages)
+
+
+def test_early_warning_before_the_photo_request(run: Runner, grooming_script: Script) -> None:
+    threshold = default_model().threshold
+    risks = []
+    tr = ConversationTracker()
+    for i, item in enumerate(grooming_script):
+        run([item], tracker=tr, start=i)
+        risks.append(tr.risk)
+    assert risks == sorted(risks), "risk never falls"
+    first = next(i for i, r in enumerate(risks) if r >= threshold)
+    assert first < len(grooming_script) - 1
+
+
+def test_state_round_trip_is_exact(run: Runner, grooming_script: Script) -> None:
+    half = len(grooming_script) // 2
+    a = run(grooming_script[:half])
+    saved = json.loads(json.dumps(a.state()))
+    b = ConversationTracker(state=saved)
+    assert b.state() == a.state()
+    run(grooming_script[half:], tracker=a, start=half)
+    run(grooming_script[half:], tracker=b, start=half)
+    assert b.risk == pytest.approx(a.risk)
+    assert b.stages == a.stages
+
+
+def test_state_is_bounded(run: Runner, grooming_script: Script) -> None:
+    cfg = ConversationConfig(window=20)
+    tr = ConversationTracker(config=cfg)
+    long = ([*grooming_script, ("child", "lol ok"), ("contact", "what music do you like")]) * 60
+    run(long, tracker=tr)
+    size_long = len(json.dumps(tr.state()))
+    tr2 = ConversationTracker(config=cfg)
+    run(long[:60], tracker=tr2)
+    assert len(tr.state()["window"]) == 20
+    assert size_long < 2 * len(json.dumps(tr2.state()))
+    assert len(tr.stages) <= 20 * 3 + 14
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"v": 99},
+        {"v": 1, "n": "x"},
+        {"v": 1, "n": 1, "n_other": 1, "sum_logit": 0, "ema": 0, "peak_ema": 0, "hot": 0, "first": {},
+         "stage_max": {}, "sm_max": 0, "risk": 7, "window": []},
+        {"v": 1, "n": 1, "n_other": 1, "sum_logit": 0, "ema": 0, "peak_ema": 0, "hot": 0, "first": {},
+         "stage_max": {}, "sm_max": 0, "risk": 0, "window": [[0, "zz", None, []]]},
+    ],
+)
+def test_malformed_state_is_a_clear_error(bad: dict[str, object]) -> None:
+    with pytest.raises(InvalidInputError, match="conversation state"):
+        ConversationTracker(state=bad)
+
+
+def test_child_questions_do_not_raise_risk_like_contact_questions(run: Runner) -> None:
+    questions = ["how old are you", "are your parents home", "dont tell anyone ok", "add me on snapchat"]
+    as_contact = run([("contact", q) for q in questions])
+    as_child = run([("child", q) for q in questions])
+    assert as_child.risk < as_contact.risk
+    assert as_child.stages == []
+
+
+def test_system_messages_are_ignored(run: Runner) -> None:
+    tr = run([("system", "how old are you? send me a picture")])
+    assert tr.risk == 0.0 and tr.stages == []
