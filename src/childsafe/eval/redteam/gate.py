@@ -10,6 +10,9 @@ measured figure next to its threshold.
 
 from __future__ import annotations
 
+import argparse
+import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +41,13 @@ class RedteamGate(_Strict):
 
 
 class OverblockGate(_Strict):
-    quick: bool = True
-    max_false_block_rate: float = Field(1.0, ge=0, le=1, description="Highest false-block rate over age bands")
+    quick: bool = False
+    max_false_block_rate: float = Field(1.0, ge=0, le=1, description="False-block rate bound for every age band")
+    per_band: dict[str, float] = Field(default_factory=dict, description="Tighter or looser bounds for some bands")
 
 
 class FairnessGate(_Strict):
-    quick: bool = True
+    quick: bool = False
     max_fpr_disparity: float = Field(1.0, ge=0, le=1)
     max_fnr_disparity: float = Field(1.0, ge=0, le=1)
 
@@ -119,29 +123,115 @@ def run_gate(target: Target, cfg: GateConfig, data_dir: Path | None = None) -> G
     age = AgeBand.parse(cfg.age)
     result = GateResult()
     opts = SuiteOptions(age=age, quick=cfg.redteam.quick, data_dir=data_dir, overblocking=False)
-    rt, _, _ = run_suites(target, opts)
-    result.redteam = rt
-    result.checks.append(GateCheck("redteam readable detection", rt["summary"]["readable_rate"],
-                                   cfg.redteam.min_readable_rate, "min"))
-    for name, bound in cfg.redteam.min_transform_rate.items():
-        row = rt["by_transform"].get(name)
-        result.checks.append(GateCheck(f"redteam transform {name}", None if row is None else row["rate"], bound, "min"))
-    for name, bound in cfg.redteam.min_category_rate.items():
-        row = rt["by_category"].get(name)
-        result.checks.append(GateCheck(f"redteam category {name}", None if row is None else row["rate"], bound, "min"))
-
+    result.redteam, _, _ = run_suites(target, opts)
     items = [i for i in load_benign(data_dir) if i.quick or not cfg.overblocking.quick]
-    ob = summarise_overblocking(run_overblocking(target, items, list(AgeBand)))
-    result.overblocking = ob
-    for band, row in ob["by_band"].items():
-        result.checks.append(GateCheck(f"overblocking false-block rate {band}", row["false_block_rate"],
-                                       cfg.overblocking.max_false_block_rate, "max"))
-
-    fair, _ = run_audit(target, age, data_dir=data_dir, quick=cfg.fairness.quick)
-    result.fairness = fair
-    result.checks.append(GateCheck("fairness FPR disparity", fair["summary"]["largest_fpr_disparity"],
-                                   cfg.fairness.max_fpr_disparity, "max"))
-    result.checks.append(GateCheck("fairness FNR disparity", fair["summary"]["largest_fnr_disparity"],
-                                   cfg.fairness.max_fnr_disparity, "max"))
+    result.overblocking = summarise_overblocking(run_overblocking(target, items, list(AgeBand)))
+    result.fairness, _ = run_audit(target, age, data_dir=data_dir, quick=cfg.fairness.quick)
+    result.checks = checks_for(cfg, result)
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+def checks_for(cfg: GateConfig, result: GateResult) -> list[GateCheck]:
+    """Every bound of ``cfg`` next to the figure measured in ``result``."""
+    rt, ob, fair = result.redteam, result.overblocking, result.fairness
+    checks = [
+        GateCheck("redteam readable detection", rt["summary"]["readable_rate"], cfg.redteam.min_readable_rate, "min")
+    ]
+    for name, bound in cfg.redteam.min_transform_rate.items():
+        row = rt["by_transform"].get(name)
+        checks.append(GateCheck(f"redteam transform {name}", None if row is None else row["rate"], bound, "min"))
+    for name, bound in cfg.redteam.min_category_rate.items():
+        row = rt["by_category"].get(name)
+        checks.append(GateCheck(f"redteam category {name}", None if row is None else row["rate"], bound, "min"))
+    for band, row in ob["by_band"].items():
+        bound = cfg.overblocking.per_band.get(band, cfg.overblocking.max_false_block_rate)
+        checks.append(GateCheck(f"overblocking false-block rate {band}", row["false_block_rate"], bound, "max"))
+    checks.append(GateCheck("fairness FPR disparity", fair["summary"]["largest_fpr_disparity"],
+                            cfg.fairness.max_fpr_disparity, "max"))
+    checks.append(GateCheck("fairness FNR disparity", fair["summary"]["largest_fnr_disparity"],
+                            cfg.fairness.max_fnr_disparity, "max"))
+    return checks
+
+
+def _floor(x: float | None, slack: float, digits: int = 2) -> float:
+    scale = 10**digits
+    return 0.0 if x is None else max(0.0, math.floor(round((x - slack) * scale, 6)) / scale)
+
+
+def _ceil(x: float | None, slack: float, digits: int = 3) -> float:
+    scale = 10**digits
+    return 1.0 if x is None else min(1.0, math.ceil(round((x + slack) * scale, 6)) / scale)
+
+
+def thresholds_from(result: GateResult, cfg: GateConfig, slack: float = 0.02) -> GateConfig:
+    """A gate config whose bounds sit ``slack`` below (or above) the figures in ``result``."""
+    rt, ob, fair = result.redteam, result.overblocking, result.fairness
+    return GateConfig(
+        version=cfg.version,
+        age=cfg.age,
+        measured={
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "target": rt["target"],
+            "slack": slack,
+            "readable_rate": round(rt["summary"]["readable_rate"] or 0.0, 4),
+            "false_block_rate": {b: round(r["false_block_rate"] or 0.0, 4) for b, r in ob["by_band"].items()},
+            "fpr_disparity": round(fair["summary"]["largest_fpr_disparity"], 4),
+            "fnr_disparity": round(fair["summary"]["largest_fnr_disparity"], 4),
+        },
+        redteam=RedteamGate(
+            quick=cfg.redteam.quick,
+            min_readable_rate=_floor(rt["summary"]["readable_rate"], slack),
+            min_transform_rate={t: _floor(r["rate"], slack) for t, r in rt["by_transform"].items()},
+            min_category_rate={c: _floor(r["rate"], slack) for c, r in rt["by_category"].items()},
+        ),
+        overblocking=OverblockGate(
+            quick=cfg.overblocking.quick,
+            max_false_block_rate=max(
+                (_ceil(r["false_block_rate"], slack / 4) for r in ob["by_band"].values()), default=1.0
+            ),
+            per_band={b: _ceil(r["false_block_rate"], slack / 4) for b, r in ob["by_band"].items()},
+        ),
+        fairness=FairnessGate(
+            quick=cfg.fairness.quick,
+            max_fpr_disparity=max(0.02, _ceil(fair["summary"]["largest_fpr_disparity"], slack)),
+            max_fnr_disparity=_ceil(fair["summary"]["largest_fnr_disparity"], slack),
+        ),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure the current engine and print (or --write) gate thresholds just below its figures."""
+    import yaml
+
+    from childsafe.config import load_config
+    from childsafe.engine import Engine
+    from childsafe.eval.redteam.targets import GuardTarget
+
+    ap = argparse.ArgumentParser(prog="python -m childsafe.eval.redteam.gate", description=main.__doc__)
+    ap.add_argument("gate", type=Path, help="gate YAML (its quick/age settings are kept)")
+    ap.add_argument("--config", type=Path, default=None, help="childsafe config for the guard")
+    ap.add_argument("--slack", type=float, default=0.02, help="margin below the measured figures")
+    ap.add_argument("--write", action="store_true", help="rewrite the gate file (keeps its header comment)")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load_gate(args.gate)
+        engine = Engine.from_config(load_config(args.config))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = run_gate(GuardTarget(engine), cfg)
+    print(result.text(), file=sys.stderr)
+    new = thresholds_from(result, cfg, args.slack)
+    body = yaml.safe_dump(new.model_dump(), sort_keys=False, allow_unicode=True)
+    if args.write:
+        header = [ln for ln in args.gate.read_text(encoding="utf-8").splitlines() if ln.startswith("#")]
+        args.gate.write_text("\n".join(header) + "\n" + body, encoding="utf-8")
+        print(f"wrote {args.gate}", file=sys.stderr)
+    else:
+        sys.stdout.write(body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
