@@ -111,6 +111,30 @@ def presidio_system(threshold: float) -> tuple[System, Callable[[str, str], obje
     return predict, run
 
 
+def real_chat(n: int) -> list[tuple[str, str]]:
+    """Unlabelled real chat (Topical-Chat, SMS ham) from the shared datasets, read in place, never copied."""
+    import gzip
+
+    root = Path(os.environ.get("CHILDSAFE_DATASETS", "/work/shared/datasets"))
+    out: list[tuple[str, str]] = []
+    topical = root / "topical_chat" / "topical_chat_valid_test.jsonl.gz"
+    sms = root / "sms_spam_collection" / "sms_spam_5574.jsonl"
+    if topical.exists():
+        with gzip.open(topical, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                out.extend(("topical_chat", m["text"]) for m in json.loads(line)["messages"])
+                if len(out) >= n // 2:
+                    break
+    if sms.exists():
+        for line in sms.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            if rec.get("labels") == ["safe"]:
+                out.append(("sms_ham", rec["text"]))
+            if len(out) >= n:
+                break
+    return out[:n]
+
+
 def score(records: list[dict[str, Any]], predict: System, only: frozenset[str] | None = None) -> dict[str, Any]:
     tp_pred = n_pred = tp_gold = n_gold = 0
     errors: list[str] = []
@@ -184,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-presidio", action="store_true")
     ap.add_argument("--errors", action="store_true", help="list false positives and misses")
     ap.add_argument("--repeat", type=int, default=5, help="latency passes over the messages")
+    ap.add_argument("--real-chat", type=int, default=2000, help="real chat messages for a flag rate (0: skip)")
     args = ap.parse_args(argv)
 
     splits = ["dev", "test", "fresh"] if args.split == "all" else [args.split]
@@ -226,6 +251,25 @@ def main(argv: list[str] | None = None) -> int:
             if args.errors:
                 for line in res["errors"]:
                     print("    " + line)
+    chat = real_chat(args.real_chat) if args.real_chat else []
+    if chat:
+        print()
+        print(f"flag rate on {len(chat)} real chat messages (Topical-Chat, SMS ham; unlabelled):")
+        for name, (predict, _run) in systems.items():
+            flagged: Counter[str] = Counter()
+            samples: list[str] = []
+            for source, text in chat:
+                preds = predict({"text": text, "role": "child"})
+                if preds:
+                    flagged[source] += 1
+                    if len(samples) < 25:
+                        p = preds[0]
+                        samples.append(f"{source}: {text[p[0]:p[1]]!r} as {'/'.join(sorted(p[2]))}")
+            total = sum(flagged.values())
+            print(f"  {name:<10} {total:5d} flagged ({100 * total / len(chat):.1f}%)  {dict(flagged)}")
+            if args.errors:
+                for line in samples:
+                    print("      " + line)
     print()
     print(f"{'system':<10} {'load ms':>9} {'p50 ms':>8} {'p99 ms':>8} {'p50 ms 30w':>11} {'p99 ms 30w':>11}")
     for name, (_predict, run) in systems.items():

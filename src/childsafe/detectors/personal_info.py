@@ -131,8 +131,9 @@ _STOP = frozenset(
     old big small little tiny huge best worst better worse first last next same other another some any all
     into onto off over under up down near like as if than because since while until after before
     lol lmao omg btw idk tbh haha hehe hi hey hello bye plz please thanks thank welcome
-    private public broken banned deleted gone down hacked locked blocked weird dumb stupid annoying
+    private secret hidden public broken banned deleted gone down hacked locked blocked weird dumb stupid annoying
     alone lonely busy free late early ready allowed grounded stuck lost fat thin tall short smart clever
+    right next once anytime play watch football sir da
     years year old age turning born called named literally actually basically totally kinda sorta
     bed sleep school class work shops shop house mums dads mum dad mom
     mums moms nan nans grandmas grandads friends friend brother sister cousin aunt uncle grandma grandad
@@ -145,7 +146,7 @@ _PLATFORMS = (
     r"snapchat|instagram|tiktok|tik tok|discord|roblox|fortnite|xbox|psn|playstation|steam|minecraft|kik"
     r"|telegram|twitter|youtube|twitch|facebook|whatsapp|wechat|line|signal|threads|bereal|epic|epic games"
 )
-_HANDLE_SOLO = r"gamertag|gamer tag|username|user name|handle|ign|discord tag"
+_HANDLE_SOLO = r"gamertag|gamer tag|username|user name|user|handle|ign|discord tag"
 _HANDLE_NOUNS = r"gamertag|gamer tag|username|user name|user|handle|tag|id|name|ign|account|acc|code"
 _SCHOOL_SUFFIX = (
     r"elementary school|elementary|primary school|primary academy|primary|middle school|junior high school"
@@ -200,7 +201,7 @@ _SUBJ = r"(?:i am|im|i'm|iam)"
 
 _NAME_CUE = re.compile(
     r"\b(?:my (?:full |real |first |last |sur)?name(?:'s| is|s)|my surname is|(?:i am|im|i'm) called|they call me"
-    r"|call me|you can call me|my names)\s+"
+    r"|you can call me|just call me|everyone calls me|my friends call me|my names)\s+"
 )
 _GREETING_NAME = re.compile(rf"\b(?:hi|hey|hello|hiya|heya|yo|sup)\b[ ,!]*(?:{_SUBJ}|it's|its)\s+")
 _IM_NAME = re.compile(rf"(?:^|[.!?,;] *|\b(?:and|btw|lol|also|oh|well|nice|so)\s+){_SUBJ}\s+")
@@ -211,15 +212,20 @@ _SCHOOL_CUE = re.compile(
 )
 _SCHOOL_SAINT = re.compile(r"\b(?:go to|goto|go 2|attend|student at|pupil at|school is)\s+((?:st|saint)\.? [a-z']+)")
 _SCHOOL_IS = re.compile(r"\bmy school (?:is called|is named|is|'s)\s+")
-_ADDRESS_NUM = re.compile(rf"\b\d{{1,5}}[a-z]?,? +((?:{_W} +){{0,3}}?)(?:{_STREET_SUFFIX})\b\.?")
+_ADDRESS_NUM = re.compile(rf"\b(\d{{1,5}})[a-z]?,? +((?:{_W} +){{1,3}}?)(?P<suffix>{_STREET_SUFFIX})\b\.?")
+_STRONG_STREET = r"street|st|road|rd|avenue|ave|lane|ln|drive|dr|crescent|cres|boulevard|blvd|terrace|grove|gardens"
 _STREET = re.compile(
-    rf"\b(?:on|at|in|near|off|along|down|up|by|live on|lives on)\s+((?:{_W} +){{1,2}}?)(?:{_STREET_SUFFIX})\b\.?"
+    rf"\b(?:on|at|in|near|off|along|down|up|by|live on|lives on)\s+((?:{_W} +){{1,2}}?)(?:{_STRONG_STREET})\b\.?"
 )
 _ADDRESS_IS = re.compile(r"\b(?:my (?:home )?address is|my address's|i live at|my addy is|our address is)\s+")
 _LOCATION_CUE = re.compile(
     r"\b(?:i|we) (?:live|stay|living|staying) (?:in|near|by|right by|next to|close to|around)\s+"
-    r"|\b(?:i'm|im|i am) (?:from|in)\s+|\bmy (?:town|city|village|location) is\s+"
+    r"|\b(?:i'm|im|i am) from\s+|\bmy (?:town|city|village|location) is\s+"
     r"|\bmy (?:house|home|flat) is (?:near|by|next to|in)\s+"
+)
+_IM_IN = re.compile(r"\b(?:i'm|im|i am) in\s+")
+_NOT_PLACE = re.compile(
+    r"(?:year|grade|class|form|bed|trouble|love|charge|pain|detention|reception|kindergarten|nursery|period|lesson)\b"
 )
 _LOCATION_CHAIN = re.compile(r"\s*(?:,|in)\s+")
 _POSTCODE_CUE = re.compile(r"\bmy (?:post ?code|zip ?code|zip) is\s+")
@@ -231,8 +237,16 @@ _HANDLE_CUE = re.compile(
     r"(?: (?:is|its|it's|=|:)| ?:| -)?\s*"
 )
 _HANDLE_WHOLE = re.compile(rf"\b(?:add|follow|friend|message|dm) me\b|\b(?:{_PLATFORMS})\b")
+_NOT_AGE_UNIT = (
+    r"(?! ?(?:%|percent|mins?\b|minutes|hours?|hrs?\b|seconds?|secs?\b|o'clock|am\b|pm\b|pounds|dollars|quid|points"
+    r"|feet|foot|ft\b|cm\b|m\b|km\b|miles|times|x\b|days?\b|weeks?\b|more|of\b|out\b|levels?|steps?|goals?))"
+)
+_AGE_TURN = re.compile(
+    rf"\b(?:i turn(?:ed)?|i'll be|ill be|i will be|i just turned|i am turning|im turning|i'm turning|my age is|aged)"
+    rf"\s+({_AGE_NUM})\b{_NOT_AGE_UNIT}"
+)
 _AGE_IM = re.compile(
-    rf"\b(?:{_SUBJ}|i turn(?:ed)?|i'll be|ill be|i will be|i just turned|my age is|age|aged)\s+({_AGE_NUM})"
+    rf"\b(?:{_SUBJ}|age)\s+({_AGE_NUM})"
     r"(?= *(?:$|[.,!?;:)&]|and\b|years?\b|yrs?\b|years old|yo\b|y/o|yr old|btw|lol|now|too|but|so\b|in\b|next|this"
     r"|soon|tho|though|haha|:\)|x\b)|yo\b)"
 )
@@ -428,7 +442,7 @@ class PersonalInfoDetector(Detector):
             digits = re.sub(r"\D", "", cand)
             if not 7 <= len(digits) <= 15 or _DATE_NUMERIC.fullmatch(cand.strip()):
                 continue
-            if re.search(r"(?:^|\s)-\d", cand):
+            if re.search(r"(?:^|\s)-\d|\d-\s|\s-\s", cand) or len(re.findall(r"\d+", cand)[-1]) < 2:
                 continue  # a negative number, as in game coordinates
             groups = re.findall(r"\d+", cand)
             if sum(1 for g in groups if len(g) == 1) >= 3 and not all(len(g) == 1 for g in groups):
@@ -493,7 +507,11 @@ class PersonalInfoDetector(Detector):
         text = ctx.normalized
         for cue, score, strict in ((_NAME_CUE, 0.85, False), (_GREETING_NAME, 0.75, False), (_IM_NAME, 0.6, True)):
             for m in cue.finditer(text):
-                span = _name_tokens(text, m.end(), strict)
+                capital = False
+                if strict and m.end() < len(text):
+                    raw_at = ctx.to_original(m.end(), m.end() + 1).start
+                    capital = ctx.raw[raw_at : raw_at + 1].isupper()
+                span = _name_tokens(text, m.end(), strict, max_words=2 if strict else 3, capitalised=capital)
                 if span is None:
                     continue
                 s, e, n = span
@@ -510,24 +528,32 @@ class PersonalInfoDetector(Detector):
             suffix = m.group(0)
             if m.start() > 0 and text[m.start() - 1] in "_[":
                 continue
-            words = re.findall(r"[a-z][a-z'.]*", text[max(0, m.start() - 60) : m.start()])
-            name: list[str] = []
-            for w in reversed(words):
-                if w in _STOP or w in _SCHOOL_CUE_WORDS or len(name) == 3:
+            lo = max(0, m.start() - 60)
+            tokens = list(_TOKEN.finditer(text, lo, m.start()))
+            name: list[re.Match[str]] = []
+            for w in reversed(tokens):
+                tok = w.group(0)
+                if not tok[0].isalpha() or tok in _STOP or tok in _SCHOOL_CUE_WORDS or _possessive(tok):
+                    break
+                if len(name) == 3:
                     break
                 name.append(w)
             if not name:
                 continue
-            name_start = text.rfind(name[-1], 0, m.start())
-            if name_start < 0:
-                continue
+            name_start = name[-1].start()
             cued = _SCHOOL_CUE.search(text[max(0, name_start - 30) : name_start]) is not None
             if suffix in ("middle", "high", "college", "secondary", "primary") and not cued:
                 continue
+            if not cued and suffix.endswith("school"):
+                # "high school football", "a fun school": without a cue, only a capitalised name counts
+                raw_start = ctx.to_original(name_start, name_start + 1).start
+                if not ctx.raw[raw_start : raw_start + 1].isupper():
+                    continue
             score = 0.9 if cued else 0.7
             s, e = self._span(ctx, name_start, m.end())
             rule = f"name + {suffix!r}" + (" after a cue" if cued else "")
             yield PiiMatch(PiiType.SCHOOL, s, e, score, "school", rule)
+            yield from self._chained_location(ctx, m.end())
         for m in _SCHOOL_SAINT.finditer(text):
             s, e = self._span(ctx, m.start(1), m.end(1))
             yield PiiMatch(PiiType.SCHOOL, s, e, 0.85, "school", "saint's name after a school cue")
@@ -540,14 +566,17 @@ class PersonalInfoDetector(Detector):
     def _addresses(self, ctx: TextContext) -> Iterator[PiiMatch]:
         text = ctx.normalized
         for m in _ADDRESS_NUM.finditer(text):
-            if any(w in _STOP for w in m.group(1).split()):
+            words = m.group(2).split()
+            if any(w in _STOP or _possessive(w) for w in words):
                 continue
+            if m.group(1) in ("2", "4") and not re.fullmatch(_STRONG_STREET, m.group("suffix")):
+                continue  # chat "2"/"4" for "to"/"for": "2 ne way", "4 lane roads"
             s, e = self._span(ctx, m.start(), m.end())
             yield PiiMatch(PiiType.ADDRESS, s, e, 0.9, "address", "house number + street")
             yield from self._chained_location(ctx, m.end())
         for m in _STREET.finditer(text):
             words = m.group(1).split()
-            if not words or any(w in _STOP for w in words):
+            if not words or any(w in _STOP or _possessive(w) for w in words):
                 continue
             s, e = self._span(ctx, m.start(1), m.end())
             yield PiiMatch(PiiType.STREET, s, e, 0.8, "address", "street name")
@@ -556,7 +585,9 @@ class PersonalInfoDetector(Detector):
             stop = re.search(r"[.!?;]| and | but | its | it's | lol| btw", text[m.end() :])
             end = m.end() + (stop.start() if stop else len(text) - m.end())
             end = min(end, m.end() + 60)
-            if end > m.end() and text[m.end() : end].split()[0] not in _STOP:
+            value = text[m.end() : end].split()
+            content = [w for w in value if w not in _STOP]
+            if value and value[0] not in _STOP and (any(c.isdigit() for c in "".join(value)) or len(content) >= 2):
                 s, e = self._span(ctx, m.end(), end)
                 yield PiiMatch(PiiType.ADDRESS, s, e, 0.85, "address", "after an address cue")
         for m in _POSTCODE_UK.finditer(ctx.raw):
@@ -577,7 +608,7 @@ class PersonalInfoDetector(Detector):
         if m is None:
             return
         span = _name_tokens(text, m.end(), strict=False, max_words=3)
-        if span is not None:
+        if span is not None and not _NOT_PLACE.match(text, span[0]):
             s, e = self._span(ctx, span[0], span[1])
             yield PiiMatch(PiiType.LOCATION, s, e, 0.8, "location", "place after an address")
 
@@ -588,12 +619,19 @@ class PersonalInfoDetector(Detector):
             if span is None:
                 continue
             s, e, _n = span
-            place = text[s:e]
-            if re.fullmatch(r"(?:year|grade|class|bed|trouble|love|charge|pain|the \w+)\b.*", place):
+            if _NOT_PLACE.match(text, s):
                 continue
             rs, re_ = self._span(ctx, s, e)
             yield PiiMatch(PiiType.LOCATION, rs, re_, 0.75, "location", f"after {m.group(0).strip()!r}")
             yield from self._chained_location(ctx, e)
+        for m in _IM_IN.finditer(text):
+            # "i'm in office / in the bus / in year 5" are not places: one name-like word, not a common noun
+            span = _name_tokens(text, m.end(), strict=False, max_words=2)
+            if span is None or _NOT_PLACE.match(text, span[0]) or text[span[0] : span[1]].split()[0] in _NOT_TOWN:
+                continue
+            rs, re_ = self._span(ctx, span[0], span[1])
+            capital = ctx.raw[rs : rs + 1].isupper()
+            yield PiiMatch(PiiType.LOCATION, rs, re_, 0.75 if capital else 0.55, "location", "after 'i'm in'")
         for m in _POSTCODE_CUE.finditer(text):
             val = self._raw_value(ctx, m.end(), _HANDLE_VALUE)
             if val is not None:
@@ -612,9 +650,10 @@ class PersonalInfoDetector(Detector):
 
     def _ages(self, ctx: TextContext) -> Iterator[PiiMatch]:
         text = ctx.normalized
-        for m in _AGE_IM.finditer(text):
-            s, e = self._span(ctx, m.start(1), m.end(1))
-            yield PiiMatch(PiiType.AGE, s, e, 0.8, "age", "first-person age statement")
+        for pattern in (_AGE_IM, _AGE_TURN):
+            for m in pattern.finditer(text):
+                s, e = self._span(ctx, m.start(1), m.end(1))
+                yield PiiMatch(PiiType.AGE, s, e, 0.8, "age", "first-person age statement")
         for m in _AGE_YEARS_OLD.finditer(text):
             if _AGE_SUBJ_BEFORE.search(text[max(0, m.start() - 20) : m.start()]):
                 s, e = self._span(ctx, m.start(1), m.end(1))
@@ -640,6 +679,7 @@ class PersonalInfoDetector(Detector):
                 yield PiiMatch(PiiType.PHOTO_REQUEST, s, e, 0.6, "photo", "offers a photo of themself")
 
 
+_TOKEN = re.compile(r"[a-z][a-z'.]*|[^\sa-z]")
 _HANDLE_VALUE = re.compile(r"[\s:=\-\"'“”]*([@]?[\w][\w.#@\-]{1,39}(?: \d{2,4}\b)?)", re.UNICODE)
 _PLATFORM_WORDS = frozenset(_PLATFORMS.split("|")) | frozenset(_HANDLE_NOUNS.split("|"))
 _SCHOOL_CUE_WORDS = frozenset(
@@ -648,10 +688,29 @@ _SCHOOL_CUE_WORDS = frozenset(
 )
 
 
-_STRICT_STOP = frozenset({"new", "fine", "here", "ready", "back"})
+_STRICT_STOP = frozenset(
+    """new fine here ready back well alright awesome glad excited honest jealous curious impressed surprised shocked
+    afraid aware sorry sure certain pretty quite kind sort huge big fan member part one both real nt not outside
+    inside waiting coming""".split()
+)
 
 
-def _name_tokens(text: str, pos: int, strict: bool, max_words: int = 3) -> tuple[int, int, int] | None:
+_NOT_TOWN = frozenset(
+    """office bus car train taxi cab plane class room bedroom kitchen bathroom shower bath bed hospital queue line
+    meeting lesson lessons town city need love pain trouble charge shock tears bits heaven hell luck front middle
+    touch public private space goal year grade form reception detention isolation lockdown""".split()
+)
+_OWNERS = frozenset("son daughter kid child town city country state team friend cousin neighbour neighbor".split())
+
+
+def _possessive(tok: str) -> bool:
+    """"my son's", "the town's": a possessive of a common noun, not part of a school's name."""
+    return tok.endswith("'s") and (tok[:-2] in _STOP or tok[:-2] in _OWNERS)
+
+
+def _name_tokens(
+    text: str, pos: int, strict: bool, max_words: int = 3, capitalised: bool = False
+) -> tuple[int, int, int] | None:
     """Name-like words at ``pos`` of the normalised text: (start, end, word count) or None."""
     words = list(re.finditer(r"[a-z][a-z'-]*|\S", text[pos : pos + 80]))
     taken: list[re.Match[str]] = []
@@ -666,7 +725,9 @@ def _name_tokens(text: str, pos: int, strict: bool, max_words: int = 3) -> tuple
         return None
     if strict:
         nxt = words[len(taken)].group(0) if len(taken) < len(words) else ""
-        if nxt and nxt not in (",", ".", "!", "?", "and", "btw", "from", "here", "lol", "&", "im", "i'm", "i", "x"):
+        if nxt not in ("and", "btw", "from", "here", "lol", "&", "im", "i'm", "i", "x") and not (
+            capitalised and nxt in ("", ",", ".", "!", "?")
+        ):
             return None
     return pos + taken[0].start(), pos + taken[-1].end(), len(taken)
 
