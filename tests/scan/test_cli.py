@@ -20,8 +20,20 @@ runner = CliRunner()
 
 def test_scan_exit_codes_and_outputs(dataset: dict[str, Path]) -> None:
     out = dataset["root"] / "out"
-    args = ["scan", str(dataset["data"]), "--out", str(out), "--hash-list", str(dataset["pdq_list"]),
-            "--hash-list", str(dataset["md5_list"]), "--workers", "1", "--no-progress", "--no-nudity"]
+    args = [
+        "scan",
+        str(dataset["data"]),
+        "--out",
+        str(out),
+        "--hash-list",
+        str(dataset["pdq_list"]),
+        "--hash-list",
+        str(dataset["md5_list"]),
+        "--workers",
+        "1",
+        "--no-progress",
+        "--no-nudity",
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 1, res.output  # bad files in the folder: errors occurred
     assert "remove 3, review 3, keep 7" in res.output
@@ -29,8 +41,10 @@ def test_scan_exit_codes_and_outputs(dataset: dict[str, Path]) -> None:
     clean = dataset["root"] / "clean"
     clean.mkdir()
     (clean / "a.png").write_bytes((dataset["data"] / "ok10.png").read_bytes())
-    res = runner.invoke(app, ["scan", str(clean), "--out", str(dataset["root"] / "o2"), "--workers", "1",
-                              "--no-progress", "--no-nudity"])
+    res = runner.invoke(
+        app,
+        ["scan", str(clean), "--out", str(dataset["root"] / "o2"), "--workers", "1", "--no-progress", "--no-nudity"],
+    )
     assert res.exit_code == 0, res.output
     row = json.loads((dataset["root"] / "o2" / "manifest.jsonl").read_text())
     assert row["action"] == "keep" and row["nudity"] is None
@@ -58,8 +72,22 @@ def test_usage_errors_exit_2_without_traceback(dataset: dict[str, Path]) -> None
 
 def test_hashlist_build_and_validate(dataset: dict[str, Path]) -> None:
     out = dataset["root"] / "built.csv"
-    res = runner.invoke(app, ["hashlist", "build", str(dataset["data"]), "--out", str(out), "--name", "mine",
-                              "--version", "3", "--source", "unit test"])
+    res = runner.invoke(
+        app,
+        [
+            "hashlist",
+            "build",
+            str(dataset["data"]),
+            "--out",
+            str(out),
+            "--name",
+            "mine",
+            "--version",
+            "3",
+            "--source",
+            "unit test",
+        ],
+    )
     assert res.exit_code == 1  # the folder holds unreadable files, reported and skipped
     assert "skipped" in res.output
     res = runner.invoke(app, ["hashlist", "validate", str(out), "--json"])

@@ -127,16 +127,22 @@ def test_manifest_and_shard_sources_with_text(
     monkeypatch.setattr(worker, "check_texts", fake_check)
     monkeypatch.setattr(worker.ItemScanner, "_engine_instance", lambda self: object())
     root = dataset["root"]
-    m = write_jsonl(root / "m.jsonl", [
-        {"image": "data/ok10.png", "caption": "a blue circle"},
-        {"text": "climb the ladder with no hands"},
-        {"text": "asks a 12-year-old for photos and to keep it secret"},
-        {"image": "data/missing.png"},
-    ])
-    shard = make_tar(root / "s.tar", [
-        {"png": (dataset["data"] / "exact.png").read_bytes(), "txt": b"a caption"},
-        {"jpg": b"\xff\xd8 broken"},
-    ])
+    m = write_jsonl(
+        root / "m.jsonl",
+        [
+            {"image": "data/ok10.png", "caption": "a blue circle"},
+            {"text": "climb the ladder with no hands"},
+            {"text": "asks a 12-year-old for photos and to keep it secret"},
+            {"image": "data/missing.png"},
+        ],
+    )
+    shard = make_tar(
+        root / "s.tar",
+        [
+            {"png": (dataset["data"] / "exact.png").read_bytes(), "txt": b"a caption"},
+            {"jpg": b"\xff\xd8 broken"},
+        ],
+    )
     out = root / "out"
     res = run_scan([m, shard], out, _settings(dataset, text=True), workers=1, progress=False)
     rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
@@ -151,8 +157,9 @@ def test_manifest_and_shard_sources_with_text(
     assert res.exit_code == 1
 
 
-def test_text_check_unavailable_fails_closed(dataset: dict[str, Path], write_jsonl: Any,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_check_unavailable_fails_closed(
+    dataset: dict[str, Path], write_jsonl: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import childsafe.scan.worker as worker
 
     def broken(self: worker.ItemScanner) -> None:

@@ -10,7 +10,7 @@ from childsafe.scan.synthetic import encode, structured_image
 def test_folder_is_walked_recursively_in_order(dataset: dict[str, Path]) -> None:
     items = list(iter_items(check_sources([dataset["data"]])))
     names = [Path(i.path).name for i in items]
-    assert names == sorted(names[:-1]) + ["copy_mirrored.png"]  # files first, then sub/
+    assert names == [*sorted(names[:-1]), "copy_mirrored.png"]  # files first, then sub/
     assert all(i.image_file == i.path and i.key == i.path for i in items)
 
 
@@ -18,8 +18,13 @@ def test_jsonl_and_csv_manifests_with_text_and_relative_paths(tmp_path: Path, wr
     (tmp_path / "a.png").write_bytes(encode(structured_image(1)))
     m = write_jsonl(
         tmp_path / "m.jsonl",
-        [{"image": "a.png", "caption": "a red square"}, {"text": "only text"}, "{bad json", {"other": 1},
-         {"image": "https://example.org/x.jpg"}],
+        [
+            {"image": "a.png", "caption": "a red square"},
+            {"text": "only text"},
+            "{bad json",
+            {"other": 1},
+            {"image": "https://example.org/x.jpg"},
+        ],
     )
     items = list(iter_items([m]))
     assert items[0].image_file == str(tmp_path / "a.png") and items[0].texts == {"caption": "a red square"}
@@ -51,8 +56,11 @@ def test_webdataset_shard_groups_members_by_key(tmp_path: Path, make_tar: Any) -
     img = encode(structured_image(1))
     shard = make_tar(
         tmp_path / "s.tar",
-        [{"jpg": img, "txt": b"a caption", "json": b'{"caption": "json caption"}'}, {"txt": b"text only"},
-         {"pdf": b"%PDF"}],
+        [
+            {"jpg": img, "txt": b"a caption", "json": b'{"caption": "json caption"}'},
+            {"txt": b"text only"},
+            {"pdf": b"%PDF"},
+        ],
     )
     items = list(iter_items([shard]))
     assert len(items) == 3

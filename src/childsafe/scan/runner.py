@@ -46,6 +46,9 @@ class ScanResult:
     actions: dict[str, int] = field(default_factory=dict)
     matched: int = 0
     seconds: float = 0.0
+    first_result_s: float = 0.0
+    """Seconds until the first batch came back (worker start-up and model loading)."""
+    first_batch: int = 0
     nudity_status: str = ""
 
     @property
@@ -55,6 +58,12 @@ class ScanResult:
     @property
     def items_per_second(self) -> float:
         return self.scanned_now / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def steady_items_per_second(self) -> float:
+        """Throughput after start-up (first batch excluded): what a long scan sees."""
+        span = self.seconds - self.first_result_s
+        return (self.scanned_now - self.first_batch) / span if span > 0 else self.items_per_second
 
 
 def _fingerprint(sources: Sequence[Path], settings: ScanSettings, options: SourceOptions) -> dict[str, Any]:
@@ -108,6 +117,7 @@ _WORKER: ItemScanner | None = None
 def _init_worker(settings: ScanSettings) -> None:
     global _WORKER
     _WORKER = ItemScanner(settings)
+    _WORKER.warmup()
 
 
 def _work(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -209,6 +219,9 @@ def run_scan(
                     _quarantine(rec, quarantine_dir)
                 fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             fh.flush()
+            if not result.scanned_now:
+                result.first_result_s = time.perf_counter() - started
+                result.first_batch = len(records)
             result.scanned_now += len(records)
             bar.advance(len(records))
 

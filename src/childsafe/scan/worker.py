@@ -98,6 +98,12 @@ class ItemScanner:
         self._engine: Any = None
         self._engine_error: str | None = None
 
+    def warmup(self) -> None:
+        """Build indexes and load the nudity model now rather than on the first item."""
+        if self.settings.lists:
+            _ = self.matcher
+        self._nudity_model()
+
     @property
     def matcher(self) -> Matcher:
         if self._matcher is None:
