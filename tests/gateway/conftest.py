@@ -12,18 +12,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from childsafe.config import Config
+from childsafe.engine import Engine
 from childsafe.gateway import create_app
 from childsafe.store import Store
 from childsafe.store.testing import isolated_database
 
 PG_URL = os.environ.get("CHILDSAFE_TEST_PG_URL")
 API_KEY = "sk-test-app"
+# One client for all tests: a new httpx client per call builds a TLS context each time, which is slow.
+HTTP = httpx.Client(timeout=10, trust_env=False)
 CHILD = "kid-7"
 
 
@@ -193,8 +197,18 @@ class Gw:
 GatewayFactory = Callable[..., Gw]
 
 
+@pytest.fixture(scope="session")
+def shared_engine() -> Engine:
+    """One warmed engine for all gateway tests (each gateway adds, and the fixture removes, its store sink)."""
+    engine = Engine.from_config(Config())
+    engine.warmup()
+    return engine
+
+
 @pytest.fixture
-def gateway_factory(db_url: str, tmp_path: Path, upstream: tuple[FakeUpstream, str]) -> Iterator[GatewayFactory]:
+def gateway_factory(
+    db_url: str, tmp_path: Path, upstream: tuple[FakeUpstream, str], shared_engine: Engine
+) -> Iterator[GatewayFactory]:
     """Start a gateway (real uvicorn) against the fake upstream; keyword args become server config."""
     stack: list[tuple[ServerThread, Store]] = []
     fake, up_url = upstream
@@ -203,7 +217,7 @@ def gateway_factory(db_url: str, tmp_path: Path, upstream: tuple[FakeUpstream, s
         url = up_url if upstream_url == "default" else upstream_url
         config = make_config(db_url, tmp_path, url, **server)
         store = Store.from_config(config.store)
-        app = create_app(config, store=store)
+        app = create_app(config, engine=shared_engine, store=store)
         srv = ServerThread(app).__enter__()
         stack.append((srv, store))
         return Gw(srv.url, store, fake, app)
@@ -212,6 +226,7 @@ def gateway_factory(db_url: str, tmp_path: Path, upstream: tuple[FakeUpstream, s
     for srv, store in reversed(stack):
         srv.__exit__()
         store.close()
+    shared_engine.sinks.clear()
 
 
 @pytest.fixture

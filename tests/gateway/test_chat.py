@@ -4,13 +4,12 @@ import json
 import logging
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
 from childsafe.explain import AI_DISCLOSURE
 
-from .conftest import API_KEY, CHILD, Gw
+from .conftest import API_KEY, CHILD, HTTP, Gw
 
 SAFE_REPLY = "Octopuses have three hearts and blue blood."
 UNSAFE_OUTPUT = "What is your home address and which school do you go to?"
@@ -23,7 +22,7 @@ def client(gw: Gw, **kw: Any) -> openai.OpenAI:
 
 def sse_events(gw: Gw, body: dict[str, Any], headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    with httpx.stream(
+    with HTTP.stream(
         "POST",
         gw.base + "/chat/completions",
         json={**body, "stream": True},
@@ -205,8 +204,8 @@ def test_conversation_of_another_child_is_refused(gw: Gw) -> None:
     gw.store.children.upsert(app.id, "other-kid", "6-9")
     body = {"model": "t", "messages": [{"role": "user", "content": "hi"}]}
     h = {"Authorization": f"Bearer {API_KEY}", "X-Childsafe-Conversation": "shared"}
-    assert httpx.post(gw.base + "/chat/completions", json={**body, "user": CHILD}, headers=h).status_code == 200
-    r = httpx.post(gw.base + "/chat/completions", json={**body, "user": "other-kid"}, headers=h)
+    assert HTTP.post(gw.base + "/chat/completions", json={**body, "user": CHILD}, headers=h).status_code == 200
+    r = HTTP.post(gw.base + "/chat/completions", json={**body, "user": "other-kid"}, headers=h)
     assert r.status_code == 409 and r.json()["error"]["type"] == "conversation_conflict"
 
 
@@ -214,7 +213,7 @@ def test_child_header_and_age_band_are_used(gw: Gw) -> None:
     app = gw.store.apps.by_key(API_KEY)
     assert app is not None
     gw.store.children.upsert(app.id, "teen-1", "16-17")
-    r = httpx.post(
+    r = HTTP.post(
         gw.base + "/chat/completions",
         json={"model": "t", "messages": [{"role": "user", "content": "hi"}]},
         headers={"Authorization": f"Bearer {API_KEY}", "X-Childsafe-Child": "teen-1"},
@@ -227,7 +226,7 @@ def test_child_header_and_age_band_are_used(gw: Gw) -> None:
 
 def test_stored_messages_are_encrypted_and_readable(gateway_factory: Any) -> None:
     g: Gw = gateway_factory(auto_create_children=True, store={"store_messages": True, "retention_days": 3})
-    r = httpx.post(
+    r = HTTP.post(
         g.base + "/chat/completions",
         json={"model": "t", "user": "new-kid", "messages": [{"role": "user", "content": "my cat is called Tom"}]},
         headers={"Authorization": f"Bearer {API_KEY}", "X-Childsafe-Conversation": "c-vault"},

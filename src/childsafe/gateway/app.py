@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from childsafe.config import Config
 from childsafe.engine import Engine
 from childsafe.gateway.demo import DEMO_CHILD, DEMO_CHILD_AGE, DEMO_KEY, create_demo_upstream
-from childsafe.gateway.errors import error_body, handle_http_error, handle_validation_error
+from childsafe.gateway.errors import ApiError, error_body, handle_http_error, handle_validation_error
 from childsafe.gateway.metrics import Metrics
 from childsafe.gateway.routes import router
 from childsafe.gateway.state import Gateway
@@ -33,8 +33,11 @@ log = logging.getLogger("childsafe.gateway")
 _PURGE_INTERVAL_S = 3600.0
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(ApiError):
+    """Raised while reading a body without Content-Length; an ApiError so FastAPI passes it through as 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than the limit of {limit} bytes", "request_too_large")
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
@@ -86,7 +89,7 @@ class GatewayMiddleware:
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(limit)
             return msg
 
         async def tracking_send(msg: Message) -> None:

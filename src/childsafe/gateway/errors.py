@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
 
@@ -44,7 +45,7 @@ _HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 401: "authentication
 
 
 async def handle_http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
+    assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, ApiError):
         return error_response(
             exc.status_code, exc.message, exc.type, param=exc.param, code=exc.code, headers=exc.headers

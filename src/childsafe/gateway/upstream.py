@@ -83,11 +83,15 @@ class UpstreamClient:
         if resp.status_code >= 400:
             await resp.aclose()
             raise _status_failure(resp.status_code)
+        if not resp.headers.get("content-type", "").startswith("text/event-stream"):
+            await resp.aclose()
+            raise UpstreamError("malformed", 502, "the model server did not answer with an event stream")
         return resp
 
     @staticmethod
     async def events(resp: httpx.Response) -> AsyncIterator[dict[str, Any]]:
         """Parsed SSE ``data:`` events until ``[DONE]``; malformed or failed streams raise UpstreamError."""
+        finished = False
         try:
             async for line in resp.aiter_lines():
                 if not line.startswith("data:"):
@@ -103,7 +107,13 @@ class UpstreamClient:
                     raise UpstreamError("malformed", 502, "the model server sent a malformed stream event")
                 if "error" in event:
                     raise UpstreamError("stream_error", 502, "the model server reported an error mid-stream")
+                finished = finished or any(
+                    isinstance(c, dict) and c.get("finish_reason") for c in event.get("choices") or []
+                )
                 yield event
+            if not finished:
+                # A stream cut before its end is not a complete answer, even if what came was safe.
+                raise UpstreamError("truncated", 502, "the model server's stream ended early")
         except httpx.HTTPError as exc:
             raise _http_failure(exc) from None
         finally:
