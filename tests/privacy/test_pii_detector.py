@@ -14,6 +14,7 @@ from childsafe.detectors.base import DetectorUnavailable
 from childsafe.detectors.lexicon import LexiconDetector
 from childsafe.detectors.personal_info import GROUPS, PersonalInfoConfig, PersonalInfoDetector, PiiType
 from childsafe.engine import Engine
+from childsafe.testing import check_detector
 from childsafe.text.context import TextContext
 from childsafe.types import Action, Category, Role
 
@@ -181,3 +182,17 @@ def test_engine_blocks_an_assistant_asking_for_the_school() -> None:
     assert decision.categories == [Category.PERSONAL_INFO]
     allowed = engine.check("What is your favourite school subject?", age=9, role="assistant")
     assert allowed.action is Action.ALLOW
+
+
+def test_conforms_to_the_detector_contract() -> None:
+    check_detector(PersonalInfoDetector)
+    d = PersonalInfoDetector()
+    assert not d.loaded  # construction does no work; loading is lazy
+    d.detect(TextContext.from_text("hi"))
+    assert d.loaded
+
+
+def test_engine_blocks_a_contact_moving_a_child_off_platform() -> None:
+    engine = Engine(detectors=[PersonalInfoDetector()])
+    decision = engine.check("add me on snap its bigbro_mike", age=12, role="contact")
+    assert decision.action is Action.BLOCK

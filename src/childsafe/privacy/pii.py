@@ -181,7 +181,7 @@ class PiiRedactor:
                 continue
             unsafe = self._unsafe_sentence(sent)
             pieces.append(
-                PLACEHOLDER_RE.sub(lambda m, u=unsafe: self._one(m.group(0), vault, rcpt, u, result), sent)  # type: ignore[misc]
+                PLACEHOLDER_RE.sub(lambda m, u=unsafe: self._one(m.group(0), vault, rcpt, u, result), sent)
             )
         text = "".join(pieces)
         # Defence in depth: a contact detail the model somehow saw in clear never goes back out.
