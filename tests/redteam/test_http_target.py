@@ -2,76 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from childsafe.engine import Engine
-from childsafe.eval.redteam.data import Probe
-from childsafe.eval.redteam.runner import run_redteam, summarise_redteam
+from childsafe.eval.redteam.data import BenignItem, Probe
+from childsafe.eval.redteam.runner import run_overblocking, run_redteam, summarise_overblocking, summarise_redteam
 from childsafe.eval.redteam.targets import HttpTarget, TargetError
 from childsafe.eval.redteam.transforms import get_transforms
 from childsafe.types import AgeBand, Category, Message, Role
 
+from .conftest import FakeServer
+
 BAND = AgeBand.AGE_10_12
-
-
-class FakeServer:
-    """mode 'gateway': blocks 'zzharm' with a childsafe object and echoes the rest (so echoed harm reaches the
-    child when the gateway misses it); mode 'plain': a model without childsafe that echoes everything."""
-
-    def __init__(self, mode: str, key: str | None = None) -> None:
-        self.mode = mode
-        self.key = key
-        self.requests: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                if self.path != "/v1/chat/completions":
-                    self.send_error(404)
-                    return
-                if outer.key and self.headers.get("Authorization") != f"Bearer {outer.key}":
-                    self.send_error(401)
-                    return
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"body": body, "headers": dict(self.headers)})
-                last = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
-                seen = " ".join(m["content"] for m in body["messages"])
-                data: dict[str, Any] = {"choices": [{"index": 0, "message": {"role": "assistant"}}]}
-                if outer.mode == "gateway" and "zzharm" in seen:
-                    data["choices"][0]["message"]["content"] = "I can't help with that."
-                    data["choices"][0]["finish_reason"] = "content_filter"
-                    data["childsafe"] = {"action": "block", "categories": ["violence"], "decision_id": "d"}
-                else:
-                    data["choices"][0]["message"]["content"] = f"you said: {last}"
-                    data["choices"][0]["finish_reason"] = "stop"
-                    if outer.mode == "gateway":
-                        data["childsafe"] = {"action": "allow", "categories": [], "decision_id": "d"}
-                raw = json.dumps(data).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> FakeServer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -140,3 +84,11 @@ def test_unreachable_and_unauthorised_endpoints_fail_clearly(keyword_engine: Eng
         HttpTarget(f"http://127.0.0.1:{port}/v1", keyword_engine, timeout_s=2).check_reachable()
     with pytest.raises(TargetError, match="http"):
         HttpTarget("ftp://example.org", keyword_engine)
+
+
+def test_overblocking_end_to_end(gateway: FakeServer, keyword_engine: Engine) -> None:
+    items = [BenignItem("ok", "games", "how do i win", (BAND,)), BenignItem("fb", "games", "zzharm the boss", (BAND,))]
+    ob = summarise_overblocking(run_overblocking(HttpTarget(gateway.url, keyword_engine), items, [BAND]))
+    assert ob["by_band"]["10-12"] == {"items": 2, "false_blocks": 1, "false_block_rate": 0.5, "warns": 0,
+                                      "warn_rate": 0.0}
+    assert [f["item"] for f in ob["false_blocks"]] == ["fb"]

@@ -7,8 +7,9 @@ A target turns conversations into :class:`Verdict` s. The two targets answer dif
   The verdict's action is the most severe action over the conversation's messages.
 * ``HttpTarget`` asks *did unsafe content reach the child?* It sends the child's messages as ``user``
   turns to ``POST {url}/chat/completions`` (typically the childsafe gateway in front of a model) and judges
-  what came back: the gateway's ``childsafe`` object gives its action; the delivered reply is checked with a
-  local guard (as an assistant message) to decide whether unsafe content reached the child. A plain model
+  what came back: the gateway's ``childsafe`` object gives its action; a reply the gateway let through is
+  checked with a local guard (as an assistant message) to decide whether unsafe content reached the child
+  (when the gateway stopped the content, the child sees the gateway's own explanation instead). A plain model
   endpoint without a ``childsafe`` object is judged by the reply alone. Messages written by a contact or
   the assistant are sent as earlier ``assistant`` turns (a chat endpoint has no other place for them), and a
   conversation without a child message cannot be sent: its verdict is ``None`` (not applicable).
@@ -237,7 +238,9 @@ class HttpTarget:
             except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
                 return Verdict(Action.ALLOW, error=type(exc).__name__)
             action, delivered, its_cats = _read_response(data)
-            judged = self.judge.check(delivered, age=age, role=Role.ASSISTANT) if delivered else None
+            # When the gateway stopped the content, what the child sees is the gateway's own explanation.
+            passed_through = action is None or not action.stops_content
+            judged = self.judge.check(delivered, age=age, role=Role.ASSISTANT) if delivered and passed_through else None
             if action is None:  # not a childsafe gateway: the reply is all we can judge
                 action = Action.ALLOW if judged is None else judged.action
                 its_cats = [] if judged is None else [c.value for c in judged.categories]
