@@ -79,7 +79,11 @@ class FakeServer:
                 last = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
                 seen = " ".join(m["content"] for m in body["messages"])
                 data: dict[str, Any] = {"choices": [{"index": 0, "message": {"role": "assistant"}}]}
-                if outer.mode == "gateway" and "zzharm" in seen:
+                if outer.mode == "gateway" and "zzbroken" in seen:  # the gateway's fail-closed answer
+                    data["choices"][0]["message"]["content"] = "A safety check is not working."
+                    data["choices"][0]["finish_reason"] = "content_filter"
+                    data["childsafe"] = {"action": "block", "categories": [], "decision_id": "d"}
+                elif outer.mode == "gateway" and "zzharm" in seen:
                     # the gateway's own explanation: not judged, since the gateway stopped the content
                     data["choices"][0]["message"]["content"] = "I cannot help with zzmild things."
                     data["choices"][0]["finish_reason"] = "content_filter"

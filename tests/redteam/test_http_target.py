@@ -92,3 +92,12 @@ def test_overblocking_end_to_end(gateway: FakeServer, keyword_engine: Engine) ->
     assert ob["by_band"]["10-12"] == {"items": 2, "false_blocks": 1, "false_block_rate": 0.5, "warns": 0,
                                       "warn_rate": 0.0}
     assert [f["item"] for f in ob["false_blocks"]] == ["fb"]
+
+
+def test_gateway_fail_closed_is_counted(gateway: FakeServer, keyword_engine: Engine) -> None:
+    target = HttpTarget(gateway.url, keyword_engine)
+    s = summarise_redteam(run_redteam(target, [p("x", "zzbroken zzharm")], get_transforms(["none"]), BAND))
+    assert s["summary"]["failed_closed"] == 1 and s["summary"]["overall_rate"] == 1.0  # protected, not detected
+    assert s["summary"]["overall_detected_rate"] == 0.0
+    ob = summarise_overblocking(run_overblocking(target, [BenignItem("b", "t", "zzbroken", (BAND,))], [BAND]))
+    assert ob["by_band"]["10-12"]["false_blocks"] == 1 and ob["summary"]["failed_closed"] == 1

@@ -147,6 +147,10 @@ def redteam(
         err_console.print(
             f"[yellow]warning:[/] {s['failed_closed']} cases failed closed (a check could not complete); "
             "those are not counted as detections", markup=True)
+    if ob is not None and ob["summary"]["failed_closed"]:
+        err_console.print(
+            f"[yellow]warning:[/] {ob['summary']['failed_closed']} benign checks failed closed; "
+            "they count as false blocks", markup=True)
     if ob is not None:
         typer.echo("  over-blocking (false-block rate per band): " + ", ".join(
             f"{b} {pct(r['false_block_rate'])}" for b, r in ob["by_band"].items()))

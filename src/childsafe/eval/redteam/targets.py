@@ -219,6 +219,7 @@ class HttpTarget:
         actions: list[Action] = []
         cats: dict[str, None] = {}
         reached = False
+        failed = False
         first: int | None = None
         sent = False
         for i, m in enumerate(conv):
@@ -248,11 +249,13 @@ class HttpTarget:
                 reached = True
             actions.append(action)
             cats.update(dict.fromkeys(its_cats))
+            # A gateway block that names no category is its fail-closed answer (a check could not run).
+            failed = failed or (action.stops_content and not its_cats)
             if first is None and action is not Action.ALLOW:
                 first = i
         if not sent:
             return None
-        return Verdict(Action.most_severe(actions), list(cats), first, reached)
+        return Verdict(Action.most_severe(actions), list(cats), first, reached, failed_closed=failed)
 
     def evaluate(self, conversations: Sequence[tuple[Message, ...]], age: AgeBand) -> list[Verdict | None]:
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
