@@ -55,6 +55,9 @@ def found(det: PersonalInfoDetector, text: str, role: Role = Role.CHILD) -> dict
         ("i was born on 14/02/2014", "date_of_birth", "14/02/2014"),
         ("my discord is shadow#4821", "handle", "shadow#4821"),
         ("MY NAME IS EMMA JOHNSON", "full_name", "EMMA JOHNSON"),
+        ("i go to lincon elementry", "school", "lincon elementry"),
+        ("my number is 0 7 7 0 0 9 0 0 1 2 3", "phone", "0 7 7 0 0 9 0 0 1 2 3"),
+        ("jake (at) gmail (dot) com", "email", "jake (at) gmail (dot) com"),
     ],
 )
 def test_child_disclosures_are_found_with_exact_spans(
@@ -80,6 +83,11 @@ def test_child_disclosures_are_found_with_exact_spans(
         "my minecraft base is at 120 64 -300",
         "can you send me a picture of a cat",
         "my snapchat is broken",
+        "count 10 9 8 7 6 5 4 3 2 1",
+        "i'm in office now",
+        "call me once you are free",
+        "on my way 2 walk home",
+        "high school football is fun",
     ],
 )
 def test_hard_negatives_are_not_flagged(det: PersonalInfoDetector, text: str) -> None:
@@ -95,6 +103,11 @@ def test_hard_negatives_are_not_flagged(det: PersonalInfoDetector, text: str) ->
         ("whats ur number", "phone"),
         ("how old r u", "age"),
         ("what is your full name", "full_name"),
+        ("wat skool u go 2", "school"),
+        ("wer do u liv", "location"),
+        ("whats ur fone number", "phone"),
+        ("u got snap?", "handle"),
+        ("send nudes", "photo_request"),
     ],
 )
 def test_requests_score_by_role(det: PersonalInfoDetector, text: str, signal: str) -> None:

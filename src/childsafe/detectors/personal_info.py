@@ -148,10 +148,13 @@ _PLATFORMS = (
 )
 _HANDLE_SOLO = r"gamertag|gamer tag|username|user name|user|handle|ign|discord tag"
 _HANDLE_NOUNS = r"gamertag|gamer tag|username|user name|user|handle|tag|id|name|ign|account|acc|code"
+_SKOOL = r"(?:school|skool|scool|skl|schl)"
 _SCHOOL_SUFFIX = (
-    r"elementary school|elementary|primary school|primary academy|primary|middle school|junior high school"
+    r"(?:elementary|elementry|elemantary|elementery|elem|primary|primery|middle|middel|junior high|high|hi|secondary"
+    rf"|grammar|prep|infant|junior|community|catholic|christian) {_SKOOL}|academy|acadamy|akademy|elementry|elemantary"
+    r"|elementary school|elementary|primary school|primary academy|primary|middle school|junior high school"
     r"|junior high|high school|secondary school|secondary|grammar school|grammar|prep school|academy"
-    r"|infant school|junior school|juniors|infants|community school|school|college|middle|high"
+    r"|infant school|junior school|juniors|infants|community school|school|skool|college|middle|high"
 )
 _STREET_SUFFIX = (
     r"street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|way|court|ct|boulevard|blvd|place|pl|crescent|cres"
@@ -233,7 +236,8 @@ _HANDLE_CUE = re.compile(
     rf"\b(?:my (?:{_PLATFORMS})(?: (?:{_HANDLE_NOUNS}))?|my (?:{_HANDLE_SOLO})(?: on (?:{_PLATFORMS}))?)"
     r"(?: (?:is|its|it's|=|:)| ?:| -)\s*"
     rf"|\b(?:(?:add|follow|find|hit|dm|message|friend) me (?:up )?on (?:{_PLATFORMS})"
-    rf"|(?:add|follow|friend) me on|on (?:{_PLATFORMS}) i'm|on (?:{_PLATFORMS}) im)"
+    rf"|(?:add|follow|friend) me on|on (?:{_PLATFORMS}) i'm|on (?:{_PLATFORMS}) im"
+    rf"|(?:snapchat|message|dm|text|hmu|hit me up) (?:me )?(?:at|on) (?:{_PLATFORMS})?|hmu on (?:{_PLATFORMS}))"
     r"(?: (?:is|its|it's|=|:)| ?:| -)?\s*"
 )
 _HANDLE_WHOLE = re.compile(rf"\b(?:add|follow|friend|message|dm) me\b|\b(?:{_PLATFORMS})\b")
@@ -265,6 +269,7 @@ _PHOTO_ASK = re.compile(
     r"(?P<of>\s+of\s+(?P<obj>[a-z']+(?:\s+[a-z']+)?))?"
     r"|\b(?:can|could|may|let) (?:i|me) see (?:you|your face|what you look like|a picture of you)\b"
     r"|\bwhat do you look like\b|\b(?:video call|videocall|facetime|face time) (?:me|with me)?"
+    r"|\b(?:send|show|trade|swap) (?:me )?(?:some |your |any )?(?:nudes|nude pictures|nude pics)\b"
     r"|\bcan you (?:video call|videocall|facetime)\b"
     r"|\b(?:turn on|switch on|put on|go on) (?:your |the )?(?:camera|cam|webcam)\b"
 )
@@ -273,14 +278,15 @@ _PHOTO_SELF_OBJ = re.compile(r"^(?:you|yourself|your ?self|urself|your (?:face|b
 
 _REQUESTS: tuple[tuple[PiiType, float, re.Pattern[str]], ...] = (
     (PiiType.SCHOOL, REQUEST_SCORE, re.compile(
-        r"\b(?:what|which|wat|wot) school (?:do |are |did |does )?you (?:go to|goto|go|attend|at|in|going to)\b"
-        r"|\bwhere do you go to school\b|\bwhat(?:'s| is|s) (?:the name of )?your school(?: called| name)?\b"
-        r"|\bwhich school (?:are you|you) (?:at|in)\b|\bwhich school do you attend\b")),
+        rf"\b(?:what|which|wat|wot|wich|whut) {_SKOOL} (?:do |are |did |does )?you (?:go to|goto|go|attend|at|in"
+        rf"|going to)\b|\bwhere do you go to {_SKOOL}\b|\bwhat(?:'s| is|s) (?:the name of )?your {_SKOOL}(?: called"
+        rf"| name)?\b|\bwhich {_SKOOL} (?:are you|you) (?:at|in)\b|\bwhich {_SKOOL} do you attend\b")),
     (PiiType.ADDRESS, REQUEST_SCORE, re.compile(
         r"\b(?:what(?:'s| is|s) your|give me your|send me your|tell me your|i need your) (?:home |house )?"
         r"(?:address|addy|postcode|post code|zip code|zip)\b|\bwhat street do you live on\b")),
     (PiiType.LOCATION, REQUEST_SCORE, re.compile(
-        r"\bwhere(?: abouts| about|abouts)? (?:do|did) you live\b|\bwhere do you stay\b"
+        r"\b(?:where|wer|wher|whr|were)(?: abouts| about|abouts)? (?:do|did|d) you (?:live|liv|life|stay)\b"
+        r"|\bwhere do you stay\b|\bare you (?:home alone|alone at home|by yourself at home)\b"
         r"|\bwhat (?:town|city|area|country|street|village|part of \w+|neighbou?rhood) (?:do )?you live(?: in)?\b"
         r"|\b(?:send|share|give|drop|tell) me your (?:location|live location|pin)\b"
         r"|\b(?:turn on|switch on|share) your (?:location|live location|gps)\b|\bwhere are you (?:right )?now\b"
@@ -288,18 +294,22 @@ _REQUESTS: tuple[tuple[PiiType, float, re.Pattern[str]], ...] = (
     (PiiType.LOCATION, WEAK_REQUEST_SCORE, re.compile(r"\bwhere are you from\b|\bwhere you from\b")),
     (PiiType.PHONE, REQUEST_SCORE, re.compile(
         r"\b(?:what(?:'s| is|s)|give me|send me|can i (?:have|get)|could i (?:have|get)|tell me|i need|text me)"
-        r" your (?:phone |mobile |cell |home |real )?(?:number|digits|phone|mobile|cell|no)\b")),
+        r" your (?:phone |fone |phne |mobile |cell |home |real )?(?:number|numba|numbr|num|digits|phone|fone|mobile"
+        r"|cell|no)\b")),
     (PiiType.EMAIL, REQUEST_SCORE, re.compile(
         r"\b(?:what(?:'s| is|s)|give me|send me|can i (?:have|get)|tell me) your (?:email|e-mail|email address)\b")),
     (PiiType.HANDLE, REQUEST_SCORE, re.compile(
         rf"\b(?:what(?:'s| is|s)|give me|send me|can i (?:have|get)|tell me) your (?:{_PLATFORMS})"
         rf"(?: (?:{_HANDLE_NOUNS}))?\b|\b(?:do|have) you (?:have|got) (?:a |an )?(?:{_PLATFORMS})\b"
         rf"|\b(?:add|follow) me on (?:{_PLATFORMS})\s*(?:$|[.!?]|and\b)"
-        rf"|\bwhat(?:'s| is|s) your (?:gamertag|gamer tag|username|user name|handle)\b")),
+        rf"|\bwhat(?:'s| is|s) your (?:gamertag|gamer tag|username|user name|handle)\b"
+        rf"|\b(?:you|u) (?:got|have|on) (?:a |an )?(?:{_PLATFORMS})\s*(?:$|\?)")),
     (PiiType.FULL_NAME, REQUEST_SCORE, re.compile(
         r"\bwhat(?:'s| is|s) your (?:full|real|last|sur|second|family) ?name\b|\bwhat(?:'s| is|s) your surname\b")),
     (PiiType.AGE, REQUEST_SCORE, re.compile(
-        r"\bhow old (?:are|r) you\b|\bwhat(?:'s| is|s) your age\b|\bage sex location\b|\bhow old you are\b")),
+        r"\bh(?:o)?w old (?:are|r) you\b|\bwhat(?:'s| is|s) your age\b|\bage sex location\b|\bhow old you are\b")),
+    (PiiType.AGE, WEAK_REQUEST_SCORE, re.compile(
+        r"\bwhat (?:grade|year|class) (?:are you|you) in\b|\bare you (?:over|under) (?:1[0-9]|18|eighteen)\b")),
     (PiiType.DATE_OF_BIRTH, REQUEST_SCORE, re.compile(
         r"\bwhen(?:'s| is|s) your (?:birthday|bday|birth date|date of birth)\b"
         r"|\bwhat(?:'s| is|s) your (?:birthday|bday|date of birth|dob|birth date)\b|\bwhen were you born\b"
@@ -442,10 +452,11 @@ class PersonalInfoDetector(Detector):
             digits = re.sub(r"\D", "", cand)
             if not 7 <= len(digits) <= 15 or _DATE_NUMERIC.fullmatch(cand.strip()):
                 continue
-            if re.search(r"(?:^|\s)-\d|\d-\s|\s-\s", cand) or len(re.findall(r"\d+", cand)[-1]) < 2:
-                continue  # a negative number, as in game coordinates
             groups = re.findall(r"\d+", cand)
-            if sum(1 for g in groups if len(g) == 1) >= 3 and not all(len(g) == 1 for g in groups):
+            spaced = all(len(g) == 1 for g in groups)  # "0 7 7 0 0 9 0 0 1 2 3"
+            if re.search(r"(?:^|\s)-\d|\d-\s|\s-\s", cand) or (len(groups[-1]) < 2 and not spaced):
+                continue  # a negative number, as in game coordinates
+            if sum(1 for g in groups if len(g) == 1) >= 3 and not spaced:
                 continue  # a list of small numbers ("10 9 8 7 6 ...")
             before, after = raw[max(0, start - 12) : start], raw[end : end + 12]
             if _MATH_NEAR.search(before[-4:]) or _MATH_NEAR.search(after[:4]):
