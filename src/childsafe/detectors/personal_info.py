@@ -127,7 +127,7 @@ _STOP = frozenset(
     feeling getting having looking waiting staying sitting lying laughing crying joking kidding serious
     is are was were be been being am do does did have has had will would can could should may might must
     i me my mine you your yours he him his she her hers it its we us our they them their this that these those
-    what who where when why how which whatever whoever everyone everybody someone somebody anyone nobody
+    what wat wot whut who where when why how which whatever whoever everyone everybody someone somebody anyone nobody
     old big small little tiny huge best worst better worse first last next same other another some any all
     into onto off over under up down near like as if than because since while until after before
     lol lmao omg btw idk tbh haha hehe hi hey hello bye plz please thanks thank welcome
@@ -555,7 +555,7 @@ class PersonalInfoDetector(Detector):
             cued = _SCHOOL_CUE.search(text[max(0, name_start - 30) : name_start]) is not None
             if suffix in ("middle", "high", "college", "secondary", "primary") and not cued:
                 continue
-            if not cued and suffix.endswith("school"):
+            if not cued and re.search(_SKOOL + "$", suffix):
                 # "high school football", "a fun school": without a cue, only a capitalised name counts
                 raw_start = ctx.to_original(name_start, name_start + 1).start
                 if not ctx.raw[raw_start : raw_start + 1].isupper():
