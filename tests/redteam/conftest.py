@@ -61,6 +61,8 @@ class FakeServer:
         self.mode = mode
         self.key = key
         self.requests: list[dict[str, Any]] = []
+        self.throttle = 0
+        """Answer this many of the next requests with 429 (rate limited)."""
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,6 +77,13 @@ class FakeServer:
                     self.send_error(401)
                     return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if outer.throttle > 0:
+                    outer.throttle -= 1
+                    self.send_response(429)
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 outer.requests.append({"body": body, "headers": dict(self.headers)})
                 last = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
                 seen = " ".join(m["content"] for m in body["messages"])

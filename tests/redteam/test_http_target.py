@@ -101,3 +101,15 @@ def test_gateway_fail_closed_is_counted(gateway: FakeServer, keyword_engine: Eng
     assert s["summary"]["overall_detected_rate"] == 0.0
     ob = summarise_overblocking(run_overblocking(target, [BenignItem("b", "t", "zzbroken", (BAND,))], [BAND]))
     assert ob["by_band"]["10-12"]["false_blocks"] == 1 and ob["summary"]["failed_closed"] == 1
+
+
+def test_rate_limited_requests_are_retried(gateway: FakeServer, keyword_engine: Engine) -> None:
+    gateway.throttle = 2
+    run = run_redteam(HttpTarget(gateway.url, keyword_engine), [p("x", "zzharm")], get_transforms(["none"]), BAND)
+    v = run.results[0].verdict
+    assert gateway.throttle == 0 and v is not None and v.error is None and v.stopped
+    gateway.throttle = 10  # more than the retries: recorded as an error, not as a verdict on the content
+    run = run_redteam(HttpTarget(gateway.url, keyword_engine), [p("x", "zzharm")], get_transforms(["none"]), BAND)
+    v = run.results[0].verdict
+    assert v is not None and v.error == "HTTP 429" and run.errors == 1
+    gateway.throttle = 0

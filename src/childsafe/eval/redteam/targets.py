@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -32,6 +33,14 @@ from childsafe.engine import Engine
 from childsafe.types import Action, AgeBand, Category, ChildsafeError, Message, Role
 
 _FAIL_CLOSED = "engine.fail_closed"
+_RETRIES = 4
+
+
+def _retry_after(header: str | None, attempt: int) -> float:
+    try:
+        return min(30.0, max(0.0, float(header))) if header else min(30.0, 0.5 * (1 << attempt))
+    except ValueError:
+        return min(30.0, 0.5 * (1 << attempt))
 
 
 @contextmanager
@@ -207,9 +216,17 @@ class HttpTarget:
         }
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-            data = json.loads(resp.read().decode("utf-8"))
+        for attempt in range(_RETRIES + 1):
+            req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                    data = json.loads(resp.read().decode("utf-8"))
+                break
+            except urllib.error.HTTPError as exc:
+                # Rate limits and overload are the endpoint pacing us, not an answer: wait and retry.
+                if exc.code not in (429, 503) or attempt == _RETRIES:
+                    raise
+                time.sleep(_retry_after(exc.headers.get("Retry-After"), attempt))
         if not isinstance(data, dict):
             raise ValueError("response is not a JSON object")
         return data
