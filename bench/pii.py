@@ -1,6 +1,6 @@
 """PII detection on the child-chat set: childsafe's ``personal_info`` detector vs Microsoft Presidio.
 
-    python bench/pii.py [--split dev|test|fresh|all] [--no-presidio] [--errors] [--repeat 5]
+    python bench/pii.py [--split dev|test|fresh|fresh2|all] [--no-presidio] [--errors] [--repeat 5]
 
 Matching rule (entity level): a prediction with score >= --threshold (the policy's 0.5) is a true positive
 when it overlaps a gold entity of the same type group (name, address, school, phone, email, handle,
@@ -202,7 +202,7 @@ def thirty_word_messages(records: list[dict[str, Any]]) -> list[tuple[str, str]]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--split", choices=["dev", "test", "fresh", "all"], default="all")
+    ap.add_argument("--split", choices=["dev", "test", "fresh", "fresh2", "all"], default="all")
     ap.add_argument("--threshold", type=float, default=0.5, help="childsafe score threshold (policy: 0.5)")
     ap.add_argument("--presidio-threshold", type=float, default=0.4)
     ap.add_argument("--no-presidio", action="store_true")
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real-chat", type=int, default=2000, help="real chat messages for a flag rate (0: skip)")
     args = ap.parse_args(argv)
 
-    splits = ["dev", "test", "fresh"] if args.split == "all" else [args.split]
+    splits = ["dev", "test", "fresh", "fresh2"] if args.split == "all" else [args.split]
     data = {s: load(s) for s in splits}
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}; load average {os.getloadavg()[0]:.2f} "

@@ -47,7 +47,7 @@ def convert(src: Path) -> list[dict[str, object]]:
 
 def main() -> None:
     here = Path(__file__).resolve().parent
-    for name in ("dev", "test", "fresh"):
+    for name in ("dev", "test", "fresh", "fresh2"):
         recs = convert(here / f"{name}.src")
         with (here / f"{name}.jsonl").open("w", encoding="utf-8") as fh:
             for r in recs:
