@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     all_records = [r for s in splits for r in data[s]]
     msgs = [(r["text"], r["role"]) for r in all_records]
     long_msgs = thirty_word_messages(all_records)
-    header = (f"{'system':<10} {'split':<5} {'P':>6} {'R':>6} {'F1':>6} {'pred':>5} {'gold':>5} "
+    header = (f"{'system':<10} {'split':<6} {'P':>6} {'R':>6} {'F1':>6} {'pred':>5} {'gold':>5} "
               f"{'R(presidio types)':>18}")
     print()
     print(header)
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in splits:
             res = score(data[s], predict)
             sub = score(data[s], predict, only=PRESIDIO_COVERS)
-            print(f"{name:<10} {s:<5} {res['precision']:6.3f} {res['recall']:6.3f} {res['f1']:6.3f} "
+            print(f"{name:<10} {s:<6} {res['precision']:6.3f} {res['recall']:6.3f} {res['f1']:6.3f} "
                   f"{res['n_pred']:5d} {res['n_gold']:5d} {sub['recall']:18.3f}")
             if args.errors:
                 for line in res["errors"]:

@@ -127,6 +127,7 @@ _STOP = frozenset(
     feeling getting having looking waiting staying sitting lying laughing crying joking kidding serious
     is are was were be been being am do does did have has had will would can could should may might must
     i me my mine you your yours he him his she her hers it its we us our they them their this that these those
+    i've i'd i'll you've we've they've i'm you're we're they're it's that's
     what wat wot whut who where when why how which whatever whoever everyone everybody someone somebody anyone nobody
     old big small little tiny huge best worst better worse first last next same other another some any all
     into onto off over under up down near like as if than because since while until after before
@@ -186,11 +187,16 @@ _POSTCODE_UK = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b", re.I)
 _ZIP = re.compile(r"\b(?:zip|zip code|zipcode)\s*(?:is|:)?\s*(\d{5}(?:-\d{4})?)\b", re.I)
 _DATE_NUMERIC = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}-\d{1,2}-\d{1,2})\b")
 _DATE_WORDS = re.compile(
-    rf"\b(?:(?:the\s+)?{_DAY}\s+(?:of\s+)?(?:{_MONTHS})|(?:{_MONTHS})\s+(?:the\s+)?{_DAY})\b(?:,?\s+(?:19|20)\d\d)?",
+    r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,? )?"
+    rf"(?:(?:the\s+)?{_DAY}\s+(?:of\s+)?(?:{_MONTHS})|(?:{_MONTHS})\s+(?:the\s+)?{_DAY})\b(?:,?\s+(?:19|20)\d\d)?",
     re.I,
 )
 _BIRTH_YEAR = re.compile(r"\bborn\s+in\s+((?:19|20)\d\d)\b", re.I)
-_BIRTH_CUE = re.compile(r"\b(?:birthday|bday|b-day|born|dob|d\.o\.b|date of birth|birth date)\b", re.I)
+_BIRTH_CUE = re.compile(
+    r"\b(?:birthday|bday|b-day|born|dob|d\.o\.b|date of birth|birth date"
+    r"|(?:i'll|ill|i will) be \w+ on|(?:i'm |im |i am )?turning \w+ on|i turn \w+ on)\b",
+    re.I,
+)
 _PHONE_CUE = re.compile(
     r"\b(?:number|num|no|digits|phone|mobile|cell|call|ring|text|txt|whatsapp|sms|tel|contact)\b", re.I
 )
@@ -237,7 +243,7 @@ _HANDLE_CUE = re.compile(
     r"(?: (?:is|its|it's|=|:)| ?:| -)\s*"
     rf"|\b(?:(?:add|follow|find|hit|dm|message|friend) me (?:up )?on (?:{_PLATFORMS})"
     rf"|(?:add|follow|friend) me on|on (?:{_PLATFORMS}) i'm|on (?:{_PLATFORMS}) im"
-    rf"|(?:snapchat|message|dm|text|hmu|hit me up) (?:me )?(?:at|on) (?:{_PLATFORMS})?|hmu on (?:{_PLATFORMS}))"
+    rf"|(?:snapchat|message|dm|hmu|hit me up) me (?:at|on) (?:{_PLATFORMS})?|hmu on (?:{_PLATFORMS}))"
     r"(?: (?:is|its|it's|=|:)| ?:| -)?\s*"
 )
 _HANDLE_WHOLE = re.compile(rf"\b(?:add|follow|friend|message|dm) me\b|\b(?:{_PLATFORMS})\b")
@@ -272,6 +278,7 @@ _PHOTO_ASK = re.compile(
     r"|\b(?:send|show|trade|swap) (?:me )?(?:some |your |any )?(?:nudes|nude pictures|nude pics)\b"
     r"|\bcan you (?:video call|videocall|facetime)\b"
     r"|\b(?:turn on|switch on|put on|go on) (?:your |the )?(?:camera|cam|webcam)\b"
+    r"|\b(?:turn|switch|put) (?:your |the )?(?:camera|cam|webcam) on\b"
 )
 _PHOTO_SELF_OBJ = re.compile(r"^(?:you|yourself|your ?self|urself|your (?:face|body|outfit|room|legs|feet|hair|self)"
                              r"|what you look like|u)\b")
@@ -289,6 +296,8 @@ _REQUESTS: tuple[tuple[PiiType, float, re.Pattern[str]], ...] = (
         r"|\bwhere do you stay\b|\bare you (?:home alone|alone at home|by yourself at home)\b"
         r"|\bwhat (?:town|city|area|country|street|village|part of \w+|neighbou?rhood) (?:do )?you live(?: in)?\b"
         r"|\b(?:send|share|give|drop|tell) me your (?:location|live location|pin)\b"
+        r"|\bwhere(?: abouts| about|abouts) (?:are|r) you\b|\bwhere are you (?:based|living)\b"
+        r"|\b(?:which|what) (?:town|city|area|country|village|county|state) (?:do )?you live(?: in)?\b"
         r"|\b(?:turn on|switch on|share) your (?:location|live location|gps)\b|\bwhere are you (?:right )?now\b"
         r"|\bwhat (?:town|city|area) are you in\b")),
     (PiiType.LOCATION, WEAK_REQUEST_SCORE, re.compile(r"\bwhere are you from\b|\bwhere you from\b")),
@@ -556,10 +565,12 @@ class PersonalInfoDetector(Detector):
             if suffix in ("middle", "high", "college", "secondary", "primary") and not cued:
                 continue
             if not cued and re.search(_SKOOL + "$", suffix):
-                # "high school football", "a fun school": without a cue, only a capitalised name counts
-                raw_start = ctx.to_original(name_start, name_start + 1).start
-                if not ctx.raw[raw_start : raw_start + 1].isupper():
+                # "high school football", "a fun school": without a cue, only capitalised name words count
+                while name and not ctx.raw[ctx.to_original(name[-1].start(), name[-1].start() + 1).start].isupper():
+                    name.pop()
+                if not name:
                     continue
+                name_start = name[-1].start()
             score = 0.9 if cued else 0.7
             s, e = self._span(ctx, name_start, m.end())
             rule = f"name + {suffix!r}" + (" after a cue" if cued else "")
@@ -699,6 +710,7 @@ _SCHOOL_CUE_WORDS = frozenset(
 )
 
 
+_ALPHA_WORD = re.compile(r"[a-z][a-z'-]*")
 _STRICT_STOP = frozenset(
     """new fine here ready back well alright awesome glad excited honest jealous curious impressed surprised shocked
     afraid aware sorry sure certain pretty quite kind sort huge big fan member part one both real nt not outside
@@ -723,11 +735,11 @@ def _name_tokens(
     text: str, pos: int, strict: bool, max_words: int = 3, capitalised: bool = False
 ) -> tuple[int, int, int] | None:
     """Name-like words at ``pos`` of the normalised text: (start, end, word count) or None."""
-    words = list(re.finditer(r"[a-z][a-z'-]*|\S", text[pos : pos + 80]))
+    words = list(re.finditer(r"[a-z][a-z'-]*(?![a-z0-9'-])|[^\s,.!?;:]+|\S", text[pos : pos + 80]))
     taken: list[re.Match[str]] = []
     for w in words:
         tok = w.group(0)
-        if not tok[0].isalpha() or tok in _STOP or tok in _AGE_WORDS or len(taken) == max_words:
+        if not _ALPHA_WORD.fullmatch(tok) or tok in _STOP or tok in _AGE_WORDS or len(taken) == max_words:
             break
         if strict and (tok in _STRICT_STOP or (tok.endswith(("ing", "ed", "ly")) and len(tok) > 4)):
             break
