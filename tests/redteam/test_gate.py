@@ -31,9 +31,18 @@ def result(gate_cfg: GateConfig) -> GateResult:
     return run_gate(GuardTarget(Engine.from_config()), gate_cfg)
 
 
-def test_stress_gate(result: GateResult) -> None:
+def test_stress_gate(gate_cfg: GateConfig, result: GateResult) -> None:
     print("\n" + result.text())
-    assert result.passed, "stress gate failed:\n" + "\n".join(c.line() for c in result.failures)
+    measured_with = gate_cfg.measured.get("target", {}).get("detectors")
+    running = result.redteam["target"]["detectors"]
+    hint = ""
+    if measured_with != running:
+        hint = (
+            f"\nnote: the bounds were measured with detectors {measured_with}, the engine now runs {running}. "
+            "If the change is intended, re-measure: python -m childsafe.eval.redteam.gate config/stress-gate.yaml "
+            "--write (and review the diff)."
+        )
+    assert result.passed, "stress gate failed:\n" + "\n".join(c.line() for c in result.failures) + hint
 
 
 def test_gate_covers_every_transform_category_and_band(gate_cfg: GateConfig, result: GateResult) -> None:
