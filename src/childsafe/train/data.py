@@ -112,7 +112,8 @@ def dataset_files(shared: Path) -> dict[str, Path]:
     return out
 
 
-def _shared_examples(name: str, path: Path, rng: random.Random) -> list[tuple[str, tuple[int, ...]]]:
+def _shared_examples(name: str, path: Path, rng: random.Random,
+                     cap_scale: float = 1.0) -> list[tuple[str, tuple[int, ...]]]:
     items: list[tuple[str, tuple[int, ...]]] = []
     for rec in read_jsonl(path):
         vec = label_vector(list(rec.get("labels") or []))
@@ -128,7 +129,7 @@ def _shared_examples(name: str, path: Path, rng: random.Random) -> list[tuple[st
         items.extend((t, vec) for t in texts if t.strip())
     rng.shuffle(items)
     cap = CAPS.get(name)
-    return items[:cap] if cap else items
+    return items[: int(cap * cap_scale)] if cap else items
 
 
 def load_seed(path: Path) -> list[dict[str, Any]]:
@@ -147,7 +148,7 @@ def seed_split(rec: dict[str, Any]) -> str:
 
 
 def build(shared: Path, seed_path: Path, seed_weight: float = 3.0, rng_seed: int = 7,
-          val_frac: float = 0.08, limit: int | None = None) -> dict[str, list[Example]]:
+          val_frac: float = 0.08, limit: int | None = None, cap_scale: float = 1.0) -> dict[str, list[Example]]:
     """Build the fixed, cross-deduplicated splits. ``limit`` caps each source (for fast tests)."""
     rng = random.Random(rng_seed)
     splits: dict[str, list[Example]] = {"train": [], "val": [], "dev": [], "test": []}
@@ -156,7 +157,7 @@ def build(shared: Path, seed_path: Path, seed_weight: float = 3.0, rng_seed: int
     for name, path in files.items():
         if name in SKIPPED:
             continue
-        items = _shared_examples(name, path, rng)
+        items = _shared_examples(name, path, rng, cap_scale if name not in HELD_OUT else 1.0)
         if limit is not None:
             items = items[:limit]
         for text, vec in items:
