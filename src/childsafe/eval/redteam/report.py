@@ -167,12 +167,14 @@ def redteam_html(summary: dict[str, Any], overblock: dict[str, Any] | None, png:
     if png:
         parts.append(f'<h2>Category × transform</h2><img src="{html.escape(png)}" alt="heat map">')
     parts.append("<h2>By transform</h2>")
+    # End to end, "detected" (the gateway flagged it) is a second figure next to "protected".
+    extra = ["gateway flagged"] if head != "detected" else []
     parts.append(
         table(
-            ["transform", "readable", "cases", head, "detected", "stopped", "what it does"],
-            [[t, "yes" if r["readable"] else "no", r["cases"], r["rate"], r["detected_rate"], r["stopped_rate"],
-              r["description"]] for t, r in summary["by_transform"].items()],
-            rate_cols=(3, 4, 5),
+            ["transform", "readable", "cases", head, *extra, "stopped", "what it does"],
+            [[t, "yes" if r["readable"] else "no", r["cases"], r["rate"], *([r["detected_rate"]] if extra else []),
+              r["stopped_rate"], r["description"]] for t, r in summary["by_transform"].items()],
+            rate_cols=(3, 4, 5) if extra else (3, 4),
         )
     )
     parts.append("<h2>By category</h2>")
