@@ -197,6 +197,12 @@ _BIRTH_CUE = re.compile(
     r"|(?:i'll|ill|i will) be \w+ on|(?:i'm |im |i am )?turning \w+ on|i turn \w+ on)\b",
     re.I,
 )
+_NON_DIGIT = re.compile(r"\D")
+_DIGITS = re.compile(r"\d+")
+_NEGATIVE = re.compile(r"(?:^|\s)-\d|\d-\s|\s-\s")
+_NOT_PHONE_BEFORE = re.compile(r"\b(?:isbn|page|pages|chapter|score|year|years)\s*:?\s*$", re.I)
+_PHONE_CACHE: dict[tuple[str, tuple[str, ...]], tuple[str | None, bool]] = {}
+"""Validation results per candidate string: the same number tends to come back within a conversation."""
 _PHONE_CUE = re.compile(
     r"\b(?:number|num|no|digits|phone|mobile|cell|call|ring|text|txt|whatsapp|sms|tel|contact)\b", re.I
 )
@@ -454,42 +460,67 @@ class PersonalInfoDetector(Detector):
 
     def _phones(self, ctx: TextContext) -> Iterator[PiiMatch]:
         raw = ctx.raw
-        pn = self._pn
         for m in _PHONE_CAND.finditer(raw):
             cand = m.group(0).rstrip(" .-(\t")
             start, end = m.start(), m.start() + len(cand)
-            digits = re.sub(r"\D", "", cand)
+            digits = _NON_DIGIT.sub("", cand)
             if not 7 <= len(digits) <= 15 or _DATE_NUMERIC.fullmatch(cand.strip()):
                 continue
-            groups = re.findall(r"\d+", cand)
+            groups = _DIGITS.findall(cand)
             spaced = all(len(g) == 1 for g in groups)  # "0 7 7 0 0 9 0 0 1 2 3"
-            if re.search(r"(?:^|\s)-\d|\d-\s|\s-\s", cand) or (len(groups[-1]) < 2 and not spaced):
+            if _NEGATIVE.search(cand) or (len(groups[-1]) < 2 and not spaced):
                 continue  # a negative number, as in game coordinates
             if sum(1 for g in groups if len(g) == 1) >= 3 and not spaced:
                 continue  # a list of small numbers ("10 9 8 7 6 ...")
             before, after = raw[max(0, start - 12) : start], raw[end : end + 12]
             if _MATH_NEAR.search(before[-4:]) or _MATH_NEAR.search(after[:4]):
                 continue
-            if re.search(r"\b(?:isbn|page|pages|chapter|score|year|years)\s*:?\s*$", before, re.I):
+            if _NOT_PHONE_BEFORE.search(before):
                 continue
             context = _PHONE_CUE.search(raw[max(0, start - 40) : start]) is not None
-            regions: list[str | None] = [None] if cand.startswith(("+", "00")) else list(self._regions)
-            valid_in: str | None = None
-            possible = False
-            for region in regions:
-                try:
-                    num = pn.parse(cand if not cand.startswith("00") else "+" + cand[2:], region)
-                except pn.NumberParseException:
-                    continue
-                if pn.is_valid_number(num):
-                    valid_in = pn.region_code_for_number(num) or region or "?"
-                    break
-                possible = possible or pn.is_possible_number(num)
+            valid_in, possible = self._validate(cand)
             if valid_in is not None:
                 score = 0.95 if context else 0.85
                 yield PiiMatch(PiiType.PHONE, start, end, score, "phone", f"valid number ({valid_in})")
             elif context and (possible or len(digits) >= 9):
                 yield PiiMatch(PiiType.PHONE, start, end, 0.7, "phone", "number-shaped digits after a phone cue")
+
+    def _validate(self, cand: str) -> tuple[str | None, bool]:
+        """(region where ``cand`` is a valid number or None, whether it is at least a possible number)."""
+        key = (cand, tuple(self._regions))
+        hit = _PHONE_CACHE.get(key)
+        if hit is not None:
+            return hit
+        pn = self._pn
+        result: tuple[str | None, bool] = (None, False)
+        if cand.startswith(("+", "00")):
+            try:
+                num = pn.parse("+" + cand[2:] if cand.startswith("00") else cand, None)
+                if pn.is_valid_number(num):
+                    result = (pn.region_code_for_number(num) or "?", True)
+                else:
+                    result = (None, bool(pn.is_possible_number(num)))
+            except pn.NumberParseException:
+                pass
+        else:
+            possible = False
+            for region in self._regions:
+                try:
+                    num = pn.parse(cand, region)
+                except pn.NumberParseException:
+                    continue
+                # checking the one region is much cheaper than is_valid_number's search over all regions
+                if pn.is_valid_number_for_region(num, region):
+                    possible = True
+                    result = (region, True)
+                    break
+                possible = possible or bool(pn.is_possible_number(num))
+            else:
+                result = (None, possible)
+        if len(_PHONE_CACHE) > 4096:
+            _PHONE_CACHE.clear()
+        _PHONE_CACHE[key] = result
+        return result
 
     def _coordinates(self, ctx: TextContext) -> Iterator[PiiMatch]:
         for m in _COORDS.finditer(ctx.raw):
