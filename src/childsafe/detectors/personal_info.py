@@ -201,8 +201,6 @@ _NON_DIGIT = re.compile(r"\D")
 _DIGITS = re.compile(r"\d+")
 _NEGATIVE = re.compile(r"(?:^|\s)-\d|\d-\s|\s-\s")
 _NOT_PHONE_BEFORE = re.compile(r"\b(?:isbn|page|pages|chapter|score|year|years)\s*:?\s*$", re.I)
-_PHONE_CACHE: dict[tuple[str, tuple[str, ...]], tuple[str | None, bool]] = {}
-"""Validation results per candidate string: the same number tends to come back within a conversation."""
 _PHONE_CUE = re.compile(
     r"\b(?:number|num|no|digits|phone|mobile|cell|call|ring|text|txt|whatsapp|sms|tel|contact)\b", re.I
 )
@@ -487,10 +485,6 @@ class PersonalInfoDetector(Detector):
 
     def _validate(self, cand: str) -> tuple[str | None, bool]:
         """(region where ``cand`` is a valid number or None, whether it is at least a possible number)."""
-        key = (cand, tuple(self._regions))
-        hit = _PHONE_CACHE.get(key)
-        if hit is not None:
-            return hit
         pn = self._pn
         result: tuple[str | None, bool] = (None, False)
         if cand.startswith(("+", "00")):
@@ -517,9 +511,6 @@ class PersonalInfoDetector(Detector):
                 possible = possible or bool(pn.is_possible_number(num))
             else:
                 result = (None, possible)
-        if len(_PHONE_CACHE) > 4096:
-            _PHONE_CACHE.clear()
-        _PHONE_CACHE[key] = result
         return result
 
     def _coordinates(self, ctx: TextContext) -> Iterator[PiiMatch]:
