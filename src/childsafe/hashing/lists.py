@@ -19,12 +19,14 @@ defaults to a digest of the file, so two different files never share a version.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +55,19 @@ TYPE_COLUMNS = ("signal_type", "hash_type", "type", "indicator_type", "signal_ty
 _HEX_LINE = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
 _PROVENANCE_LINE = re.compile(r"^#\s*([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*$")
 MAX_ERRORS_KEPT = 1000
+_NO_METADATA: dict[str, str] = {}  # shared by entries without metadata (entries are read-only)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building a million small objects triggers the cyclic GC over and over; none of them form cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class HashListError(HashingError):
@@ -76,7 +91,7 @@ class HashEntry:
 
     signal: str
     hash: str
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=lambda: _NO_METADATA)
     line: int = 0
 
 
@@ -96,6 +111,26 @@ class HashList:
 
     def signals(self) -> list[str]:
         return sorted({e.signal for e in self.entries})
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Columnar form: pickling a million entry objects to each worker process is slow.
+        state = {k: getattr(self, k) for k in self.__slots__ if k != "entries"}
+        state["_signals"] = [e.signal for e in self.entries]
+        state["_hashes"] = [e.hash for e in self.entries]
+        state["_lines"] = [e.line for e in self.entries]
+        state["_meta"] = {i: e.metadata for i, e in enumerate(self.entries) if e.metadata}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        meta: dict[int, dict[str, str]] = state.pop("_meta")
+        signals, hashes, lines = state.pop("_signals"), state.pop("_hashes"), state.pop("_lines")
+        for k, v in state.items():
+            setattr(self, k, v)
+        with _gc_paused():
+            self.entries = [
+                HashEntry(s, h, meta.get(i, _NO_METADATA), n)
+                for i, (s, h, n) in enumerate(zip(signals, hashes, lines, strict=True))
+            ]
 
     def by_signal(self, signal: str) -> list[HashEntry]:
         return [e for e in self.entries if e.signal == signal]
@@ -198,21 +233,8 @@ def parse_hash_list(
     entries: list[HashEntry] = []
     errors: list[LineError] = []
     fmt: str
-    if first.startswith("{"):
-        fmt = "jsonl"
-        _parse_jsonl(body, default_sig, entries, errors)
-    elif ("," in first or "\t" in first) and not _HEX_LINE.match(re.split(r"[,\t]", first)[0].strip()):
-        fmt = "csv"
-        _parse_csv(body, default_sig, entries, errors)
-    elif "," in first or "\t" in first:
-        fmt = "hasher-output"  # headerless "hash,quality[,name]" as written by PDQ hashers
-        _parse_headerless(body, default_sig, entries, errors)
-    elif len(first.split()) == 2:
-        fmt = "threatexchange"  # "signal_type hash" lines
-        _parse_typed_lines(body, default_sig, entries, errors)
-    else:
-        fmt = "plain"
-        _parse_plain(body, default_sig, entries, errors)
+    with _gc_paused():
+        fmt = _parse_body(body, first, default_sig, entries, errors)
     if not entries:
         detail = f"; first problem: {errors[0]}" if errors else ""
         raise HashListError(f"hash list {source_name or '(text)'} holds no valid hash{detail}")
@@ -225,6 +247,25 @@ def parse_hash_list(
         error_count=len(errors),
         format=fmt,
     )
+
+
+def _parse_body(
+    body: Sequence[tuple[int, str]], first: str, sig: str | None, entries: list[HashEntry], errors: list[LineError]
+) -> str:
+    if first.startswith("{"):
+        _parse_jsonl(body, sig, entries, errors)
+        return "jsonl"
+    if ("," in first or "\t" in first) and not _HEX_LINE.match(re.split(r"[,\t]", first)[0].strip()):
+        _parse_csv(body, sig, entries, errors)
+        return "csv"
+    if "," in first or "\t" in first:
+        _parse_headerless(body, sig, entries, errors)  # "hash,quality[,name]" as written by PDQ hashers
+        return "hasher-output"
+    if len(first.split()) == 2:
+        _parse_typed_lines(body, sig, entries, errors)  # "signal_type hash" lines
+        return "threatexchange"
+    _parse_plain(body, sig, entries, errors)
+    return "plain"
 
 
 def _infer_signal(value: str, default: str | None) -> SignalType:
@@ -253,7 +294,7 @@ def _add(
 ) -> None:
     try:
         sig = _infer_signal(value, sig_name)
-        entries.append(HashEntry(sig.name, sig.validate(value), metadata or {}, line))
+        entries.append(HashEntry(sig.name, sig.validate(value), metadata or _NO_METADATA, line))
     except HashListError:
         raise
     except HashingError as exc:

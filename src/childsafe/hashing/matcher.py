@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,12 +56,21 @@ class Matcher:
         if self._indexes is not None:
             return
         built: list[tuple[HashList, str, SignalIndex, list[int]]] = []
+        gc_was_on = gc.isenabled()
+        gc.disable()  # a million short-lived strings would trigger the cyclic GC over and over
+        try:
+            self._build_into(built)
+        finally:
+            if gc_was_on:
+                gc.enable()
+        self._indexes = built
+
+    def _build_into(self, built: list[tuple[HashList, str, SignalIndex, list[int]]]) -> None:
         for hl in self.lists:
             for sig in hl.signals():
                 positions = [i for i, e in enumerate(hl.entries) if e.signal == sig]
                 hashes = [hl.entries[i].hash for i in positions]
                 built.append((hl, sig, build_index(sig, hashes, self.index_kind), positions))
-        self._indexes = built
 
     @property
     def signals(self) -> set[str]:

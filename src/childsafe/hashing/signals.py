@@ -57,6 +57,8 @@ class SignalType(ABC):
 
     def validate(self, value: str) -> str:
         """Return the canonical form of ``value`` or raise :class:`InvalidHashError`."""
+        if len(value) == self.hex_length and self._HEX.fullmatch(value):
+            return value  # already canonical: the common case in large lists
         text = value.strip().lower()
         if text.startswith("0x"):
             text = text[2:]
@@ -167,20 +169,25 @@ SIGNAL_TYPES: dict[str, SignalType] = {s.name: s for s in (PdqSignal(), Md5Signa
 MATCH_SIGNALS: tuple[str, ...] = ("pdq", "md5", "sha256", "sha1")
 
 
+_ALIASES = {
+    "photo_pdq": "pdq",
+    "pdq_hash": "pdq",
+    "hash_pdq": "pdq",
+    "hash_md5": "md5",
+    "photo_md5": "md5",
+    "sha_256": "sha256",
+    "hash_sha256": "sha256",
+    "sha_1": "sha1",
+}
+
+
 def get_signal_type(name: str) -> SignalType:
     """Look up a signal type by name (``"PDQ"``, ``"md5"``...); a clear error names the known ones."""
+    found = SIGNAL_TYPES.get(name)
+    if found is not None:  # fast path: called once per line of a million-line list
+        return found
     key = name.strip().lower().replace("-", "_")
-    aliases = {
-        "photo_pdq": "pdq",
-        "pdq_hash": "pdq",
-        "hash_pdq": "pdq",
-        "hash_md5": "md5",
-        "photo_md5": "md5",
-        "sha_256": "sha256",
-        "hash_sha256": "sha256",
-        "sha_1": "sha1",
-    }
-    key = aliases.get(key, key)
+    key = _ALIASES.get(key, key)
     try:
         return SIGNAL_TYPES[key]
     except KeyError:
