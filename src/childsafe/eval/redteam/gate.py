@@ -178,6 +178,7 @@ def thresholds_from(result: GateResult, cfg: GateConfig, slack: float = 0.02) ->
             "false_block_rate": {b: round(r["false_block_rate"] or 0.0, 4) for b, r in ob["by_band"].items()},
             "fpr_disparity": round(fair["summary"]["largest_fpr_disparity"], 4),
             "fnr_disparity": round(fair["summary"]["largest_fnr_disparity"], 4),
+            **({"notes": cfg.measured["notes"]} if "notes" in cfg.measured else {}),
         },
         redteam=RedteamGate(
             quick=cfg.redteam.quick,
