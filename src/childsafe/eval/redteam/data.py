@@ -55,11 +55,14 @@ class BenignItem:
 
 
 def default_data_dir() -> Path:
-    """``$CHILDSAFE_REDTEAM_DATA``, else ``data/redteam`` of the source checkout this package runs from."""
+    """``$CHILDSAFE_REDTEAM_DATA``; else the copy shipped inside a wheel (``childsafe/eval/redteam/data``);
+    else ``data/redteam`` of the source checkout this package runs from."""
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env)
     here = Path(__file__).resolve()
+    if (here.parent / "data" / "probes.yaml").is_file():
+        return here.parent / "data"
     for parent in here.parents:
         candidate = parent / "data" / "redteam"
         if (candidate / "probes.yaml").is_file():
