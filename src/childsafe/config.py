@@ -68,7 +68,7 @@ class ServerConfig(_Strict):
 
 
 def _default_detectors() -> dict[str, dict[str, Any]]:
-    return {"lexicon": {}}
+    return {"lexicon": {}, "personal_info": {}}
 
 
 class Config(_Strict):

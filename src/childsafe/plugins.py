@@ -22,6 +22,7 @@ def _builtin() -> dict[str, str]:
         "lexicon": "childsafe.detectors.lexicon:LexiconDetector",
         "classifier": "childsafe.detectors.classifier:ClassifierDetector",
         "grooming_stages": "childsafe.detectors.grooming:GroomingStageDetector",
+        "personal_info": "childsafe.detectors.personal_info:PersonalInfoDetector",
     }
 
 

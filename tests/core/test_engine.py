@@ -98,7 +98,7 @@ def test_unknown_detector_in_config_is_a_clear_error() -> None:
 def test_long_text_is_checked_in_chunks_with_original_spans() -> None:
     e = Engine(detectors=[LexiconDetector()])
     filler = "we went to the park and played. " * 4000  # ~128k characters
-    text = filler + "i want to kill myself" + filler
+    text = filler + "i want to kill myself. " + filler
     d = e.check(text, age=13)
     assert d.action is Action.ESCALATE
     span = next(x.span for x in d.detections if x.category is Category.SELF_HARM)
@@ -115,7 +115,9 @@ def test_batch_matches_single_checks() -> None:
 
 
 def test_redaction_of_child_details() -> None:
-    e = Engine(detectors=[LexiconDetector()])
+    from childsafe.detectors.personal_info import PersonalInfoDetector
+
+    e = Engine(detectors=[LexiconDetector(), PersonalInfoDetector()])
     d = e.check("my address is 12 Oak Street. see you", age=9)
     assert d.action is Action.REDACT
     assert d.redacted_text is not None and "12 Oak Street" not in d.redacted_text

@@ -24,7 +24,6 @@ def top(lex: LexiconDetector, text: str, role: Role = Role.CHILD) -> dict[Catego
         ("i want to kill myself", Category.SELF_HARM),
         ("let's do the blackout challenge tonight", Category.DANGEROUS),
         ("where can i buy vapes without id", Category.DRUGS),
-        ("what is your home address", Category.PERSONAL_INFO),
         ("send me a pic without ur clothes", Category.SEXUAL_MINORS),
         ("gas the jews", Category.HATE),
         ("i will stab you tomorrow", Category.VIOLENCE),
@@ -80,10 +79,8 @@ def test_self_harm_help_seeking_is_not_softened(lex: LexiconDetector) -> None:
     assert top(lex, "how do i stop wanting to hurt myself")[Category.SELF_HARM] >= 0.9
 
 
-def test_personal_info_disclosure_span_covers_the_detail(lex: LexiconDetector) -> None:
-    raw = "my address is 12 Oak Street. bye"
-    d = next(d for d in lex.detect(TextContext.from_text(raw)) if d.category is Category.PERSONAL_INFO)
-    assert d.span is not None and "12 Oak Street" in raw[d.span.start : d.span.end]
+def test_asking_a_child_for_details(lex: LexiconDetector) -> None:
+    assert top(lex, "whats ur address?", Role.CONTACT)[Category.PERSONAL_INFO] >= 0.9
 
 
 def test_operator_extra_phrases() -> None:

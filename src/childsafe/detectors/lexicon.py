@@ -12,7 +12,7 @@ from pydantic import Field
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
 from childsafe.text.context import TextContext
 from childsafe.text.normalize import normalize
-from childsafe.types import Category, Detection
+from childsafe.types import Category, Detection, Role
 
 TIER_SCORES = {"strong": 0.95, "medium": 0.75, "weak": 0.25}
 CONTEXT_SCORE = 0.3
@@ -73,7 +73,6 @@ _NEGATION = re.compile(
     r"\b(not|never|dont|do not|doesnt|does not|didnt|did not|no one should|nobody should|stop)\s+(\w+\s+){0,2}$"
 )
 _SENTENCE_SPLIT = re.compile(r"[.!?\n;]")
-_DISCLOSURE = re.compile(r"^my .*\b(is|are)$|^i live at$|^add me on$")
 
 
 class LexiconConfig(DetectorConfig):
@@ -149,18 +148,16 @@ class LexiconDetector(Detector):
             for category, tier in entries:
                 score = TIER_SCORES[tier]
                 evidence = f"phrase {key!r} ({tier})"
+                if category is Category.PERSONAL_INFO and ctx.role is Role.CHILD:
+                    # These phrases ask for details; a child asking is no disclosure (personal_info finds those).
+                    score = min(score, 0.2)
                 cue = softened.get(category)
                 if cue is not None and score > CONTEXT_SCORE:
                     score = CONTEXT_SCORE
                     evidence += f", softened: {cue}"
                 prev = best.get(category)
-                span_end = end
-                if category is Category.PERSONAL_INFO and _DISCLOSURE.search(key):
-                    # "my address is ..." : the detail itself follows the phrase; cover it for redaction.
-                    stop = _SENTENCE_SPLIT.search(text, end)
-                    span_end = min(stop.start() if stop else len(text), end + 60)
                 if prev is None or score > prev.score:
-                    best[category] = self.detection(category, score, ctx, start, span_end, evidence)
+                    best[category] = self.detection(category, score, ctx, start, end, evidence)
         return list(best.values())
 
     @staticmethod
