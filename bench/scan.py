@@ -14,6 +14,7 @@ import argparse
 import os
 import platform
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -152,6 +153,7 @@ def bench_throughput(n: int, workers: int, lists: list[HashList], tmp: Path) -> 
         ("hash_only", False, workers),
         ("full_with_nudity", True, workers),
     ):
+        ru = resource.getrusage(resource.RUSAGE_SELF)
         res = run_scan(
             [data],
             tmp / f"out_{label}",
@@ -162,6 +164,30 @@ def bench_throughput(n: int, workers: int, lists: list[HashList], tmp: Path) -> 
         assert res.total == n and res.errors == 0, (res.total, res.errors)
         out[label] = res.items_per_second
         out[label + "_steady"] = res.steady_items_per_second
+        ru2 = resource.getrusage(resource.RUSAGE_SELF)
+        if w > 1:  # the driver's own CPU per item (reading sources, checkpointing, outputs)
+            out[label + "_driver_cpu"] = (ru2.ru_utime - ru.ru_utime + ru2.ru_stime - ru.ru_stime) / n
+    return out
+
+
+def bench_cpu_per_image(n: int, lists: list[HashList], tmp: Path) -> dict[str, float]:
+    """CPU seconds per image in one process (all threads counted): independent of other load on the machine."""
+    from childsafe.scan.sources import Item
+    from childsafe.scan.worker import ItemScanner
+
+    data = tmp / "cpu"
+    _write_dataset(data, n)
+    items = [Item(key=str(p), path=str(p), image_file=str(p)).to_dict() for p in sorted(data.iterdir())]
+    out: dict[str, float] = {}
+    for label, nudity in (("hash_only", False), ("full_with_nudity", True)):
+        scanner = ItemScanner(ScanSettings(lists=lists, nudity=nudity, text=False))
+        scanner.warmup()
+        scanner.scan_batch(items[:8])
+        cpu, wall = time.process_time(), time.perf_counter()
+        for i in range(0, len(items), 32):
+            scanner.scan_batch(items[i : i + 32])
+        out[label] = (time.process_time() - cpu) / len(items)
+        out[label + "_wall"] = (time.perf_counter() - wall) / len(items)
     return out
 
 
@@ -208,6 +234,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small run (1,000 images, 100k-hash list)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--only", choices=("throughput", "robustness", "list"), help="run one part only")
     args = ap.parse_args()
     n_images, n_tr, n_list, n_tp = (1000, 200, 100_000, 300) if args.quick else (10_000, 1000, 1_000_000, 1000)
 
@@ -215,10 +242,21 @@ def main() -> None:
         f"childsafe bench/scan.py  quick={args.quick}  workers={args.workers}  cpus={os.cpu_count()}  "
         f"python={platform.python_version()}  load={os.getloadavg()[0]:.2f}"
     )
+    if args.only in (None, "throughput"):
+        _throughput(args, n_tp)
+    if args.only in (None, "robustness"):
+        _robustness(args, n_images, n_tr)
+    if args.only in (None, "list"):
+        _large_list(n_list)
+    sys.stdout.flush()
+
+
+def _throughput(args: argparse.Namespace, n_tp: int) -> None:
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
         lst = HashList("bench", "1", [HashEntry("pdq", PDQ.examples()[0]), HashEntry("md5", "0" * 32)])
         tp = bench_throughput(n_tp, args.workers, [lst], tmp)
+        cpu = bench_cpu_per_image(n_tp // 4, [lst], tmp)
     print(f"\n== throughput, {n_tp} generated JPEGs (200-480 px), images/s: whole run / after start-up ==")
     for key, label, target in (
         ("hash_only_1_worker", "hash-only, 1 worker (baseline)", ""),
@@ -226,7 +264,19 @@ def main() -> None:
         ("full_with_nudity", f"full with nudity, {args.workers} workers", "target >= 40"),
     ):
         print(f"{label:<36}{tp[key]:>10.1f} /{tp[key + '_steady']:>7.1f}   {target}")
+    print(
+        f"CPU per image, one process: hash-only {1000 * cpu['hash_only']:.1f} ms, with nudity "
+        f"{1000 * cpu['full_with_nudity']:.1f} ms (wall {1000 * cpu['hash_only_wall']:.1f} / "
+        f"{1000 * cpu['full_with_nudity_wall']:.1f} ms)"
+    )
+    print(
+        f"=> capacity of {os.cpu_count()} idle cores: hash-only {(os.cpu_count() or 1) / cpu['hash_only']:.0f} "
+        f"images/s, with nudity {(os.cpu_count() or 1) / cpu['full_with_nudity']:.0f} images/s "
+        f"(load average now {os.getloadavg()[0]:.1f}: other processes share these cores)"
+    )
 
+
+def _robustness(args: argparse.Namespace, n_images: int, n_tr: int) -> None:
     rb = bench_robustness(n_images, n_tr, args.workers)
     print(
         f"\n== PDQ robustness: {rb['distinct_images']} distinct images, {rb['transformed_copies']} edited copies, "
@@ -240,6 +290,8 @@ def main() -> None:
     print(f"{'distance median / p99 (bits)':<36}{rb['median_distance']!s:>10} / {rb['p99_distance']}")
     print(f"{'mirror at 256x256 (even PDQ filter)':<36}{100 * rb['pow2_flip_match_rate']:>9.2f}%   (see docs)")
 
+
+def _large_list(n_list: int) -> None:
     ll = bench_large_list(n_list)
     print(f"\n== {ll['entries']:,}-hash PDQ list (parse {ll['parse_s']:.1f} s) ==")
     print(f"{'index':<8}{'build s':>9}{'query ms':>10}{'p99 ms':>9}{'8 hashes ms':>13}{'recall':>8}")
