@@ -166,6 +166,7 @@ def test_conversation_state_is_persisted_per_conversation(gw: Gw) -> None:
     c = client(gw, default_headers=headers)
     history: list[dict[str, str]] = [{"role": "system", "content": "be kind"}, {"role": "user", "content": "hi"}]
     r1 = c.chat.completions.create(model="t", messages=history, user=CHILD)  # type: ignore[arg-type]
+    gw.flush()
     rec = gw.store.conversations.load("conv-abc")
     assert rec is not None and rec.messages_seen == 3 and rec.disclosed
     assert rec.state is not None and rec.state["count"] == 2  # child message + reply; system prompt not monitored
@@ -174,6 +175,7 @@ def test_conversation_state_is_persisted_per_conversation(gw: Gw) -> None:
         {"role": "user", "content": "and?"},
     ]
     r2 = c.chat.completions.create(model="t", messages=history, user=CHILD)  # type: ignore[arg-type]
+    gw.flush()
     rec2 = gw.store.conversations.load("conv-abc")
     assert rec2 is not None and rec2.messages_seen == 5 and rec2.state is not None and rec2.state["count"] == 4
     assert (r2.model_extra or {})["childsafe"]["disclosure"]["shown"] is False  # shown once per session

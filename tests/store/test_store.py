@@ -245,3 +245,25 @@ def test_event_sink_records_decisions_with_scope(db_url: str, tmp_path: Path) ->
     assert len(store.decisions.recent()) == 3 and sink.written == 3 and sink.failed == 0
     sink.close()
     store.close()
+
+
+def test_sink_batches_conversation_states_and_keeps_the_newest(db_url: str, tmp_path: Path) -> None:
+    store = open_store(db_url, tmp_path)
+    app = store.apps.ensure("a", "ka", 60)
+    c1 = store.children.upsert(app.id, "u1", "10-12")
+    c2 = store.children.upsert(app.id, "u2", "10-12")
+    store.conversations.save(ConversationRecord("taken", app.id, c2.id, None, 1, False))
+    sink = StoreEventSink(store.decisions, store.conversations)
+    for n in range(1, 6):
+        sink.save_conversation(ConversationRecord("conv-b", app.id, c1.id, {"n": n}, n, True))
+    sink.save_conversation(ConversationRecord("taken", app.id, c1.id, {"n": 0}, 9, True))  # another child's id
+    sink.save_conversation(ConversationRecord("conv-c", app.id, c1.id, {"n": 7}, 7, False))
+    assert sink.flush()
+    got = store.conversations.load("conv-b")
+    assert got is not None and got.state == {"n": 5} and got.messages_seen == 5
+    taken = store.conversations.load("taken")
+    assert taken is not None and taken.child_id == c2.id and taken.messages_seen == 1  # not overwritten
+    assert store.conversations.load("conv-c") is not None  # saved although its batch had a bad record
+    assert sink.failed == 1
+    sink.close()
+    store.close()

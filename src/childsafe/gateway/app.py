@@ -141,7 +141,7 @@ def create_app(
     owns_store = store is None
     if store is None:
         store = Store.from_config(config.store, clock=clock)
-    sink = StoreEventSink(store.decisions)
+    sink = StoreEventSink(store.decisions, store.conversations)
     if engine is None:
         engine = Engine.from_config(config, sinks=[sink])
     else:

@@ -73,7 +73,7 @@ class Turn:
 
 def _check_input(gw: Gateway, app: AppRecord, child: ChildRecord, conv_id: str, msgs: list[tuple[str, str]]) -> Turn:
     """Load the conversation, add the messages the monitor has not seen, decide on the newest child message."""
-    record = gw.store.conversations.load(conv_id)
+    record = gw.load_conversation(conv_id)
     if record is not None and (record.child_id != child.id or record.app_id != app.id):
         raise ApiError(409, "this conversation id belongs to another child", "conversation_conflict")
     monitor = gw.engine.monitor(child.age_band, record.state if record else None)
@@ -113,10 +113,11 @@ def _check_input(gw: Gateway, app: AppRecord, child: ChildRecord, conv_id: str, 
 def _finish_turn(gw: Gateway, turn: Turn, reply: str | None, reply_decision: Decision | None, disclosed: bool) -> None:
     """Persist monitor state (and, when enabled, the encrypted messages)."""
     seen = len(turn.messages) + (1 if reply is not None else 0)
-    gw.store.conversations.save(
-        ConversationRecord(turn.conversation_id, turn.app.id, turn.child.id, turn.monitor.state(), seen, disclosed)
-    )
     vault = gw.store.messages
+    gw.save_conversation(
+        ConversationRecord(turn.conversation_id, turn.app.id, turn.child.id, turn.monitor.state(), seen, disclosed),
+        now=vault is not None,  # stored messages reference the conversation row, so it must exist first
+    )
     if vault is not None:
         for i in range(turn.new_start, len(turn.messages)):
             role, text = turn.messages[i]

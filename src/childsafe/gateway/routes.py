@@ -29,7 +29,7 @@ from childsafe.types import AgeBand, Category, InvalidInputError, Message, Role
 MAX_MODERATION_INPUTS = 100
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     gw: Gateway = request.app.state.gateway
     return gw
 

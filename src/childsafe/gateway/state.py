@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -16,13 +18,14 @@ from childsafe.gateway.errors import ApiError
 from childsafe.gateway.metrics import Metrics
 from childsafe.gateway.ratelimit import RateLimiter
 from childsafe.gateway.upstream import UpstreamClient, UpstreamError
-from childsafe.store import AppRecord, ChildRecord, Store, StoreEventSink
+from childsafe.store import AppRecord, ChildRecord, ConversationRecord, Store, StoreEventSink
 from childsafe.store.crypto import hash_api_key
 from childsafe.types import AgeBand, InvalidInputError
 
 log = logging.getLogger("childsafe.gateway")
 
 _CACHE_LIMIT = 50_000
+_STATE_CACHE_LIMIT = 10_000
 
 
 class Gateway:
@@ -52,6 +55,12 @@ class Gateway:
         self._children: dict[tuple[int, str], ChildRecord] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.server: Any = config.server
+        # With SQLite there is exactly one gateway process per database, so the newest conversation state
+        # can live in memory and reach the database in the writer's batches. Several replicas on PostgreSQL
+        # share state only through the database, so there every save is written before the response.
+        self.cache_states = store.backend == "sqlite"
+        self._states: OrderedDict[str, ConversationRecord] = OrderedDict()
+        self._states_lock = threading.Lock()
 
     # -- apps --------------------------------------------------------------------------------------
     def register_app(self, name: str, key: str, rate_limit_per_minute: int) -> AppRecord:
@@ -117,6 +126,29 @@ class Gateway:
             lock = asyncio.Lock()
             self._locks[conversation_id] = lock
         return lock
+
+    def load_conversation(self, conversation_id: str) -> ConversationRecord | None:
+        """Newest state of a conversation (blocking: call from a worker thread)."""
+        if self.cache_states:
+            with self._states_lock:
+                record = self._states.get(conversation_id)
+                if record is not None:
+                    self._states.move_to_end(conversation_id)
+                    return record
+        return self.store.conversations.load(conversation_id)
+
+    def save_conversation(self, record: ConversationRecord, *, now: bool = False) -> None:
+        """Persist a conversation's state (blocking: call from a worker thread); ``now`` skips the batching."""
+        if self.cache_states:
+            with self._states_lock:
+                self._states[record.id] = record
+                self._states.move_to_end(record.id)
+                while len(self._states) > _STATE_CACHE_LIMIT:
+                    self._states.popitem(last=False)
+        if now or not self.cache_states:
+            self.store.conversations.save(record)
+        else:
+            self.sink.save_conversation(record)
 
     @staticmethod
     def derive_conversation_id(app_id: int, child_id: str, first_message: str) -> str:

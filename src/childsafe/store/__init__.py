@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import sessionmaker
 
 from childsafe.store.crypto import MessageCipher, Pseudonymizer, load_master_key
 from childsafe.store.database import StoreError, create_db_engine, database_url, migrate
@@ -31,6 +30,7 @@ from childsafe.store.interfaces import (
 )
 from childsafe.store.recorder import DecisionScope, StoreEventSink, decision_scope, scoped
 from childsafe.store.sql import (
+    Db,
     SqlAppKeys,
     SqlChildProfiles,
     SqlConversationStates,
@@ -87,15 +87,15 @@ class Store:
     ) -> None:
         self.engine = engine
         self.clock = clock or utc_now
-        sessions = sessionmaker(engine, expire_on_commit=False)
-        self.apps = SqlAppKeys(sessions, self.clock)
-        self.children = SqlChildProfiles(sessions, self.clock, Pseudonymizer(master_key))
-        self.conversations = SqlConversationStates(sessions, self.clock)
-        self.decisions = SqlDecisionLog(sessions, self.clock)
-        self.upstream_errors = SqlUpstreamErrorLog(sessions, self.clock)
+        db = Db(engine, self.clock)
+        self.apps = SqlAppKeys(db)
+        self.children = SqlChildProfiles(db, Pseudonymizer(master_key))
+        self.conversations = SqlConversationStates(db)
+        self.decisions = SqlDecisionLog(db)
+        self.upstream_errors = SqlUpstreamErrorLog(db)
         # retention 0 means "keep nothing", so the vault is off rather than writing rows that expire at once
         self.messages = (
-            SqlMessageVault(sessions, self.clock, MessageCipher(master_key), timedelta(days=retention_days))
+            SqlMessageVault(db, MessageCipher(master_key), timedelta(days=retention_days))
             if store_messages and retention_days > 0
             else None
         )

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from childsafe.store.interfaces import DecisionEntry, DecisionLog
+from childsafe.store.interfaces import ConversationRecord, ConversationStates, DecisionEntry, DecisionLog
 
 log = logging.getLogger("childsafe.store")
 
@@ -75,17 +75,29 @@ _STOP = object()
 
 
 class StoreEventSink:
-    """``childsafe.events.EventSink`` writing decisions (and escalations) to a :class:`DecisionLog`."""
+    """``childsafe.events.EventSink`` writing decisions (and escalations) to a :class:`DecisionLog`.
 
-    def __init__(self, decisions: DecisionLog, *, batch_size: int = 200, max_queue: int = 100_000) -> None:
+    It also takes conversation-state saves (:meth:`save_conversation`) when the caller keeps the newest
+    state in memory itself: writes then reach the database in batches, one transaction for many requests,
+    instead of one commit per request."""
+
+    def __init__(
+        self,
+        decisions: DecisionLog,
+        conversations: ConversationStates | None = None,
+        *,
+        batch_size: int = 200,
+        max_queue: int = 100_000,
+    ) -> None:
         self._decisions = decisions
+        self._conversations = conversations
         self._batch_size = batch_size
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
         self._idle = threading.Condition()
         self._pending = 0
         self.written = 0
         self.failed = 0
-        self._thread = threading.Thread(target=self._run, name="childsafe-decision-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="childsafe-store-writer", daemon=True)
         self._thread.start()
 
     def emit(self, event: Any) -> None:
@@ -96,12 +108,19 @@ class StoreEventSink:
             self._pending += 1
         self._queue.put(entry)
 
+    def save_conversation(self, record: ConversationRecord) -> None:
+        if self._conversations is None:
+            raise RuntimeError("this sink was built without a conversation store")
+        with self._idle:
+            self._pending += 1
+        self._queue.put(record)
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
             if item is _STOP:
                 return
-            batch: list[DecisionEntry] = [item]  # type: ignore[list-item]
+            batch: list[object] = [item]
             stop = False
             while len(batch) < self._batch_size:
                 try:
@@ -111,18 +130,34 @@ class StoreEventSink:
                 if nxt is _STOP:
                     stop = True
                     break
-                batch.append(nxt)  # type: ignore[arg-type]
-            try:
-                self._decisions.record(batch)
-                self.written += len(batch)
-            except Exception as exc:  # keep serving; a lost audit row is logged, never the content
-                self.failed += len(batch)
-                log.error("could not record %d decisions: %s", len(batch), type(exc).__name__)
+                batch.append(nxt)
+            self._write(batch)
             with self._idle:
                 self._pending -= len(batch)
                 self._idle.notify_all()
             if stop:
                 return
+
+    def _write(self, batch: list[object]) -> None:
+        decisions = [x for x in batch if isinstance(x, DecisionEntry)]
+        latest = {x.id: x for x in batch if isinstance(x, ConversationRecord)}  # only the newest state matters
+        if latest and self._conversations is not None:
+            try:
+                self._conversations.save_many(list(latest.values()))
+            except Exception:
+                for record in latest.values():  # one bad record must not lose the others
+                    try:
+                        self._conversations.save(record)
+                    except Exception as exc:
+                        self.failed += 1
+                        log.error("could not save a conversation state: %s", type(exc).__name__)
+        if decisions:
+            try:
+                self._decisions.record(decisions)
+                self.written += len(decisions)
+            except Exception as exc:  # keep serving; a lost audit row is logged, never the content
+                self.failed += len(decisions)
+                log.error("could not record %d decisions: %s", len(decisions), type(exc).__name__)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every emitted decision is written; False on timeout."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,8 +26,8 @@ from childsafe.store.interfaces import (
 )
 from childsafe.store.schema import (
     AppRow,
+    Base,
     ChildRow,
-    ConversationRow,
     DecisionRow,
     EscalationRow,
     MessageRow,
@@ -33,6 +36,32 @@ from childsafe.store.schema import (
 
 Clock = Callable[[], datetime]
 ESCALATING_ACTIONS = frozenset({"escalate", "report"})
+
+
+class Db:
+    """Engine, sessions and clock shared by the repositories, plus the write discipline.
+
+    SQLite allows one writer at a time and makes a second one sleep-and-retry (milliseconds at a time), so
+    on SQLite every write transaction in this process is serialised by a lock instead; PostgreSQL locks rows
+    itself and needs none."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.clock = clock
+        self._lock: AbstractContextManager[Any] = (
+            threading.Lock() if engine.url.get_backend_name() == "sqlite" else nullcontext()
+        )
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        with self._lock, self.sessions.begin() as s:
+            yield s
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._lock, self.engine.begin() as c:
+            yield c
 
 
 def _app(row: AppRow) -> AppRecord:
@@ -46,13 +75,14 @@ def _child(row: ChildRow) -> ChildRecord:
 class SqlAppKeys:
     """Apps keyed by the SHA-256 of their API key."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self._sessions = sessions
-        self._clock = clock
+    def __init__(self, db: Db) -> None:
+        self._db = db
+        self._sessions = db.sessions
+        self._clock = db.clock
 
     def ensure(self, name: str, key: str, rate_limit_per_minute: int) -> AppRecord:
         key_hash = hash_api_key(key)
-        with self._sessions.begin() as s:
+        with self._db.write_session() as s:
             row = s.scalars(select(AppRow).where(AppRow.name == name)).one_or_none()
             if row is None:
                 row = AppRow(name=name, key_hash=key_hash, rate_limit_per_minute=rate_limit_per_minute)
@@ -73,9 +103,10 @@ class SqlAppKeys:
 class SqlChildProfiles:
     """Child profiles; the app's user id is kept only as a keyed hash scoped to the app."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, pseudonymize: Pseudonymizer) -> None:
-        self._sessions = sessions
-        self._clock = clock
+    def __init__(self, db: Db, pseudonymize: Pseudonymizer) -> None:
+        self._db = db
+        self._sessions = db.sessions
+        self._clock = db.clock
         self._pseudonymize = pseudonymize
 
     def _hash(self, app_id: int, external_id: str) -> str:
@@ -98,7 +129,7 @@ class SqlChildProfiles:
         ext = self._hash(app_id, external_id)
         for _attempt in range(3):  # a concurrent creator may win the unique constraint; then re-read
             try:
-                with self._sessions.begin() as s:
+                with self._db.write_session() as s:
                     row = s.scalars(
                         select(ChildRow).where(ChildRow.app_id == app_id, ChildRow.external_hash == ext)
                     ).one_or_none()
@@ -116,45 +147,71 @@ class SqlChildProfiles:
 
 
 class SqlConversationStates:
-    """Monitor state per conversation, upserted after every checked turn."""
+    """Monitor state per conversation, upserted after every checked turn.
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self._sessions = sessions
-        self._clock = clock
+    Read and written with Core statements rather than the ORM: this runs twice per chat request."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+        self._engine = db.engine
+        self._clock = db.clock
+        self._table = Base.metadata.tables["conversations"]
 
     def load(self, conversation_id: str) -> ConversationRecord | None:
-        with self._sessions() as s:
-            row = s.get(ConversationRow, conversation_id)
-            if row is None:
-                return None
-            return ConversationRecord(
-                id=row.id,
-                app_id=row.app_id,
-                child_id=row.child_id,
-                state=row.state,
-                messages_seen=row.messages_seen,
-                disclosed=row.disclosed,
-            )
+        t = self._table
+        q = select(t.c.id, t.c.app_id, t.c.child_id, t.c.state, t.c.messages_seen, t.c.disclosed).where(
+            t.c.id == conversation_id
+        )
+        with self._engine.connect() as c:
+            row = c.execute(q).first()
+        if row is None:
+            return None
+        return ConversationRecord(
+            id=row.id,
+            app_id=row.app_id,
+            child_id=row.child_id,
+            state=row.state,
+            messages_seen=row.messages_seen,
+            disclosed=row.disclosed,
+        )
 
     def save(self, record: ConversationRecord) -> None:
+        self.save_many([record])
+
+    def save_many(self, records: Sequence[ConversationRecord]) -> None:
+        """Upsert many states in one transaction; a record whose id belongs to another child raises."""
+        if not records:
+            return
+        t = self._table
         now = self._clock()
         for _attempt in range(3):
             try:
-                with self._sessions.begin() as s:
-                    row = s.get(ConversationRow, record.id)
-                    if row is None:
-                        row = ConversationRow(id=record.id, app_id=record.app_id, child_id=record.child_id)
-                        row.created_at = now
-                        s.add(row)
-                    elif row.child_id != record.child_id or row.app_id != record.app_id:
-                        raise PermissionError("conversation belongs to another child")
-                    row.state = record.state
-                    row.messages_seen = record.messages_seen
-                    row.disclosed = record.disclosed
-                    row.updated_at = now
+                with self._db.write() as c:
+                    for r in records:
+                        values = {"state": r.state, "messages_seen": r.messages_seen, "disclosed": r.disclosed}
+                        updated = c.execute(
+                            update(t)
+                            .where(t.c.id == r.id, t.c.app_id == r.app_id, t.c.child_id == r.child_id)
+                            .values(**values, updated_at=now)
+                        )
+                        if not updated.rowcount:
+                            c.execute(
+                                insert(t).values(
+                                    id=r.id,
+                                    app_id=r.app_id,
+                                    child_id=r.child_id,
+                                    created_at=now,
+                                    updated_at=now,
+                                    **values,
+                                )
+                            )
                 return
             except IntegrityError:
-                continue
+                # Either a concurrent first save won (the retry updates) or an id belongs to another child.
+                for r in records:
+                    owner = self.load(r.id)
+                    if owner is not None and (owner.child_id != r.child_id or owner.app_id != r.app_id):
+                        raise PermissionError("conversation belongs to another child") from None
         raise RuntimeError("could not save conversation state after concurrent retries")
 
 
@@ -182,53 +239,69 @@ def _entry(row: DecisionRow) -> DecisionEntry:
 class SqlDecisionLog:
     """Decisions (append-only) and the escalations opened by escalate/report decisions."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self._sessions = sessions
-        self._clock = clock
+    def __init__(self, db: Db) -> None:
+        self._db = db
+        self._engine = db.engine
+        self._sessions = db.sessions
+        self._clock = db.clock
 
     def record(self, entries: Sequence[DecisionEntry]) -> None:
+        """Insert new decisions in one statement (ids already stored are skipped, so replays are harmless)."""
         if not entries:
             return
         now = self._clock()
-        with self._sessions.begin() as s:
-            for e in entries:
-                s.merge(
-                    DecisionRow(
-                        id=e.id,
-                        kind=e.kind,
-                        action=e.action,
-                        categories=list(e.categories),
-                        scores=dict(e.scores),
-                        reasons=list(e.reasons),
-                        policy_version=e.policy_version,
-                        age_band=e.age_band,
-                        role=e.role,
-                        content_sha256=e.content_sha256,
-                        excerpt=e.excerpt,
-                        app_id=e.app_id,
-                        child_id=e.child_id,
-                        conversation_id=e.conversation_id,
-                        extra=dict(e.extra) or None,
-                        created_at=e.created_at or now,
-                    )
+        decisions = Base.metadata.tables["decisions"]
+        escalations = Base.metadata.tables["escalations"]
+        unique = list({e.id: e for e in entries}.values())
+        with self._db.write() as c:
+            existing = set(
+                c.execute(select(decisions.c.id).where(decisions.c.id.in_([e.id for e in unique]))).scalars()
+            )
+            fresh = [e for e in unique if e.id not in existing]
+            if not fresh:
+                return
+            c.execute(
+                insert(decisions),
+                [
+                    {
+                        "id": e.id,
+                        "kind": e.kind,
+                        "action": e.action,
+                        "categories": list(e.categories),
+                        "scores": dict(e.scores),
+                        "reasons": list(e.reasons),
+                        "policy_version": e.policy_version,
+                        "age_band": e.age_band,
+                        "role": e.role,
+                        "content_sha256": e.content_sha256,
+                        "excerpt": e.excerpt,
+                        "app_id": e.app_id,
+                        "child_id": e.child_id,
+                        "conversation_id": e.conversation_id,
+                        "extra": dict(e.extra) or None,
+                        "created_at": e.created_at or now,
+                    }
+                    for e in fresh
+                ],
+            )
+            escalating = [e for e in fresh if e.action in ESCALATING_ACTIONS]
+            if escalating:
+                c.execute(
+                    insert(escalations),
+                    [
+                        {
+                            "decision_id": e.id,
+                            "action": e.action,
+                            "categories": list(e.categories),
+                            "status": "open",
+                            "app_id": e.app_id,
+                            "child_id": e.child_id,
+                            "conversation_id": e.conversation_id,
+                            "created_at": now,
+                        }
+                        for e in escalating
+                    ],
                 )
-            s.flush()
-            for e in entries:
-                if e.action in ESCALATING_ACTIONS:
-                    exists = s.scalars(select(EscalationRow.id).where(EscalationRow.decision_id == e.id)).first()
-                    if exists is None:
-                        s.add(
-                            EscalationRow(
-                                decision_id=e.id,
-                                action=e.action,
-                                categories=list(e.categories),
-                                status="open",
-                                app_id=e.app_id,
-                                child_id=e.child_id,
-                                conversation_id=e.conversation_id,
-                                created_at=now,
-                            )
-                        )
 
     def get(self, decision_id: str) -> DecisionEntry | None:
         with self._sessions() as s:
@@ -263,18 +336,17 @@ class SqlDecisionLog:
 class SqlMessageVault:
     """Message text encrypted with AES-GCM, each row expiring after the retention period."""
 
-    def __init__(
-        self, sessions: sessionmaker[Session], clock: Clock, cipher: MessageCipher, retention: timedelta
-    ) -> None:
-        self._sessions = sessions
-        self._clock = clock
+    def __init__(self, db: Db, cipher: MessageCipher, retention: timedelta) -> None:
+        self._db = db
+        self._sessions = db.sessions
+        self._clock = db.clock
         self._cipher = cipher
         self._retention = retention
 
     def put(self, conversation_id: str, role: str, text: str, decision_id: str | None) -> None:
         now = self._clock()
         nonce, ct = self._cipher.encrypt(text, conversation_id)
-        with self._sessions.begin() as s:
+        with self._db.write_session() as s:
             s.add(
                 MessageRow(
                     conversation_id=conversation_id,
@@ -309,7 +381,7 @@ class SqlMessageVault:
             ]
 
     def purge_expired(self) -> int:
-        with self._sessions.begin() as s:
+        with self._db.write_session() as s:
             result = s.execute(delete(MessageRow).where(MessageRow.expires_at <= self._clock()))
             return int(getattr(result, "rowcount", 0) or 0)
 
@@ -317,12 +389,13 @@ class SqlMessageVault:
 class SqlUpstreamErrorLog:
     """Upstream failures with their kind and HTTP status (no message text)."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self._sessions = sessions
-        self._clock = clock
+    def __init__(self, db: Db) -> None:
+        self._db = db
+        self._sessions = db.sessions
+        self._clock = db.clock
 
     def record(self, kind: str, status_code: int, detail: str, app_id: int | None, conversation_id: str | None) -> None:
-        with self._sessions.begin() as s:
+        with self._db.write_session() as s:
             s.add(
                 UpstreamErrorRow(
                     app_id=app_id,
