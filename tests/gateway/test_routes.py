@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import openai
 from typer.testing import CliRunner
@@ -97,16 +98,15 @@ def test_demo_stops_unsafe_output_and_input(tmp_path: Path) -> None:
             model="demo", messages=[{"role": "user", "content": "hello"}], user=DEMO_CHILD
         )
         assert LABEL in (hello.choices[0].message.content or "")
-        for stream in (False, True):
-            msgs = [{"role": "user", "content": f"demo: unsafe answer {stream}"}]
-            if stream:
-                chunks = list(c.chat.completions.create(model="demo", messages=msgs, user=DEMO_CHILD, stream=True))  # type: ignore[arg-type]
-                text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-                action = (chunks[-1].model_extra or {})["childsafe"]["action"]
-            else:
-                r = c.chat.completions.create(model="demo", messages=msgs, user=DEMO_CHILD)  # type: ignore[arg-type]
-                text, action = r.choices[0].message.content or "", (r.model_extra or {})["childsafe"]["action"]
-            assert "home address" not in text and "our secret" not in text and action in ("block", "escalate", "report")
+        msgs: list[Any] = [{"role": "user", "content": "demo: unsafe answer"}]
+        chunks = list(c.chat.completions.create(model="demo", messages=msgs, user=DEMO_CHILD, stream=True))
+        streamed = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+        r = c.chat.completions.create(
+            model="demo", messages=[{"role": "user", "content": "demo: unsafe answer, again"}], user=DEMO_CHILD
+        )
+        for text, extra in ((streamed, chunks[-1].model_extra), (r.choices[0].message.content or "", r.model_extra)):
+            assert "home address" not in text and "our secret" not in text
+            assert (extra or {})["childsafe"]["action"] in ("block", "escalate", "report")
         crisis = c.chat.completions.create(
             model="demo", messages=[{"role": "user", "content": "I want to kill myself"}], user=DEMO_CHILD
         )

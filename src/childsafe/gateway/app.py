@@ -40,13 +40,13 @@ class _BodyTooLarge(ApiError):
         super().__init__(413, f"request body is larger than the limit of {limit} bytes", "request_too_large")
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     raw = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()), *headers],
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": raw})

@@ -376,7 +376,8 @@ class ChatHandler:
             yield self._sse(
                 {}, finish=finish, childsafe=self.info(shown_decision, "output", show, turn.input_decision), model=model
             )
-            if usage is not None and (self.body.model_extra or {}).get("stream_options", {}).get("include_usage"):
+            stream_options = (self.body.model_extra or {}).get("stream_options") or {}
+            if usage is not None and isinstance(stream_options, dict) and stream_options.get("include_usage"):
                 tail = {
                     "id": self.completion_id,
                     "object": "chat.completion.chunk",
