@@ -254,3 +254,22 @@ def test_no_child_text_in_logs(gw: Gw, caplog: pytest.LogCaptureFixture) -> None
         c.chat.completions.create(model="t", messages=[{"role": "user", "content": "secret words 123"}], user=CHILD)
     assert "upstream error" in caplog.text  # the failure itself is logged...
     assert CRISIS_INPUT not in caplog.text and "secret words" not in caplog.text  # ...the child's text is not
+
+
+def test_turn_after_a_blocked_message_adds_only_new_messages(gw: Gw) -> None:
+    assert gw.upstream is not None
+    c = client(gw, default_headers={"X-Childsafe-Conversation": "conv-after-block"})
+    history: list[Any] = [{"role": "user", "content": CRISIS_INPUT}]
+    r1 = c.chat.completions.create(model="t", messages=history, user=CHILD)
+    gw.flush()
+    rec = gw.store.conversations.load("conv-after-block")
+    assert rec is not None and rec.messages_seen == 2 and rec.state is not None and rec.state["count"] == 1
+    history += [
+        {"role": "assistant", "content": r1.choices[0].message.content or ""},
+        {"role": "user", "content": "thanks, I will talk to my mum"},
+    ]
+    r2 = c.chat.completions.create(model="t", messages=history, user=CHILD)
+    assert r2.choices[0].message.content == gw.upstream.reply
+    gw.flush()
+    rec2 = gw.store.conversations.load("conv-after-block")
+    assert rec2 is not None and rec2.messages_seen == 4 and rec2.state is not None and rec2.state["count"] == 3

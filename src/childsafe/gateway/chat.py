@@ -183,7 +183,8 @@ class ChatHandler:
             show = bool(gw.server.show_disclosure) and not turn.disclosed
             if turn.input_decision.action.stops_content:
                 reply = turn.input_decision.child_message or FALLBACK_BLOCK_MESSAGE
-                await asyncio.to_thread(_finish_turn, gw, turn, None, None, turn.disclosed or show)
+                # The explanation comes back as the assistant's turn in the next request's history.
+                await asyncio.to_thread(_finish_turn, gw, turn, reply, turn.input_decision, turn.disclosed or show)
                 return self._blocked_input(turn, reply, show)
             payload = self._payload(turn, child)
             if self.body.stream:
