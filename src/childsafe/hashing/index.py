@@ -200,6 +200,9 @@ class FaissPdqIndex(_PdqIndex):
             import faiss
         except ImportError:
             raise HashingError("the faiss index needs faiss-cpu: pip install 'childsafe[scan]'") from None
+        # One thread: scanner parallelism comes from processes, and OpenMP spinning on shared cores costs more
+        # than it gains for single-picture queries.
+        faiss.omp_set_num_threads(1)
         self._index = faiss.IndexBinaryMultiHash(PDQ_BITS, 16, 16)
         if len(self):
             self._index.add(self._bytes)
