@@ -94,7 +94,7 @@ def stream(convs: list[Conversation], model: GroomingModel) -> tuple[dict[str, R
 
 
 def summarise(
-    run: Run, convs: list[Conversation], threshold: float | None
+    run: Run, convs: list[Conversation], threshold: float | None, warn: float | None = None
 ) -> tuple[dict[str, float | str], float]:
     labels = [c.label for c in convs]
     finals = [t[-1] if t else 0.0 for t in run.trajectories]
@@ -130,6 +130,10 @@ def summarise(
     for src in sorted({c.source for c in convs if c.label == 1}):
         idx = [i for i, c in enumerate(convs) if c.label == 1 and c.source == src]
         row[f"recall {src}"] = sum(pred[i] for i in idx) / len(idx)
+    if warn is not None:  # the policy's earlier grooming.warn level
+        wpred = [s >= warn for s in finals]
+        row[f"FP all safe @{warn}"] = sum(wpred[i] for i in safe) / len(safe)
+        row[f"recall @{warn}"] = sum(wpred[i] for i, c in enumerate(convs) if c.label == 1) / sum(labels)
     return row, threshold
 
 
@@ -161,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model {model.version}, threshold {model.threshold:.3f} (from the model card)")
     runs, tracker_ms, full_ms = stream(convs, model)
     rows = []
-    row, _ = summarise(runs["model"], convs, model.threshold)
+    row, _ = summarise(runs["model"], convs, model.threshold, warn=0.3)
     rows.append(row)
     for name in ("stage rules", "message max"):
         row, _ = summarise(runs[name], convs, None)

@@ -51,6 +51,7 @@ FEATURES: tuple[str, ...] = (
     "adult_and_child_age",
     "sexual_minors_max",
     "stage_density_recent",
+    "stage_noisy_or",
 )
 """Names of the conversation features, in vector order (written into the model card)."""
 
@@ -59,6 +60,8 @@ EMA_ALPHA = 0.12
 SHRINK = 4.0
 HOT_LOGIT = 1.5
 RECENT = 12
+STAGE_UNIT = 0.15
+"""A stage signal at this score (a typical contact-side rule) counts as fully present in the features."""
 
 
 def tokens(normalized: str) -> list[str]:

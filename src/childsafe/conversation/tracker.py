@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -17,6 +18,7 @@ from childsafe.conversation.model import (
     PROBES,
     RECENT,
     SHRINK,
+    STAGE_UNIT,
     GroomingModel,
     default_model,
 )
@@ -26,7 +28,7 @@ from childsafe.types import Category, Detection, InvalidInputError, Role
 
 DETECTOR_NAME = "conversation"
 STATE_VERSION = 1
-_LOGIT_CLIP = 6.0
+_LOGIT_CLIP = 4.0
 _ROLE_CODE = {Role.CHILD: "c", Role.CONTACT: "k", Role.ASSISTANT: "a", Role.SYSTEM: "s"}
 _CODE_ROLE = {v: k for k, v in _ROLE_CODE.items()}
 _STAGE_SET = frozenset(STAGES)
@@ -134,8 +136,8 @@ class ConversationTracker:
             self._peak_ema,
             self._hot / (self._n_other + SHRINK),
             recent_sum / (len(recent) + SHRINK),
-            *(self._stage_max.get(s, 0.0) for s in OTHER_STAGES),
-            *(self._stage_max.get(s, 0.0) for s in sorted(CHILD_DISCLOSURES)),
+            *(min(1.0, self._stage_max.get(s, 0.0) / STAGE_UNIT) for s in OTHER_STAGES),
+            *(min(1.0, self._stage_max.get(s, 0.0) / STAGE_UNIT) for s in sorted(CHILD_DISCLOSURES)),
             min(len(other_seen), 6) / 6.0,
             1.0 if firsts_probe and firsts_esc and min(firsts_probe) < min(firsts_esc) else 0.0,
             1.0 if "secrecy" in self._stage_max and firsts_esc else 0.0,
@@ -143,6 +145,7 @@ class ConversationTracker:
             else 0.0,
             self._sm_max,
             recent_staged / RECENT,
+            1.0 - math.prod(1.0 - min(0.99, v) for v in self._stage_max.values()),
         ]
         return np.asarray(values, dtype=np.float64)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 from pydantic import Field
@@ -49,8 +50,9 @@ _APPS = (
 )
 _MEDIA = r"(?:picture|pictures|photo|photos|pic|pics|selfie|selfies|video|videos|vid|vids|cam|webcam|camera)"
 _SEXUAL_WORDS = (
-    r"(?:(?<!age )sex|sexy|sexual|naked|nude|nudes|horny|boobs?|breasts?|tits|dick|cock|penis|pussy|vagina|masturbat\w*|"
-    r"orgasm|cum|blowjob|suck\w*|fuck\w*|condom|virgin|porn\w*|erotic|kinky|turn(?:ed)? on|wet|hard for|"
+    r"(?:(?<!age )sex|sexy|sexual|naked|nude|nudes|horny|boobs?|breasts?|tits|dick|cock|penis|pussy|vagina|"
+    r"masturbat\w*|"
+    r"orgasm|cum|blowjob|suck\w*|fuck\w*|condom|virgin|porn\w*|erotic|kinky|turns? (?:me|you) on|turned on|hard for|"
     r"underwear|panties|bra|bikini|lingerie|thong|strip|undress\w*|without (?:any )?clothes|no clothes|topless)"
 )
 _BODY = r"(?:body|chest|legs|butt|ass|bum|private parts|privates|down there)"
@@ -216,13 +218,15 @@ class GroomingStageDetector(Detector):
         found: dict[str, Detection] = {}
         if ctx.role is Role.CHILD:
             for rule in _CHILD_RULES:
-                self._apply(rule, ctx, 1.0, found)
+                m = rule.pattern.search(text)
+                self._apply(rule, None if m is None else (m.start(), m.end()), ctx, 1.0, found)
             factor = cfg.child_asking_factor
         else:
             factor = cfg.assistant_factor if ctx.role is Role.ASSISTANT else 1.0
         if factor > 0:
-            for rule in _OTHER_RULES:
-                self._apply(rule, ctx, factor, found)
+            firsts, _masked = _scan_other(text)
+            for rule, first in zip(_OTHER_RULES, firsts, strict=True):
+                self._apply(rule, first, ctx, factor, found)
         out = list(found.values())
         # A sexualised photo request or sexual talk from the other party is aimed at a child: sexual_minors.
         photo = found.get("photo_request")
@@ -233,14 +237,16 @@ class GroomingStageDetector(Detector):
             )
         return out
 
-    def _apply(self, rule: _Rule, ctx: TextContext, factor: float, found: dict[str, Detection]) -> None:
-        m = rule.pattern.search(ctx.normalized)
-        if m is None:
+    def _apply(
+        self, rule: _Rule, span: tuple[int, int] | None, ctx: TextContext, factor: float, found: dict[str, Detection]
+    ) -> None:
+        if span is None:
             return
+        start, end = span
         score = rule.score * factor
         if rule.category is Category.GROOMING:
             score *= _GROOMING_SCALE
-        if rule.stage == "photo_request" and _HARMLESS_OBJECT.search(ctx.normalized, m.start()):
+        if rule.stage == "photo_request" and _HARMLESS_OBJECT.search(ctx.normalized, start):
             score *= 0.2  # "send me a picture of your homework": ordinary
         category = rule.category
         if ctx.role is Role.CHILD and category is Category.SEXUAL_MINORS:
@@ -249,7 +255,7 @@ class GroomingStageDetector(Detector):
         if prev is not None and prev.score >= score:
             return
         found[rule.stage] = self.detection(
-            category, score, ctx, m.start(), m.end(), f"{rule.stage}: {ctx.role.value} message", rule.stage
+            category, score, ctx, start, end, f"{rule.stage}: {ctx.role.value} message", rule.stage
         )
 
 
@@ -259,11 +265,39 @@ class GroomingStageDetector(Detector):
 MASKED_STAGES: frozenset[str] = frozenset(
     {"rapport", "age_probe", "circumstance_probe", "adult_age", "gifts", "photo_request", "off_platform", "meeting"}
 )
-_MASK_PATTERNS = tuple(r.pattern for r in _OTHER_RULES if r.stage in MASKED_STAGES)
+
+
+@lru_cache(maxsize=256)
+def _scan_other(normalized: str) -> tuple[tuple[tuple[int, int] | None, ...], str]:
+    """One pass of the other-party rules: each rule's first match, and the text with masked stages removed.
+
+    Cached because the conversation model reads the masked text of the message the detector just saw.
+    """
+    firsts: list[tuple[int, int] | None] = []
+    spans: list[tuple[int, int]] = []
+    for rule in _OTHER_RULES:
+        if rule.stage in MASKED_STAGES:
+            hits = [(m.start(), m.end()) for m in rule.pattern.finditer(normalized)]
+            spans.extend(hits)
+            firsts.append(hits[0] if hits else None)
+        else:
+            m = rule.pattern.search(normalized)
+            firsts.append(None if m is None else (m.start(), m.end()))
+    if not spans:
+        return tuple(firsts), normalized
+    parts: list[str] = []
+    pos = 0
+    for start, end in sorted(spans):
+        if end <= pos:
+            continue
+        if start > pos:
+            parts.append(normalized[pos:start])
+        parts.append(" ")
+        pos = max(pos, end)
+    parts.append(normalized[pos:])
+    return tuple(firsts), "".join(parts)
 
 
 def mask_stage_phrases(normalized: str) -> str:
     """``normalized`` with the phrases of :data:`MASKED_STAGES` replaced by spaces."""
-    for pattern in _MASK_PATTERNS:
-        normalized = pattern.sub(" ", normalized)
-    return normalized
+    return _scan_other(normalized)[1]
