@@ -148,6 +148,7 @@ class MihPdqIndex(_PdqIndex):
             self._order[c] = np.argsort(col, kind="stable")
             self._offsets[c, 1:] = np.cumsum(np.bincount(col, minlength=65536))
         self._order_flat = self._order.reshape(-1)
+        self._offsets_flat = self._offsets.reshape(-1)
         self._flip_cache: dict[int, Any] = {}
 
     def _flips(self, nflip: int) -> Any:
@@ -169,21 +170,27 @@ class MihPdqIndex(_PdqIndex):
             return []
         qb = pdq_to_array(list(hashes))
         flips = self._flips(t // self.CHUNKS)
+        nq, nf = len(qb), len(flips)
         qc = qb.view(">u2").astype(np.int64)  # (Q, 16)
-        probes = (qc[:, :, None] ^ flips[None, None, :]).ravel()  # (Q*16*F,)
-        chunk = np.broadcast_to(np.arange(self.CHUNKS)[None, :, None], (len(qb), self.CHUNKS, len(flips))).ravel()
-        qid = np.broadcast_to(np.arange(len(qb))[:, None, None], (len(qb), self.CHUNKS, len(flips))).ravel()
-        start = self._offsets[chunk, probes]
-        lens = self._offsets[chunk, probes + 1] - start
+        # Flat position of every probed bucket in the (16 x 65537) offsets table.
+        rows = (np.arange(self.CHUNKS, dtype=np.int64) * 65537)[None, :, None]
+        probes = ((qc[:, :, None] ^ flips[None, None, :]) + rows).ravel()
+        start = self._offsets_flat[probes]
+        lens = self._offsets_flat[probes + 1] - start
         total = int(lens.sum())
         if total == 0:
             return []
-        # Expand each bucket [start, start+len) into positions, then into entry ids.
-        shift = np.repeat(start - (np.cumsum(lens) - lens), lens)
-        pos = shift + np.arange(total) + np.repeat(chunk * n, lens)
-        cand = self._order_flat[pos]
-        cq = np.repeat(qid, lens)
-        x = np.bitwise_count(self._words[cand] ^ qb.view(np.uint64)[cq])
+        # Expand each bucket [start, start+len) into positions of the flat (16 x N) order table.
+        chunk_base = np.broadcast_to((np.arange(self.CHUNKS, dtype=np.int64) * n)[None, :, None], (nq, self.CHUNKS, nf))
+        first = start + chunk_base.ravel() - (np.cumsum(lens) - lens)
+        cand = self._order_flat[np.repeat(first, lens) + np.arange(total)]
+        qw = qb.view(np.uint64)
+        if nq == 1:
+            x = np.bitwise_count(self._words[cand] ^ qw[0])
+            cq = np.zeros(total, dtype=np.int64)
+        else:
+            cq = np.repeat(np.repeat(np.arange(nq), self.CHUNKS * nf), lens)
+            x = np.bitwise_count(self._words[cand] ^ qw[cq])
         d = x[:, 0].astype(np.int32) + x[:, 1] + x[:, 2] + x[:, 3]
         keep = d <= t
         return self._best(cq[keep], cand[keep], d[keep])
