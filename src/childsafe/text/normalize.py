@@ -12,7 +12,7 @@ The pipeline (in order):
   5. join letters spaced or punctuated apart (``s e x``, ``k.i.l.l``)
   6. squeeze runs of 3+ identical letters to 2 (``soooo`` -> ``soo``)
   7. expand common chat abbreviations (``asl``, ``wyd``, ``ur``, ``pic``, ``snap``)
-  8. collapse whitespace
+  8. collapse whitespace (also before step 4)
 
 The result is idempotent: normalising normalised text changes nothing.
 """
@@ -301,12 +301,15 @@ def _step_join_spaced(pieces: list[Piece]) -> list[Piece]:
             seps.append(k + 1)
             letters.append(k + 2)
             k += 2
+        joined = False
         if len(letters) >= 3:
             chars = {pieces[x][0] for x in letters}
             if sep_char != " " or not chars <= _COMMON_SINGLES:
                 for s_idx in seps:
                     drop[s_idx] = True
-        i = k + 1
+                joined = True
+        # a run too short to join may still end where a longer run starts ("u.k i l l")
+        i = k + 1 if joined else i + 1
     return [p for p, d in zip(pieces, drop, strict=True) if not d]
 
 
@@ -339,6 +342,16 @@ def _step_abbrev(pieces: list[Piece]) -> list[Piece]:
                 j += 1
             token = "".join(p[0] for p in pieces[i:j])
             exp = _ABBREVIATIONS.get(token)
+            # a token glued to leet symbols ("@u", "u$") is part of an obfuscated word, not an abbreviation
+            if exp is not None:
+                lo, hi = i, j
+                while lo > 0 and _is_tokchar(pieces[lo - 1][0]):
+                    lo -= 1
+                while hi < n and _is_tokchar(pieces[hi][0]):
+                    hi += 1
+                tail = "".join(p[0] for p in pieces[j:hi])
+                if lo != i or tail.strip("!"):
+                    exp = None
             if exp is not None and token in _AFTER_NUMBER_ONLY and not prev_token.isdigit():
                 exp = None
             # single letters expand only when they stand between words, not in "plan b" or "vitamin c"
@@ -377,8 +390,10 @@ def normalize(raw: str) -> Normalized:
     """Normalise ``raw`` and return the text with its map to original offsets."""
     pieces = _step_fold(raw)
     pieces = _step_casefold(pieces)
+    pieces = _step_spaces(pieces)  # before joining, so "a  a b" and "a a b" fold alike
     pieces = _step_leet(pieces)
     pieces = _step_join_spaced(pieces)
+    pieces = _step_leet(pieces)  # joining can make new mixed tokens ("k i l l@0" -> "kill@0")
     pieces = _step_squeeze(pieces)
     pieces = _step_abbrev(pieces)
     pieces = _step_spaces(pieces)
