@@ -40,6 +40,8 @@ def test_flags_clear_cases(lex: LexiconDetector, text: str, category: Category) 
         ("k i l l   m y s e l f", Category.SELF_HARM),  # spacing is folded
         ("ki\u200bll myself", Category.SELF_HARM),
         ("blаckout chаllenge", Category.DANGEROUS),  # Cyrillic a
+        ("ok killmyself", Category.SELF_HARM),  # run-together words
+        ("thisisoursecret", Category.GROOMING),
     ],
 )
 def test_obfuscated_variants(lex: LexiconDetector, text: str, category: Category) -> None:

@@ -14,6 +14,7 @@ from childsafe.text.context import TextContext
 from childsafe.text.normalize import normalize
 from childsafe.types import Category, Detection, Role
 
+_COMPACT_MIN = 8
 TIER_SCORES = {"strong": 0.95, "medium": 0.75, "weak": 0.25}
 CONTEXT_SCORE = 0.3
 """Confidence left after a context rule (help-seeking, negation, quotation, games, history) applies."""
@@ -121,8 +122,17 @@ class LexiconDetector(Detector):
         for phrase in data.get("allow", []):
             key = normalize(str(phrase)).text
             allow.add_word(key, key)
+        # Multi-word phrases written without spaces ("killmyself", "k i l l m y s e l f" once joined, or
+        # run-together chat such as "donttellyourmom") are found inside single long tokens.
+        compact = ahocorasick.Automaton()
+        for key, entries in table.items():
+            squashed = key.replace(" ", "")
+            if " " in key and len(squashed) >= _COMPACT_MIN:
+                compact.add_word(squashed, (key, entries))
         automaton.make_automaton()
         allow.make_automaton()
+        compact.make_automaton()
+        self._compact = compact
         self._automaton = automaton
         self._allow = allow
         self.phrase_count = len(table)
@@ -138,10 +148,7 @@ class LexiconDetector(Detector):
             if _bounded(text, start, end + 1):
                 allowed.append((start, end + 1))
         best: dict[Category, Detection] = {}
-        for end_idx, (key, entries) in self._automaton.iter(text):
-            start, end = end_idx - len(key) + 1, end_idx + 1
-            if not _bounded(text, start, end):
-                continue
+        for start, end, key, entries in self._matches(ctx):
             if any(a <= start < b or a < end <= b for a, b in allowed):
                 continue
             softened = self._context(text, start)
@@ -159,6 +166,22 @@ class LexiconDetector(Detector):
                 if prev is None or score > prev.score:
                     best[category] = self.detection(category, score, ctx, start, end, evidence)
         return list(best.values())
+
+    def _matches(self, ctx: TextContext) -> list[tuple[int, int, str, tuple[tuple[Category, str], ...]]]:
+        text = ctx.normalized
+        found = []
+        for end_idx, (key, entries) in self._automaton.iter(text):
+            start, end = end_idx - len(key) + 1, end_idx + 1
+            if _bounded(text, start, end):
+                found.append((start, end, key, entries))
+        for word, w_start, _ in ctx.words:
+            if len(word) < _COMPACT_MIN or not word.isalpha():
+                continue
+            for end_idx, (key, entries) in self._compact.iter(word):
+                squashed = key.replace(" ", "")
+                start = w_start + end_idx - len(squashed) + 1
+                found.append((start, w_start + end_idx + 1, key, entries))
+        return found
 
     @staticmethod
     def _context(text: str, start: int) -> dict[Category, str]:
