@@ -180,7 +180,38 @@ def main(argv: list[str] | None = None) -> int:
         f"latency per message: detector+tracker median {np.median(tm):.3f} ms, p99 {np.percentile(tm, 99):.3f} ms; "
         f"with normalisation median {np.median(fm):.3f} ms, p99 {np.percentile(fm, 99):.3f} ms"
     )
+    print(state_and_long_message_figures(model, convs))
     return 0
+
+
+def state_and_long_message_figures(model: GroomingModel, convs: list[Conversation]) -> str:
+    """State size after short and long conversations, and the cost of one long message."""
+    import json
+
+    det = GroomingStageDetector()
+    longest = max(convs, key=lambda c: len(c.messages))
+    sizes = {}
+    for n in (50, len(longest.messages)):
+        tr = ConversationTracker(model=model)
+        for i, (role, text) in enumerate(longest.messages[:n]):
+            ctx = TextContext.from_text(text, role=role, index=i)
+            tr.add(ctx, det.detect(ctx))
+        sizes[n] = len(json.dumps(tr.state()))
+    ms = {}
+    for chars in (300, 2000):
+        base = ("we played football after school and then went home for dinner " * 40)[: chars - 4]
+        # distinct texts, so no cache helps
+        ctxs = [TextContext.from_text(f"{base} {k}", role=Role.CONTACT, index=k) for k in range(20)]
+        tr = ConversationTracker(model=model)
+        t0 = time.perf_counter()
+        for ctx in ctxs:
+            tr.add(ctx, det.detect(ctx))
+        ms[chars] = (time.perf_counter() - t0) / len(ctxs) * 1000
+    size_txt = ", ".join(f"{n} messages: {b} bytes" for n, b in sizes.items())
+    return (
+        f"state size (JSON): {size_txt}; "
+        f"one long message (detector+tracker): 300 chars {ms[300]:.2f} ms, 2000 chars {ms[2000]:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -113,3 +113,11 @@ def test_child_questions_do_not_raise_risk_like_contact_questions(run: Runner) -
 def test_system_messages_are_ignored(run: Runner) -> None:
     tr = run([("system", "how old are you? send me a picture")])
     assert tr.risk == 0.0 and tr.stages == []
+
+
+def test_assistant_asking_weighs_at_least_as_much_as_a_contact(run: Runner) -> None:
+    lines = ["how old are you?", "are your parents home right now?", "let's keep our chats a secret from them"]
+    contact = run([("contact", t) for t in lines])
+    assistant = run([("assistant", t) for t in lines])
+    assert assistant.risk >= contact.risk
+    assert {s for s, _ in assistant.stages} == {"age_probe", "circumstance_probe", "secrecy"}

@@ -374,7 +374,7 @@ def train_message_model(
     wa = np.asarray(w, dtype=np.float64)
     for cls in (0, 1):  # balance the classes by total weight
         wa[ya == cls] *= len(wa) / (2 * wa[ya == cls].sum())
-    clf = LogisticRegression(C=c, solver="liblinear", max_iter=200)
+    clf = LogisticRegression(C=c, solver="liblinear", max_iter=200, random_state=SEED)
     clf.fit(_sparse(rows), ya, sample_weight=wa)
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0])
 
