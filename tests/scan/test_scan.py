@@ -189,3 +189,14 @@ def test_existing_output_is_not_overwritten(dataset: dict[str, Path]) -> None:
     run_scan([dataset["data"]], out, _settings(dataset, nudity=False), workers=1, progress=False)
     with pytest.raises(ScanUsageError, match="already holds a scan"):
         run_scan([dataset["data"]], out, _settings(dataset, nudity=False), workers=1, progress=False)
+
+
+def test_output_and_quarantine_inside_the_source_are_not_scanned(dataset: dict[str, Path]) -> None:
+    data = dataset["data"]
+    res = run_scan(
+        [data], data / "scan-out", _settings(dataset), workers=1, progress=False, quarantine=data / "quarantine"
+    )
+    assert res.total == 13
+    paths = [json.loads(x)["path"] for x in (data / "scan-out" / "manifest.jsonl").read_text().splitlines()]
+    top = {Path(p).relative_to(data).parts[0] for p in paths}
+    assert not top & {"scan-out", "quarantine"} and len(paths) == 13

@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -208,7 +208,10 @@ def run_scan(
     from childsafe.scan.nudity import nudity_status
 
     result.nudity_status = nudity_status() if settings.nudity else "off (--no-nudity)"
-    todo = (it for it in iter_items(srcs, opts) if it.key not in done)
+    walk_opts = replace(
+        opts, exclude_dirs=(*opts.exclude_dirs, str(out), *([str(quarantine_dir)] if quarantine_dir else []))
+    )
+    todo = (it for it in iter_items(srcs, walk_opts) if it.key not in done)
     batches = _batches(todo, batch_size)
     started = time.perf_counter()
     with results.open("a", encoding="utf-8") as fh, _Progress(progress) as bar:

@@ -73,6 +73,8 @@ class Item:
 class SourceOptions:
     text_fields: tuple[str, ...] = ()
     image_fields: tuple[str, ...] = ()
+    exclude_dirs: tuple[str, ...] = ()
+    """Folders never walked (the scan's own output and quarantine folders, when inside a source)."""
 
 
 def check_sources(sources: Sequence[str | Path]) -> list[Path]:
@@ -107,16 +109,16 @@ def iter_items(sources: Sequence[Path], options: SourceOptions | None = None) ->
     opts = options or SourceOptions()
     for src in sources:
         if src.is_dir():
-            yield from _iter_folder(src)
+            yield from _iter_folder(src, {str(Path(d).resolve()) for d in opts.exclude_dirs})
         elif _kind(src) == "tar":
             yield from iter_tar(src, opts)
         else:
             yield from iter_manifest(src, opts)
 
 
-def _iter_folder(root: Path) -> Iterator[Item]:
+def _iter_folder(root: Path, exclude: set[str]) -> Iterator[Item]:
     for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if str((Path(dirpath) / d).resolve()) not in exclude)
         for name in sorted(filenames):
             p = Path(dirpath) / name
             if name.startswith(".") and name != ".":
