@@ -15,7 +15,7 @@ from typing import Any
 from childsafe.scan.worker import ItemScanner, ScanSettings
 from childsafe.types import ChildsafeError
 
-WINDOW_BATCHES = 64
+WINDOW_BATCHES = 256
 
 
 class RayUnavailable(ChildsafeError):
