@@ -69,15 +69,17 @@ def test_obfuscated_text_scored_through_normalised_view(det: ClassifierDetector)
     assert abs(obf - clean) < 0.5
 
 
-def test_batch_matches_single(det: ClassifierDetector) -> None:
+def test_batch_matches_single() -> None:
+    # Dynamic int8 quantisation scales activations per batch, so padding neighbours move scores slightly.
+    det = ClassifierDetector(ClassifierConfig(floor=0.0))
     texts = ["hello how are you", "i hate all immigrants", "what's your address? send me your number"]
     ctxs = [TextContext.from_text(t) for t in texts]
     batch = det.detect_batch(ctxs)
     for ctx, got in zip(ctxs, batch, strict=True):
         single = {d.category: d.score for d in det.detect(ctx)}
-        assert {d.category for d in got} == set(single)
+        assert {d.category for d in got} == set(single) == set(Category)
         for d in got:
-            assert d.score == pytest.approx(single[d.category], abs=1e-3)
+            assert d.score == pytest.approx(single[d.category], abs=0.03)
 
 
 def test_long_text_is_scored_in_windows(det: ClassifierDetector) -> None:

@@ -27,7 +27,11 @@ class ClassifierConfig(DetectorConfig):
     threads: int = Field(1, ge=1, le=64)
     """onnxruntime intra-op threads (1 keeps single-message latency stable when many requests run at once)."""
     batch_size: int = Field(64, ge=1, le=1024)
-    max_windows: int = Field(16, ge=1, le=1024)
+    window_tokens: int = Field(96, ge=16, le=512)
+    """Window size for long texts (capped by the model's max_length): mean pooling over a shorter window dilutes a
+    harmful sentence less among benign ones (measured: 0.33 at 128 vs 0.62 at 96 tokens)."""
+    window_stride: int = Field(64, ge=8, le=512)
+    max_windows: int = Field(32, ge=1, le=1024)
     """Longest text scored = max_windows overlapping windows; the rest is not scored by this detector."""
     score_raw: bool = True
     """Also score the raw text (not only the normalised one) and keep the max per category."""
@@ -82,7 +86,6 @@ class ClassifierDetector(Detector):
             a = np.array([float(params[c.value]["a"]) for c in cats])
             b = np.array([float(params[c.value]["b"]) for c in cats])
             max_length = int(manifest["max_length"])
-            stride = int(manifest.get("stride", max_length * 3 // 4))
         except (ValueError, KeyError, TypeError) as exc:
             raise DetectorUnavailable(f"classifier manifest {manifest_path} is invalid: {exc}") from None
         for path, digest in expected.items():
@@ -112,7 +115,8 @@ class ClassifierDetector(Detector):
         if cls_id is None or sep_id is None:
             raise DetectorUnavailable("classifier tokenizer has no [CLS]/[SEP] tokens")
         self._session, self._tokenizer, self._cats, self._a, self._b = session, tokenizer, cats, a, b
-        self._win, self._stride = max_length - 2, max(1, min(stride, max_length - 2))
+        self._win = min(self.cfg.window_tokens, max_length) - 2
+        self._stride = max(1, min(self.cfg.window_stride, self._win))
         self._cls, self._sep = cls_id, sep_id
         self.manifest = manifest
         # Warm the graph once so the first real message does not pay for lazy kernel setup.
