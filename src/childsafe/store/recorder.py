@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from threading import Event
 from typing import Any
 
 from childsafe.store.interfaces import ConversationRecord, ConversationStates, DecisionEntry, DecisionLog
@@ -82,60 +83,42 @@ class StoreEventSink:
     instead of one commit per request."""
 
     def __init__(
-        self,
-        decisions: DecisionLog,
-        conversations: ConversationStates | None = None,
-        *,
-        batch_size: int = 200,
-        max_queue: int = 100_000,
+        self, decisions: DecisionLog, conversations: ConversationStates | None = None, *, batch_size: int = 200
     ) -> None:
         self._decisions = decisions
         self._conversations = conversations
         self._batch_size = batch_size
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
-        self._idle = threading.Condition()
-        self._pending = 0
+        # SimpleQueue: put() is one C call on the request path (queue.Queue takes a lock and a condition per item)
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.written = 0
         self.failed = 0
         self._thread = threading.Thread(target=self._run, name="childsafe-store-writer", daemon=True)
         self._thread.start()
 
     def emit(self, event: Any) -> None:
-        self.put(entry_from_event(event, decision_scope.get()))
+        self._queue.put(entry_from_event(event, decision_scope.get()))
 
     def put(self, entry: DecisionEntry) -> None:
-        with self._idle:
-            self._pending += 1
         self._queue.put(entry)
 
     def save_conversation(self, record: ConversationRecord) -> None:
         if self._conversations is None:
             raise RuntimeError("this sink was built without a conversation store")
-        with self._idle:
-            self._pending += 1
         self._queue.put(record)
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            batch: list[object] = [item]
-            stop = False
-            while len(batch) < self._batch_size:
+            batch: list[object] = [self._queue.get()]
+            while len(batch) < self._batch_size and batch[-1] is not _STOP and not isinstance(batch[-1], Event):
                 try:
-                    nxt = self._queue.get_nowait()
+                    batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-                if nxt is _STOP:
-                    stop = True
-                    break
-                batch.append(nxt)
-            self._write(batch)
-            with self._idle:
-                self._pending -= len(batch)
-                self._idle.notify_all()
-            if stop:
+            self._write([x for x in batch if isinstance(x, DecisionEntry | ConversationRecord)])
+            for marker in batch:
+                if isinstance(marker, Event):
+                    marker.set()  # a flush() waiting for everything queued before it
+            if batch[-1] is _STOP:
                 return
 
     def _write(self, batch: list[object]) -> None:
@@ -160,11 +143,14 @@ class StoreEventSink:
                 log.error("could not record %d decisions: %s", len(decisions), type(exc).__name__)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every emitted decision is written; False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+        """Wait until everything queued so far is written; False on timeout."""
+        if not self._thread.is_alive():
+            return True
+        done = Event()
+        self._queue.put(done)
+        return done.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        self.flush(timeout)
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
