@@ -10,9 +10,8 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from childsafe.config import Config
+from childsafe.config import Config, ServerConfig
 from childsafe.engine import Engine
 from childsafe.gateway.errors import ApiError
 from childsafe.gateway.metrics import Metrics
@@ -54,7 +53,7 @@ class Gateway:
         self._apps: dict[str, AppRecord] = {}
         self._children: dict[tuple[int, str], ChildRecord] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.server: Any = config.server
+        self.server: ServerConfig = config.server
         # With SQLite there is exactly one gateway process per database, so the newest conversation state
         # can live in memory and reach the database in the writer's batches. Several replicas on PostgreSQL
         # share state only through the database, so there every save is written before the response.
