@@ -21,6 +21,7 @@ from childsafe.config import Config
 from childsafe.engine import Engine
 from childsafe.gateway.demo import DEMO_CHILD, DEMO_CHILD_AGE, DEMO_KEY, create_demo_upstream
 from childsafe.gateway.errors import ApiError, error_body, handle_http_error, handle_validation_error
+from childsafe.gateway.guardians import install_privacy
 from childsafe.gateway.metrics import Metrics
 from childsafe.gateway.routes import router
 from childsafe.gateway.state import Gateway
@@ -170,6 +171,7 @@ def create_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.gateway = gw
     app.include_router(router)
+    install_privacy(app, gw)  # guardian API, consent + healthy-use gate, per-child message keys
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_middleware(GatewayMiddleware, max_body_bytes=config.server.max_body_bytes, metrics=gw.metrics)

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from childsafe.engine import ConversationMonitor
 from childsafe.explain import AI_DISCLOSURE
 from childsafe.gateway.errors import ApiError, error_body
+from childsafe.gateway.guardians import privacy_gate
 from childsafe.gateway.schemas import ChatCompletionRequest, ChildsafeInfo
 from childsafe.gateway.state import Gateway
 from childsafe.gateway.streaming import StreamGuard
@@ -165,6 +166,9 @@ class ChatHandler:
         if gw.upstream is None:
             raise ApiError(503, "no upstream model server is configured (server.upstream.url)", "service_unavailable")
         child = await gw.resolve_child(self.app, child_ext, age)
+        refusal = await privacy_gate(self, child)  # consent (raises) and healthy-use limits (kind reply)
+        if refusal is not None:
+            return refusal
         msgs = [(m.role, _message_text(i, m.content)) for i, m in enumerate(self.body.messages)]
         if conversation is not None and not (0 < len(conversation) <= 80):
             raise ApiError(400, "X-Childsafe-Conversation must be 1 to 80 characters", param="X-Childsafe-Conversation")

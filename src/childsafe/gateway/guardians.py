@@ -1,0 +1,409 @@
+"""Guardian and child-rights API (/v1/guardians, /v1/children/{id}/...), and the consent and healthy-use gate
+the chat pipeline runs before a child's request reaches the model.
+
+Two kinds of caller: the operator's app (its API key) creates guardian accounts, links children and places
+legal holds; a guardian (``Authorization: Bearer gdn_...``) manages only their own children. A child that
+is not theirs is answered with 404, exactly as if it did not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from childsafe.gateway.errors import ApiError
+from childsafe.gateway.state import Gateway
+from childsafe.privacy.consent import ConsentMethod, Purpose
+from childsafe.privacy.healthy import HealthyVerdict
+from childsafe.privacy.rights import render_summary
+from childsafe.privacy.service import PrivacyServices
+from childsafe.store import AppRecord, ChildRecord
+from childsafe.store.privacy_sql import GuardianRecord, HealthySettingsRecord
+from childsafe.types import InvalidInputError
+
+log = logging.getLogger("childsafe.gateway")
+
+_SERVICES: weakref.WeakKeyDictionary[Gateway, PrivacyServices] = weakref.WeakKeyDictionary()
+
+
+def install_privacy(app: FastAPI, gw: Gateway, services: PrivacyServices | None = None) -> PrivacyServices:
+    """Attach the privacy services to a gateway: routes, the chat gate, and per-child message encryption."""
+    if services is None:
+        services = PrivacyServices.from_config(gw.config, gw.store, clock=gw.clock)
+    _SERVICES[gw] = services
+    if gw.store.messages is not None:
+        days = int(getattr(gw.config.store, "retention_days", 30))
+        gw.store.messages = services.message_vault(days)
+    app.state.privacy = services
+    app.include_router(router)
+    return services
+
+
+def services_for(gw: Gateway) -> PrivacyServices | None:
+    return _SERVICES.get(gw)
+
+
+# -- the chat gate ------------------------------------------------------------------------------------------
+
+
+async def privacy_gate(handler: Any, child: ChildRecord) -> Response | None:
+    """Run before forwarding a child's request: raise for missing consent, answer kindly for healthy-use limits.
+
+    ``handler`` is the chat handler (``gw``, ``body``, ``completion_id``, ``created``, ``info``-free)."""
+    gw: Gateway = handler.gw
+    services = services_for(gw)
+    if services is None:
+        return None
+    state = await asyncio.to_thread(services.consent.state, child.id)
+    if (state.enrolled or services.settings.consent_required) and not state.allows(Purpose.SAFETY_CHECKING):
+        raise ApiError(
+            403,
+            "this child's guardian has not consented to 'safety_checking', which is required to use the service "
+            "(or has withdrawn it); a guardian can grant it with PUT /v1/children/{id}/consent/safety_checking",
+            "consent_required",
+            param="safety_checking",
+            code="consent_missing",
+        )
+    verdict = await asyncio.to_thread(services.healthy.check, child.id, child.age_band)
+    if verdict.allowed:
+        return None
+    return _healthy_reply(handler, verdict)
+
+
+def _healthy_reply(handler: Any, verdict: HealthyVerdict) -> Response:
+    info = {"action": "allow", "categories": [], "stage": "input", "healthy_use": verdict.to_dict()}
+    content = verdict.message or ""
+    completion_id, created, model = handler.completion_id, handler.created, handler.body.model
+    if not handler.body.stream:
+        return JSONResponse(
+            {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "childsafe": info,
+            }
+        )
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        import json
+
+        data = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "childsafe": info,
+        }
+        return b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
+
+    async def events() -> Any:
+        yield chunk({"role": "assistant", "content": content})
+        yield chunk({}, "stop")
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+# -- dependencies ---------------------------------------------------------------------------------------
+
+
+def _gateway(request: Request) -> Gateway:
+    gw: Gateway = request.app.state.gateway
+    return gw
+
+
+def _services(request: Request) -> PrivacyServices:
+    services: PrivacyServices | None = getattr(request.app.state, "privacy", None)
+    if services is None:
+        raise ApiError(503, "the privacy services are not enabled on this gateway", "service_unavailable")
+    return services
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing credentials: send 'Authorization: Bearer <token>'", "authentication_error")
+    return token.strip()
+
+
+async def operator_app(request: Request, gw: Annotated[Gateway, Depends(_gateway)]) -> AppRecord:
+    """The operator's app, by its API key."""
+    app = await gw.app_for_key(_bearer(request))
+    if app is None:
+        raise ApiError(401, "unknown API key", "authentication_error", code="invalid_api_key")
+    return app
+
+
+async def current_guardian(
+    request: Request, services: Annotated[PrivacyServices, Depends(_services)]
+) -> GuardianRecord:
+    """The guardian, by their bearer token."""
+    token = _bearer(request)
+    guardian = await asyncio.to_thread(services.guardians.by_token, token)
+    if guardian is None:
+        raise ApiError(401, "unknown guardian token", "authentication_error", code="invalid_guardian_token")
+    return guardian
+
+
+ServicesDep = Annotated[PrivacyServices, Depends(_services)]
+GatewayDep = Annotated[Gateway, Depends(_gateway)]
+OperatorDep = Annotated[AppRecord, Depends(operator_app)]
+GuardianDep = Annotated[GuardianRecord, Depends(current_guardian)]
+
+
+async def _own_child(services: PrivacyServices, guardian: GuardianRecord, child_id: str) -> ChildRecord:
+    owner = await asyncio.to_thread(services.guardians.guardian_of, child_id)
+    child = await asyncio.to_thread(services.data.child, child_id) if owner == guardian.id else None
+    if child is None:
+        raise ApiError(404, f"no child {child_id!r} among this guardian's children", "not_found", param="child_id")
+    return child
+
+
+def _bad(exc: InvalidInputError, param: str | None = None) -> ApiError:
+    return ApiError(400, str(exc), param=param)
+
+
+# -- schemas ----------------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChildRef(_Strict):
+    user: str = Field(..., min_length=1, max_length=256, description="The app's own user id for the child")
+    age: str | int | None = Field(None, description="Age or age band; default: the gateway's default age")
+
+
+class GuardianCreate(_Strict):
+    display_name: str = Field(..., min_length=1, max_length=200)
+    children: list[ChildRef] = Field(default_factory=list)
+
+
+class ConsentChange(_Strict):
+    granted: bool = True
+    method: str = Field("guardian_account", description="How consent was verified: " + ", ".join(ConsentMethod))
+    notice_version: str | None = Field(None, max_length=40)
+    child_assent: bool | None = Field(None, description="The child's own yes/no, asked from age 10")
+
+
+class HealthySettingsBody(_Strict):
+    timezone: str = Field("UTC", max_length=64)
+    daily_limit_minutes: int | None = None
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    break_after_minutes: int | None = None
+    break_minutes: int = 10
+
+
+class Rectification(_Strict):
+    age: str | int
+
+
+class HoldCreate(_Strict):
+    reference: str = Field(..., min_length=1, max_length=200, description="Incident report id")
+    reason: str = Field("", max_length=2000)
+
+
+def _child_json(child: ChildRecord) -> dict[str, Any]:
+    return {"id": child.id, "age_band": child.age_band}
+
+
+# -- routes -----------------------------------------------------------------------------------------------
+
+router = APIRouter()
+
+
+@router.post("/v1/guardians", status_code=201, response_model=None)
+async def create_guardian(body: GuardianCreate, app: OperatorDep, gw: GatewayDep, services: ServicesDep) -> Any:
+    """Operator: create a guardian account (the token is shown once) and link children to it."""
+    children: list[ChildRecord] = []
+    for ref in body.children:
+        band = gw.parse_age(ref.age, "children.age") if ref.age is not None else gw.default_band()
+        children.append(await asyncio.to_thread(gw.store.children.get_or_create, app.id, ref.user, band.value))
+    guardian, token = await asyncio.to_thread(services.create_guardian, body.display_name, f"app:{app.name}")
+    for child in children:
+        try:
+            await asyncio.to_thread(services.link_child, guardian.id, child.id, f"app:{app.name}")
+        except PermissionError:
+            raise ApiError(409, f"child {child.id} already has another guardian", "conflict") from None
+    return {
+        "guardian": {"id": guardian.id, "display_name": guardian.display_name},
+        "token": token,
+        "children": [_child_json(c) for c in children],
+    }
+
+
+@router.post("/v1/guardians/{guardian_id}/children", status_code=201, response_model=None)
+async def link_child(guardian_id: str, body: ChildRef, app: OperatorDep, gw: GatewayDep, services: ServicesDep) -> Any:
+    """Operator: link (creating if needed) one of the app's children to a guardian."""
+    if await asyncio.to_thread(services.guardians.get, guardian_id) is None:
+        raise ApiError(404, f"no guardian {guardian_id!r}", "not_found", param="guardian_id")
+    band = gw.parse_age(body.age, "age") if body.age is not None else gw.default_band()
+    child = await asyncio.to_thread(gw.store.children.get_or_create, app.id, body.user, band.value)
+    try:
+        await asyncio.to_thread(services.link_child, guardian_id, child.id, f"app:{app.name}")
+    except PermissionError:
+        raise ApiError(409, f"child {child.id} already has another guardian", "conflict") from None
+    return _child_json(child)
+
+
+@router.post("/v1/children/{child_id}/legal-holds", status_code=201, response_model=None)
+async def place_hold(child_id: str, body: HoldCreate, app: OperatorDep, services: ServicesDep) -> Any:
+    """Operator: keep this child's current evidence for an incident report, even through erasure."""
+    child = await asyncio.to_thread(services.data.child, child_id)
+    if child is None or child.app_id != app.id:
+        raise ApiError(404, f"no child {child_id!r} in this app", "not_found", param="child_id")
+    hold = await asyncio.to_thread(services.rights.place_hold, child_id, body.reference, body.reason, f"app:{app.name}")
+    return hold.to_dict()
+
+
+@router.get("/v1/guardians/me", response_model=None)
+async def guardian_me(guardian: GuardianDep, services: ServicesDep) -> Any:
+    children = await asyncio.to_thread(services.guardians.children_of, guardian.id)
+    return {
+        "guardian": {"id": guardian.id, "display_name": guardian.display_name},
+        "children": [_child_json(c) for c in children],
+    }
+
+
+@router.get("/v1/children/{child_id}", response_model=None)
+async def child_overview(child_id: str, guardian: GuardianDep, services: ServicesDep) -> Any:
+    child = await _own_child(services, guardian, child_id)
+    consent = await asyncio.to_thread(services.consent.state, child_id)
+    settings = await asyncio.to_thread(services.healthy.settings, child_id)
+    used = await asyncio.to_thread(services.healthy.usage_today, child_id)
+    return {
+        **_child_json(child),
+        "consent": consent.to_dict()["purposes"],
+        "healthy_use": {"settings": settings.to_dict() if settings else None, "minutes_used_today": round(used, 1)},
+    }
+
+
+@router.patch("/v1/children/{child_id}", response_model=None)
+async def rectify_child(
+    child_id: str, body: Rectification, guardian: GuardianDep, gw: GatewayDep, s: ServicesDep
+) -> Any:
+    """Correct the child's age band (takes effect on the next request)."""
+    await _own_child(s, guardian, child_id)
+    try:
+        band = await asyncio.to_thread(s.rights.rectify_age_band, child_id, body.age, guardian.id)
+    except InvalidInputError as exc:
+        raise _bad(exc, "age") from None
+    _forget_child(gw, child_id)
+    return {"id": child_id, "age_band": band}
+
+
+@router.get("/v1/children/{child_id}/consent", response_model=None)
+async def get_consent(child_id: str, guardian: GuardianDep, services: ServicesDep) -> Any:
+    await _own_child(services, guardian, child_id)
+    state = await asyncio.to_thread(services.consent.state, child_id)
+    history = await asyncio.to_thread(services.consent.history, child_id)
+    return {**state.to_dict(), "history": [e.to_dict() for e in history]}
+
+
+async def _change_consent(
+    services: PrivacyServices, guardian: GuardianRecord, child_id: str, purpose: str, body: ConsentChange
+) -> dict[str, Any]:
+    child = await _own_child(services, guardian, child_id)
+    try:
+        entry = await asyncio.to_thread(
+            services.consent.record,
+            child_id,
+            child.age_band,
+            purpose,
+            body.granted,
+            guardian_id=guardian.id,
+            method=body.method,
+            notice_version=body.notice_version,
+            child_assent=body.child_assent,
+        )
+    except InvalidInputError as exc:
+        raise _bad(exc) from None
+    state = await asyncio.to_thread(services.consent.state, child_id)
+    return {"recorded": entry.to_dict(), "purposes": state.to_dict()["purposes"]}
+
+
+@router.put("/v1/children/{child_id}/consent/{purpose}", response_model=None)
+async def put_consent(child_id: str, purpose: str, body: ConsentChange, g: GuardianDep, s: ServicesDep) -> Any:
+    """Grant (or, with granted=false, withdraw) one purpose."""
+    return await _change_consent(s, g, child_id, purpose, body)
+
+
+@router.delete("/v1/children/{child_id}/consent/{purpose}", response_model=None)
+async def withdraw_consent(child_id: str, purpose: str, g: GuardianDep, s: ServicesDep) -> Any:
+    """Withdraw one purpose; in force from the next request."""
+    return await _change_consent(s, g, child_id, purpose, ConsentChange(granted=False))
+
+
+@router.get("/v1/children/{child_id}/healthy-use", response_model=None)
+async def get_healthy(child_id: str, guardian: GuardianDep, services: ServicesDep) -> Any:
+    await _own_child(services, guardian, child_id)
+    settings = await asyncio.to_thread(services.healthy.settings, child_id)
+    used = await asyncio.to_thread(services.healthy.usage_today, child_id)
+    return {"settings": settings.to_dict() if settings else None, "minutes_used_today": round(used, 1)}
+
+
+@router.put("/v1/children/{child_id}/healthy-use", response_model=None)
+async def put_healthy(child_id: str, body: HealthySettingsBody, guardian: GuardianDep, services: ServicesDep) -> Any:
+    await _own_child(services, guardian, child_id)
+    try:
+        settings = await asyncio.to_thread(
+            services.healthy.set_settings, child_id, HealthySettingsRecord(**body.model_dump()), guardian.id
+        )
+    except InvalidInputError as exc:
+        raise _bad(exc) from None
+    return {"settings": settings.to_dict()}
+
+
+@router.get("/v1/children/{child_id}/export", response_model=None)
+async def export_child(
+    child_id: str,
+    guardian: GuardianDep,
+    services: ServicesDep,
+    gw: GatewayDep,
+    format: Literal["json", "summary"] = "json",
+) -> Response:
+    """Everything stored about the child: JSON, or a readable Markdown summary (?format=summary)."""
+    await _own_child(services, guardian, child_id)
+    await asyncio.to_thread(gw.sink.flush)
+    data = await asyncio.to_thread(services.rights.export, child_id, guardian.id)
+    if format == "summary":
+        return PlainTextResponse(render_summary(data), media_type="text/markdown; charset=utf-8")
+    return JSONResponse(data)
+
+
+@router.delete("/v1/children/{child_id}", response_model=None)
+async def erase_child(child_id: str, guardian: GuardianDep, services: ServicesDep, gw: GatewayDep) -> Any:
+    """Erase the child: all rows deleted, the child's key destroyed; evidence under legal hold is kept."""
+    await _own_child(services, guardian, child_id)
+    # Pending batched writes for this child must land first, or they would recreate rows after the erasure.
+    await asyncio.to_thread(gw.sink.flush)
+    report = await asyncio.to_thread(services.rights.erase, child_id, guardian.id)
+    _forget_child(gw, child_id)
+    return report.to_dict()
+
+
+def _forget_child(gw: Gateway, child_id: str) -> None:
+    """Drop the gateway's cached profile and conversation state of a child (erased or rectified)."""
+    children: dict[Any, ChildRecord] = getattr(gw, "_children", {})
+    for key in [k for k, c in children.items() if c.id == child_id]:
+        children.pop(key, None)
+    states: dict[str, Any] = getattr(gw, "_states", {})
+    lock = getattr(gw, "_states_lock", None)
+    if lock is not None:
+        with lock:
+            for key in [k for k, r in states.items() if getattr(r, "child_id", None) == child_id]:
+                states.pop(key, None)

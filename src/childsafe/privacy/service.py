@@ -1,0 +1,123 @@
+"""All privacy services over one store, built once (by the gateway, the CLI or a test)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from childsafe.privacy.consent import ConsentLedger, Purpose
+from childsafe.privacy.healthy import HealthyUse
+from childsafe.privacy.hooks import AuditHook, PrivacyEvent, no_audit
+from childsafe.privacy.retention import purge
+from childsafe.privacy.rights import DataRights
+from childsafe.privacy.settings import PrivacySettings, privacy_settings
+from childsafe.store import Store
+from childsafe.store.crypto import MessageCipher, load_master_key
+from childsafe.store.privacy_sql import (
+    ChildKeyedMessageVault,
+    ChildKeyring,
+    GuardianRecord,
+    PrivacyDb,
+    SqlChildData,
+    SqlConsentLedger,
+    SqlGuardians,
+    SqlHealthyUse,
+)
+
+
+class PrivacyServices:
+    """Guardians, consent, healthy use, data rights and retention for one store.
+
+    ``audit`` receives every privacy event; it can be swapped later (``services.set_audit(hook)``) so the
+    audit log can attach after construction."""
+
+    def __init__(
+        self,
+        store: Store,
+        master_key: bytes,
+        settings: PrivacySettings | None = None,
+        *,
+        audit: AuditHook = no_audit,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or PrivacySettings()
+        self.clock: Callable[[], datetime] = clock or store.clock
+        self._audit: AuditHook = audit
+        self.db = PrivacyDb(store.engine, self.clock)
+        self.guardians = SqlGuardians(self.db)
+        self.keyring = ChildKeyring(self.db, master_key)
+        self._legacy = MessageCipher(master_key)
+        self.consent = ConsentLedger(
+            SqlConsentLedger(self.db), self.guardians.guardian_of, self.clock, self.settings.notice_version, self.emit
+        )
+        self.healthy = HealthyUse(SqlHealthyUse(self.db), self.clock, self.emit)
+        self.data = SqlChildData(self.db, self.keyring, master_key, self._legacy)
+        self.rights = DataRights(
+            self.data,
+            self.guardians,
+            self.consent,
+            self.healthy,
+            self.settings.retention.model_dump(),
+            self.clock,
+            self.emit,
+        )
+
+    @classmethod
+    def from_config(cls, config: Any, store: Store, **kwargs: Any) -> PrivacyServices:
+        """Services for ``store`` with the master key and privacy settings of ``config``."""
+        sc = getattr(config, "store", None)
+        key = load_master_key(getattr(sc, "encryption_key", None), getattr(sc, "data_dir", "./childsafe-data"))
+        return cls(store, key, privacy_settings(config), **kwargs)
+
+    def set_audit(self, hook: AuditHook) -> None:
+        self._audit = hook
+
+    def emit(self, event: PrivacyEvent) -> None:
+        self._audit(event)
+
+    def create_guardian(self, display_name: str, actor: str = "operator") -> tuple[GuardianRecord, str]:
+        guardian, token = self.guardians.create(display_name)
+        self.emit(
+            {
+                "type": "guardian.created",
+                "at": guardian.created_at.isoformat(),
+                "actor": actor,
+                "child_id": None,
+                "details": {"guardian_id": guardian.id},
+            }
+        )
+        return guardian, token
+
+    def link_child(self, guardian_id: str, child_id: str, actor: str = "operator") -> None:
+        self.guardians.link(guardian_id, child_id)
+        self.emit(
+            {
+                "type": "guardian.linked",
+                "at": self.clock().isoformat(),
+                "actor": actor,
+                "child_id": child_id,
+                "details": {"guardian_id": guardian_id},
+            }
+        )
+
+    def consent_applies(self, child_id: str) -> bool:
+        """Consent is enforced for children a guardian manages (or has consented for), or for all when required."""
+        return self.settings.consent_required or self.consent.state(child_id).enrolled
+
+    def may_store_messages(self, child_id: str) -> bool:
+        """Where consent applies, conversation text is stored only with 'conversation_storage' in force."""
+        state = self.consent.state(child_id)
+        if not (self.settings.consent_required or state.enrolled):
+            return True  # not managed through the ledger: the operator's store_messages setting governs
+        return state.allows(Purpose.CONVERSATION_STORAGE)
+
+    def message_vault(self, retention_days: int) -> ChildKeyedMessageVault:
+        """A vault encrypting per child, storing only with consent (replaces the store-wide one)."""
+        return ChildKeyedMessageVault(
+            self.db, self.keyring, timedelta(days=retention_days), self.may_store_messages, self._legacy
+        )
+
+    def purge(self, actor: str = "retention-job") -> dict[str, int]:
+        return purge(self.data, self.settings.retention, self.clock, self.emit, actor)
