@@ -1,0 +1,462 @@
+"""Review queue and appeals: escalated decisions and contested blocks become cases that moderators decide."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+import childsafe.store.oversight_schema  # noqa: F401  (registers the tables on the shared metadata)
+from childsafe.audit import AuditEvent, AuditEventType, AuditLog
+from childsafe.review.messages import appeal_message
+from childsafe.store.interfaces import DecisionEntry, DecisionLog, MessageVault
+from childsafe.store.schema import Base
+from childsafe.types import ChildsafeError
+
+Clock = Callable[[], datetime]
+
+OUTCOMES = ("confirm", "overturn", "change_category")
+MODERATOR_ROLES = frozenset({"moderator", "admin"})
+URGENT_CATEGORIES = frozenset({"sexual_minors", "grooming", "self_harm"})
+CONTESTABLE_ACTIONS = frozenset({"block", "escalate", "report", "redact"})
+
+
+class ReviewError(ChildsafeError):
+    """A review action is not allowed or refers to something that does not exist (message says which)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ReviewSettings(BaseModel):
+    """Service-level targets per severity (1 = most urgent), read from ``config.review`` when present."""
+
+    sla_hours: dict[int, float] = Field(default_factory=lambda: {1: 1.0, 2: 24.0, 3: 72.0})
+    appeal_sla_hours: float = 48.0
+
+    @classmethod
+    def from_config(cls, config: object) -> ReviewSettings:
+        section = getattr(config, "review", None)
+        if section is None:
+            return cls()
+        return cls.model_validate(section, from_attributes=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: str
+    decision_id: str
+    source: str
+    appeal_id: str | None
+    status: str
+    severity: int
+    category: str
+    age_band: str
+    action: str
+    excerpt: str | None
+    app_id: int | None
+    child_id: str | None
+    conversation_id: str | None
+    created_at: datetime
+    due_at: datetime
+    claimed_by: str | None
+    outcome: str | None
+    final_category: str | None
+    reason: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status != "resolved" and now > self.due_at
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """What a moderator sees: the case, the redacted excerpt and (if stored) the flagged message itself."""
+
+    case: Case
+    messages: list[dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Appeal:
+    id: str
+    decision_id: str
+    requester: str
+    status: str
+    outcome: str | None
+    age_band: str
+    case_id: str
+    created_at: datetime
+
+    def public(self) -> dict[str, Any]:
+        """The appeal as told back to the child or guardian, in words for the child's age."""
+        return {
+            "appeal_id": self.id,
+            "decision_id": self.decision_id,
+            "status": self.status,
+            "outcome": self.outcome,
+            "message": appeal_message(self.status, self.outcome, self.age_band, self.requester),
+        }
+
+
+def _case(r: Any) -> Case:
+    return Case(
+        id=r.id,
+        decision_id=r.decision_id,
+        source=r.source,
+        appeal_id=r.appeal_id,
+        status=r.status,
+        severity=r.severity,
+        category=r.category,
+        age_band=r.age_band,
+        action=r.action,
+        excerpt=r.excerpt,
+        app_id=r.app_id,
+        child_id=r.child_id,
+        conversation_id=r.conversation_id,
+        created_at=r.created_at,
+        due_at=r.due_at,
+        claimed_by=r.claimed_by,
+        outcome=r.outcome,
+        final_category=r.final_category,
+        reason=r.reason,
+        resolved_by=r.resolved_by,
+        resolved_at=r.resolved_at,
+    )
+
+
+def _appeal(r: Any) -> Appeal:
+    return Appeal(r.id, r.decision_id, r.requester, r.status, r.outcome, r.age_band, r.case_id, r.created_at)
+
+
+def severity_of(action: str, categories: list[str]) -> int:
+    if action == "report" or URGENT_CATEGORIES.intersection(categories):
+        return 1
+    return 2 if action == "escalate" else 3
+
+
+class ReviewService:
+    """Cases, claims, moderator views and decisions, appeals; every step is an audit event."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        decisions: DecisionLog,
+        audit: AuditLog,
+        messages: MessageVault | None = None,
+        *,
+        settings: ReviewSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._engine = engine
+        self._decisions = decisions
+        self._audit = audit
+        self._messages = messages
+        self._settings = settings or ReviewSettings()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._cases = Base.metadata.tables["review_cases"]
+        self._appeals = Base.metadata.tables["appeals"]
+        self._escalations = Base.metadata.tables["escalations"]
+
+    @classmethod
+    def from_store(cls, store: Any, config: object, audit: AuditLog | None = None) -> ReviewService:
+        from childsafe.audit import open_audit_log
+
+        return cls(
+            store.engine,
+            store.decisions,
+            audit or open_audit_log(store.engine, config),
+            store.messages,
+            settings=ReviewSettings.from_config(config),
+            clock=store.clock,
+        )
+
+    # -- cases -------------------------------------------------------------------------------------------
+
+    def _open_case(
+        self, entry: DecisionEntry, source: str, source_key: str, appeal_id: str | None, severity: int, sla_h: float
+    ) -> str | None:
+        now = self._clock()
+        case_id = "case_" + uuid.uuid4().hex[:20]
+        category = entry.categories[0] if entry.categories else "other_unsafe"
+        try:
+            with self._engine.begin() as c:
+                c.execute(
+                    insert(self._cases).values(
+                        id=case_id,
+                        source_key=source_key,
+                        decision_id=entry.id,
+                        source=source,
+                        appeal_id=appeal_id,
+                        status="open",
+                        severity=severity,
+                        category=category,
+                        age_band=entry.age_band,
+                        action=entry.action,
+                        excerpt=entry.excerpt,
+                        app_id=entry.app_id,
+                        child_id=entry.child_id,
+                        conversation_id=entry.conversation_id,
+                        created_at=now,
+                        due_at=now + timedelta(hours=sla_h),
+                    )
+                )
+        except IntegrityError:
+            return None  # already opened (by another process or an earlier import)
+        self._audit.append(
+            AuditEvent(
+                AuditEventType.CASE_OPENED,
+                {"case_id": case_id, "decision_id": entry.id, "source": source, "severity": severity},
+                actor="system",
+                subject=entry.child_id,
+            )
+        )
+        return case_id
+
+    def import_escalations(self, limit: int = 500) -> int:
+        """Open a case for each open escalation that has none yet; returns how many were opened."""
+        opened = 0
+        for esc in self._decisions.escalations("open", limit=limit):
+            with self._engine.connect() as c:
+                exists = c.execute(
+                    select(self._cases.c.id).where(self._cases.c.source_key == f"escalation:{esc.decision_id}")
+                ).first()
+            if exists is not None:
+                continue
+            entry = self._decisions.get(esc.decision_id)
+            if entry is None:
+                continue
+            sev = severity_of(entry.action, entry.categories)
+            if self._open_case(entry, "escalation", f"escalation:{entry.id}", None, sev, self._sla(sev)):
+                opened += 1
+        return opened
+
+    def _sla(self, severity: int) -> float:
+        return float(self._settings.sla_hours.get(severity, 72.0))
+
+    def queue(self, status: str | None = None, limit: int = 200) -> list[Case]:
+        """Cases by urgency (severity, then due time); ``status`` None means everything not yet resolved."""
+        t = self._cases
+        q = select(t).order_by(t.c.severity, t.c.due_at).limit(limit)
+        q = q.where(t.c.status != "resolved") if status is None else q.where(t.c.status == status)
+        with self._engine.connect() as c:
+            return [_case(r) for r in c.execute(q)]
+
+    def get(self, case_id: str) -> Case:
+        with self._engine.connect() as c:
+            row = c.execute(select(self._cases).where(self._cases.c.id == case_id)).first()
+        if row is None:
+            raise ReviewError(f"no case with id {case_id!r}", 404)
+        return _case(row)
+
+    def claim(self, case_id: str, moderator: str) -> Case:
+        """Take a case; a case claimed by someone else stays theirs (409)."""
+        t = self._cases
+        now = self._clock()
+        with self._engine.begin() as c:
+            result = c.execute(
+                update(t)
+                .where(t.c.id == case_id, t.c.status == "open")
+                .values(status="claimed", claimed_by=moderator, claimed_at=now)
+            )
+        case = self.get(case_id)
+        if not result.rowcount:
+            if case.claimed_by == moderator and case.status == "claimed":
+                return case
+            raise ReviewError(f"case {case_id} is already {case.status} by {case.claimed_by or 'someone'}", 409)
+        self._audit.append(
+            AuditEvent(AuditEventType.CASE_CLAIMED, {"case_id": case_id}, actor=moderator, subject=case.child_id)
+        )
+        return case
+
+    def view(self, case_id: str, user: str, role: str) -> CaseView:
+        """The minimum content for a decision, for moderators only; each view is an audit event."""
+        if role not in MODERATOR_ROLES:
+            raise ReviewError("only moderators can view case content", 403)
+        case = self.get(case_id)
+        messages: list[dict[str, str]] = []
+        if self._messages is not None and case.conversation_id:
+            for m in self._messages.read(case.conversation_id):
+                if m.decision_id == case.decision_id:
+                    messages.append({"role": m.role, "text": m.text})
+        self._audit.append(
+            AuditEvent(
+                AuditEventType.MODERATOR_VIEW,
+                {"case_id": case_id, "decision_id": case.decision_id, "messages_shown": len(messages)},
+                actor=user,
+                subject=case.child_id,
+            )
+        )
+        return CaseView(case, messages)
+
+    def decide(
+        self, case_id: str, moderator: str, outcome: str, reason: str, category: str | None = None, role: str = ""
+    ) -> Case:
+        """Resolve a claimed case: confirm, overturn, or change the category; a reason is required."""
+        if outcome not in OUTCOMES:
+            raise ReviewError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        if not reason.strip():
+            raise ReviewError("a reason is required")
+        final: str | None
+        case = self.get(case_id)
+        if outcome == "change_category":
+            from childsafe.types import Category
+
+            try:
+                final = Category.parse(category or "").value
+            except Exception:
+                raise ReviewError(f"change_category needs a valid category, got {category!r}") from None
+        elif outcome == "confirm":
+            final = case.category
+        else:
+            final = None
+        if case.status == "resolved":
+            raise ReviewError(f"case {case_id} is already resolved", 409)
+        if case.claimed_by != moderator and role != "admin":
+            raise ReviewError(f"claim case {case_id} before deciding it", 409)
+        t = self._cases
+        now = self._clock()
+        with self._engine.begin() as c:
+            done = c.execute(
+                update(t)
+                .where(t.c.id == case_id, t.c.status != "resolved")
+                .values(
+                    status="resolved",
+                    outcome=outcome,
+                    final_category=final,
+                    reason=reason.strip()[:2000],
+                    resolved_by=moderator,
+                    resolved_at=now,
+                )
+            )
+            if not done.rowcount:
+                raise ReviewError(f"case {case_id} is already resolved", 409)
+            c.execute(
+                update(self._escalations)
+                .where(self._escalations.c.decision_id == case.decision_id)
+                .values(status="resolved")
+            )
+            if case.appeal_id:
+                c.execute(
+                    update(self._appeals)
+                    .where(self._appeals.c.id == case.appeal_id)
+                    .values(status="decided", outcome=outcome, decided_at=now)
+                )
+        self._audit.append(
+            AuditEvent(
+                AuditEventType.MODERATOR_DECISION,
+                {
+                    "case_id": case_id,
+                    "decision_id": case.decision_id,
+                    "outcome": outcome,
+                    "category": case.category,
+                    "final_category": final,
+                    "appeal_id": case.appeal_id,
+                },
+                actor=moderator,
+                subject=case.child_id,
+            )
+        )
+        return self.get(case_id)
+
+    # -- appeals -----------------------------------------------------------------------------------------
+
+    def file_appeal(self, decision_id: str, reason: str, requester: str = "child", app_id: int | None = None) -> Appeal:
+        """Contest a decision that stopped content; filing twice for one decision returns the first appeal."""
+        if requester not in ("child", "guardian"):
+            raise ReviewError("requester must be 'child' or 'guardian'")
+        entry = self._decisions.get(decision_id)
+        if entry is None or (app_id is not None and entry.app_id not in (None, app_id)):
+            raise ReviewError(f"no decision with id {decision_id!r}", 404)
+        if entry.action not in CONTESTABLE_ACTIONS:
+            raise ReviewError(f"decision {decision_id} was '{entry.action}', nothing was blocked to appeal")
+        with self._engine.connect() as c:
+            existing = c.execute(
+                select(self._appeals)
+                .where(self._appeals.c.decision_id == decision_id)
+                .order_by(self._appeals.c.created_at)
+            ).first()
+        if existing is not None:
+            return _appeal(existing)
+        appeal_id = "apl_" + uuid.uuid4().hex
+        sev = 2 if URGENT_CATEGORIES.intersection(entry.categories) else 3
+        case_id = self._open_case(
+            entry, "appeal", f"appeal:{decision_id}", appeal_id, sev, self._settings.appeal_sla_hours
+        )
+        if case_id is None:  # a concurrent request filed it first
+            return self._appeal_for(decision_id)
+        now = self._clock()
+        with self._engine.begin() as c:
+            c.execute(
+                insert(self._appeals).values(
+                    id=appeal_id,
+                    decision_id=decision_id,
+                    requester=requester,
+                    reason=reason.strip()[:1000],
+                    age_band=entry.age_band,
+                    case_id=case_id,
+                    status="pending",
+                    created_at=now,
+                )
+            )
+        self._audit.append(
+            AuditEvent(
+                AuditEventType.APPEAL_FILED,
+                {"appeal_id": appeal_id, "decision_id": decision_id, "case_id": case_id, "requester": requester},
+                actor=requester,
+                subject=entry.child_id,
+            )
+        )
+        return self.appeal(appeal_id)
+
+    def _appeal_for(self, decision_id: str) -> Appeal:
+        with self._engine.connect() as c:
+            row = c.execute(select(self._appeals).where(self._appeals.c.decision_id == decision_id)).first()
+        if row is None:
+            raise ReviewError(f"appeal for {decision_id} is being filed; try again", 409)
+        return _appeal(row)
+
+    def appeal(self, appeal_id: str) -> Appeal:
+        with self._engine.connect() as c:
+            row = c.execute(select(self._appeals).where(self._appeals.c.id == appeal_id)).first()
+        if row is None:
+            raise ReviewError(f"no appeal with id {appeal_id!r}", 404)
+        return _appeal(row)
+
+    # -- feedback ----------------------------------------------------------------------------------------
+
+    def feedback_records(self) -> Iterator[dict[str, Any]]:
+        """Resolved cases as labelled examples in the shared dataset format (id, text, labels, source)."""
+        t = self._cases
+        q = select(t).where(t.c.status == "resolved").order_by(t.c.resolved_at, t.c.id)
+        with self._engine.connect() as c:
+            rows = [_case(r) for r in c.execute(q)]
+        for case in rows:
+            text = None
+            if self._messages is not None and case.conversation_id:
+                text = next(
+                    (m.text for m in self._messages.read(case.conversation_id) if m.decision_id == case.decision_id),
+                    None,
+                )
+            text = text or case.excerpt
+            if not text:
+                continue
+            labels = ["safe"] if case.outcome == "overturn" else [case.final_category or case.category]
+            yield {
+                "id": case.id,
+                "text": text,
+                "labels": labels,
+                "source_labels": [case.category],
+                "source": "childsafe-review",
+                "label_derivation": f"moderator {case.outcome}: {case.reason or ''}"[:300],
+                "age_band": case.age_band,
+                "decision_id": case.decision_id,
+            }
