@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib import resources
 
 from pydantic import Field
 
@@ -733,6 +734,15 @@ _SCHOOL_CUE_WORDS = frozenset(
 
 
 _ALPHA_WORD = re.compile(r"[a-z][a-z'-]*")
+
+def _identity_terms() -> frozenset[str]:
+    raw = resources.files("childsafe.detectors").joinpath("data/identity_terms.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip() for w in raw.splitlines() if w.strip() and not w.startswith("#"))
+
+
+IDENTITY_TERMS = _identity_terms()
+"""Identity descriptors ("I'm Black and ..."): statements of who a child is, never names."""
+
 _STRICT_STOP = frozenset(
     """new fine here ready back well alright awesome glad excited honest jealous curious impressed surprised shocked
     afraid aware sorry sure certain pretty quite kind sort huge big fan member part one both real nt not outside
@@ -763,7 +773,9 @@ def _name_tokens(
         tok = w.group(0)
         if not _ALPHA_WORD.fullmatch(tok) or tok in _STOP or tok in _AGE_WORDS or len(taken) == max_words:
             break
-        if strict and (tok in _STRICT_STOP or (tok.endswith(("ing", "ed", "ly")) and len(tok) > 4)):
+        if strict and (
+            tok in _STRICT_STOP or tok in IDENTITY_TERMS or (tok.endswith(("ing", "ed", "ly")) and len(tok) > 4)
+        ):
             break
         taken.append(w)
     if not taken:
