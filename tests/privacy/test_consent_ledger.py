@@ -59,7 +59,9 @@ def test_grant_and_withdraw_take_effect_at_once(world: tuple[PrivacyServices, li
     assert services.consent.state(child).allows(Purpose.SAFETY_CHECKING)
     assert not services.consent.state(child).allows(Purpose.ANALYTICS)
 
-    services.consent.record(child, "10-12", Purpose.SAFETY_CHECKING, False, guardian_id=guardian.id, method="email_plus")
+    services.consent.record(
+        child, "10-12", Purpose.SAFETY_CHECKING, False, guardian_id=guardian.id, method="email_plus"
+    )
     assert not services.consent.state(child).allows(Purpose.SAFETY_CHECKING)
 
     history = services.consent.history(child)
@@ -68,7 +70,12 @@ def test_grant_and_withdraw_take_effect_at_once(world: tuple[PrivacyServices, li
         ("safety_checking", False, "email_plus"),
     ]
     assert history[0].guardian_id == guardian.id and history[0].notice_version == "1"
-    assert [e["type"] for e in events] == ["guardian.created", "guardian.linked", "consent.granted", "consent.withdrawn"]
+    assert [e["type"] for e in events] == [
+        "guardian.created",
+        "guardian.linked",
+        "consent.granted",
+        "consent.withdrawn",
+    ]
     granted = events[2]
     assert granted["child_id"] == child and granted["actor"] == guardian.id
     assert granted["details"]["purpose"] == "safety_checking" and granted["details"]["child_assent"] is True

@@ -38,7 +38,7 @@ class AuditHook(Protocol):
     has already been committed, and the error propagates so the caller learns the audit trail is broken.
     """
 
-    def __call__(self, event: PrivacyEvent) -> None: ...
+    def __call__(self, event: PrivacyEvent, /) -> None: ...
 
 
 def no_audit(event: PrivacyEvent) -> None:
