@@ -108,11 +108,13 @@ def summarise(
     pred = [s >= threshold for s in finals]
     f, prec, rec = f05(pred, labels)
     fracs = []
+    counts = []
     for traj, y in zip(run.trajectories, labels, strict=True):
         if y == 1:
             first = next((i for i, s in enumerate(traj) if s >= threshold), None)
             if first is not None:
                 fracs.append((first + 1) / len(traj))
+                counts.append(first + 1)
     row: dict[str, float | str] = {
         "method": run.name,
         "threshold": threshold,
@@ -121,6 +123,7 @@ def summarise(
         "precision": prec,
         "recall": rec,
         "median first flag": statistics.median(fracs) if fracs else float("nan"),
+        "median msgs to flag": float(statistics.median(counts)) if counts else float("nan"),
     }
     for src in sorted({c.source for c in convs if c.label == 0}):
         idx = [i for i, c in enumerate(convs) if c.label == 0 and c.source == src]
