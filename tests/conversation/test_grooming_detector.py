@@ -100,3 +100,9 @@ def test_spans_point_into_original_text(detector: GroomingStageDetector) -> None
     d = next(x for x in detector.detect(TextContext.from_text(raw, role=Role.CONTACT)) if x.signal)
     assert d.span is not None
     assert "P4RENTS" in raw[d.span.start : d.span.end]
+
+
+def test_detector_follows_the_plugin_contract() -> None:
+    from childsafe.testing import check_detector
+
+    check_detector(GroomingStageDetector)
