@@ -1,0 +1,138 @@
+"""Incident report packages with the fields of an NCMEC CyberTipline report, as JSON and as XML.
+
+The structure follows the CyberTipline reporting API's report sections (incidentSummary, reporter,
+personOrUserReported, victim, evidence/fileDetails, additionalInformation); field names are ours where the
+public documentation does not fix them. It is a package for a person or an adapter to submit, not a
+certified implementation of the NCMEC schema.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+INCIDENT_TYPES = {
+    "csam": "Child Pornography (possession, manufacture, and distribution)",
+    "enticement": "Online Enticement of Children for Sexual Acts",
+    "sextortion": "Online Enticement of Children for Sexual Acts (sextortion)",
+}
+REPORTABLE_CATEGORIES = frozenset({"sexual_minors", "grooming"})
+
+
+class ReporterSettings(BaseModel):
+    """The reporting organisation and its contact (``config.reporting`` when present)."""
+
+    org_name: str = "childsafe operator (set reporting.org_name)"
+    contact_name: str = "Trust & Safety"
+    contact_email: str = "safety@example.invalid"
+    contact_phone: str | None = None
+    hold_days: int = Field(365, ge=365, description="Legal hold for preserved evidence; at least one year")
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaEvidence:
+    """A media file as evidence: its hashes (MD5, SHA-1, SHA-256, PDQ when it is a picture)."""
+
+    filename: str
+    md5: str
+    sha1: str
+    sha256: str
+    pdq: str | None
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedAccount:
+    """What is known about the reported person: identifiers in the app and IP addresses (all optional)."""
+
+    user_ids: list[str] = field(default_factory=list)
+    screen_names: list[str] = field(default_factory=list)
+    ip_addresses: list[dict[str, str]] = field(default_factory=list)  # {"ip":..., "at": iso time, "event":...}
+
+
+def build_package(
+    *,
+    report_id: str,
+    incident_type: str,
+    incident_time: str,
+    reporter: ReporterSettings,
+    account: ReportedAccount,
+    child_age_band: str,
+    child_ref: str | None,
+    excerpts: list[dict[str, str]],
+    media: list[MediaEvidence],
+    moderator_notes: str,
+    case_id: str,
+    decision_id: str,
+    categories: list[str],
+) -> dict[str, Any]:
+    if incident_type not in INCIDENT_TYPES:
+        raise ValueError(f"incident type must be one of {', '.join(INCIDENT_TYPES)}, got {incident_type!r}")
+    return {
+        "report": {
+            "reportId": report_id,
+            "incidentSummary": {
+                "incidentType": INCIDENT_TYPES[incident_type],
+                "incidentKind": incident_type,
+                "incidentDateTime": incident_time,
+                "incidentDateTimeDescription": "time the message was checked by childsafe",
+            },
+            "reporter": {
+                "reportingPerson": {"name": reporter.contact_name, "email": reporter.contact_email},
+                "organization": reporter.org_name,
+                **({"phone": reporter.contact_phone} if reporter.contact_phone else {}),
+            },
+            "personOrUserReported": {
+                "userIds": list(account.user_ids),
+                "screenNames": list(account.screen_names),
+                "ipCaptureEvents": list(account.ip_addresses),
+            },
+            "victim": {"ageRange": child_age_band, "internalReference": child_ref},
+            "evidence": {
+                "messages": excerpts,
+                "files": [
+                    {
+                        "fileName": m.filename,
+                        "size": m.size,
+                        "hashes": {"md5": m.md5, "sha1": m.sha1, "sha256": m.sha256, "pdq": m.pdq},
+                    }
+                    for m in media
+                ],
+            },
+            "additionalInformation": {
+                "moderatorNotes": moderator_notes,
+                "caseId": case_id,
+                "decisionId": decision_id,
+                "categories": categories,
+            },
+        }
+    }
+
+
+def _add(parent: ET.Element, key: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, dict):
+        node = ET.SubElement(parent, key)
+        for k, v in value.items():
+            _add(node, k, v)
+    elif isinstance(value, list):
+        node = ET.SubElement(parent, key)
+        item = key[:-1] if key.endswith("s") else "item"
+        for v in value:
+            _add(node, item, v)
+    else:
+        ET.SubElement(parent, key).text = str(value)
+
+
+def to_xml(package: dict[str, Any]) -> str:
+    """The package as XML (elements named after the JSON keys, lists as repeated singular elements)."""
+    root = ET.Element("report")
+    for k, v in package["report"].items():
+        _add(root, k, v)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import io
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from childsafe.reporting import HttpSubmissionAdapter, ReportedAccount, ReportingError, ReportingService
+
+
+class FakeTipline:
+    """A loopback receiver that fails the first ``failures`` posts and remembers reports by idempotency key."""
+
+    def __init__(self, failures: int = 2) -> None:
+        self.failures = failures
+        self.posts: list[tuple[str, str]] = []
+        self.ids: dict[str, str] = {}
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/submit")
+        async def submit(request: Request) -> JSONResponse:
+            key = request.headers.get("idempotency-key", "")
+            body = (await request.body()).decode()
+            self.posts.append((key, body))
+            if self.failures > 0:
+                self.failures -= 1
+                return JSONResponse({"error": "busy"}, status_code=503)
+            ET.fromstring(body)  # must be well-formed XML
+            remote = self.ids.setdefault(key, f"tip-{len(self.ids) + 1}")
+            return JSONResponse({"reportId": remote})
+
+        return app
+
+
+@pytest.fixture
+def tipline() -> Iterator[tuple[FakeTipline, str]]:
+    fake = FakeTipline()
+    server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield fake, f"http://127.0.0.1:{port}/submit"
+    server.should_exit = True
+    thread.join(10)
+
+
+def confirmed_case(env: Any, category: str = "grooming", outcome: str = "confirm") -> str:
+    env.decision("d1", "escalate", [category], "asks a 12-year-old for photos and to keep it secret")
+    env.review.import_escalations()
+    case = env.review.queue()[0]
+    env.review.claim(case.id, "mod1")
+    env.review.decide(case.id, "mod1", outcome, "adult asks child for photos and secrecy")
+    return str(case.id)
+
+
+def png() -> bytes:
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (64, 64), "white")
+    ImageDraw.Draw(img).rectangle((10, 10, 40, 50), fill="blue")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def service(env: Any) -> ReportingService:
+    return ReportingService(env.store.engine, env.review, env.audit, b"k" * 32, clock=env.clock)
+
+
+def test_report_package_fields_and_xml(env: Any) -> None:
+    case_id = confirmed_case(env)
+    reports = service(env)
+    media = png()
+    account = ReportedAccount(user_ids=["contact-42"], ip_addresses=[{"ip": "203.0.113.7", "at": "2026-03-01T09:00Z"}])
+    report = reports.create(
+        case_id, incident_type="enticement", actor="mod1", account=account, media=[("a.png", media)]
+    )
+    r = report.package["report"]
+    assert r["incidentSummary"]["incidentType"].startswith("Online Enticement")
+    assert r["reporter"]["organization"] and r["reporter"]["reportingPerson"]["email"]
+    assert r["personOrUserReported"]["userIds"] == ["contact-42"]
+    assert r["personOrUserReported"]["ipCaptureEvents"][0]["ip"] == "203.0.113.7"
+    assert r["victim"]["ageRange"] == "10-12"
+    import hashlib
+
+    hashes = r["evidence"]["files"][0]["hashes"]
+    assert hashes["md5"] == hashlib.md5(media).hexdigest() and hashes["sha1"] == hashlib.sha1(media).hexdigest()
+    assert hashes["pdq"] is None or len(hashes["pdq"]) == 64
+    assert r["additionalInformation"]["moderatorNotes"] == "adult asks child for photos and secrecy"
+    root = ET.fromstring(report.xml)
+    assert root.findtext("incidentSummary/incidentKind") == "enticement"
+    assert root.findtext("personOrUserReported/userIds/userId") == "contact-42"
+    assert root.findtext("evidence/files/file/hashes/md5") == hashes["md5"]
+    assert reports.create(case_id, incident_type="enticement", actor="mod1").id == report.id  # one per case
+
+
+def test_evidence_is_encrypted_under_a_year_long_hold(env: Any) -> None:
+    case_id = confirmed_case(env)
+    reports = service(env)
+    report = reports.create(case_id, incident_type="sextortion", actor="mod1", media=[("a.png", png())])
+    assert report.hold_until - env.clock.now >= __import__("datetime").timedelta(days=365)
+    with env.store.engine.connect() as c:
+        raw = c.execute(text("SELECT ciphertext FROM report_evidence")).scalars().all()
+        holds = c.execute(text("SELECT child_id, reference FROM legal_holds")).all()
+    assert raw and all(b"PNG" not in bytes(x) and b"redacted" not in bytes(x) for x in raw)
+    kinds = dict(reports.evidence(report.id))
+    assert kinds["media:a.png"] == png() and b"redacted excerpt" in kinds["message"]
+    assert holds == [(env.child.id, f"incident report {report.id}")]
+    assert [r.type for r in env.audit.records()][-2:] == ["report_created", "legal_hold"]
+
+
+def test_only_confirmed_exploitation_cases_are_reported(env: Any) -> None:
+    case_id = confirmed_case(env, category="violence")
+    with pytest.raises(ReportingError, match="not sexual exploitation"):
+        service(env).create(case_id, incident_type="csam", actor="mod1")
+
+
+def test_submission_retries_and_is_idempotent(env: Any, tipline: tuple[FakeTipline, str]) -> None:
+    fake, url = tipline
+    reports = service(env)
+    report = reports.create(confirmed_case(env), incident_type="enticement", actor="mod1")
+    adapter = HttpSubmissionAdapter(url, retries=3, backoff_s=0.01)
+    done = reports.submit(report.id, adapter)
+    assert done.status == "submitted" and done.remote_id == "tip-1"
+    assert len(fake.posts) == 3 and len({k for k, _ in fake.posts}) == 1  # two 503s, then accepted, one key
+    assert reports.submit(report.id, adapter).remote_id == "tip-1" and len(fake.posts) == 3  # not sent again
+    # A lost reply: the receiver recognises the key and answers with the same id.
+    again = HttpSubmissionAdapter(url, retries=0).submit(done.package, done.xml, done.idempotency_key)
+    assert again == "tip-1"
+
+
+def test_submission_gives_up_and_records_failure(env: Any, tipline: tuple[FakeTipline, str]) -> None:
+    fake, url = tipline
+    fake.failures = 10
+    reports = service(env)
+    report = reports.create(confirmed_case(env), incident_type="enticement", actor="mod1")
+    with pytest.raises(ReportingError, match="gave up after 2 attempts"):
+        reports.submit(report.id, HttpSubmissionAdapter(url, retries=1, backoff_s=0.01))
+    assert reports.get(report.id).status == "failed"
