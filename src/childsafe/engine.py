@@ -243,9 +243,17 @@ class Engine:
 
     def _detect_text(self, text: str, role: Role, index: int) -> tuple[list[Detection], list[str]]:
         """Detect on a text of any length: long texts are checked in overlapping chunks."""
+        detections, errors, _ = self._detect_text_ctx(text, role, index)
+        return detections, errors
+
+    def _detect_text_ctx(
+        self, text: str, role: Role, index: int
+    ) -> tuple[list[Detection], list[str], TextContext | None]:
+        """As :meth:`_detect_text`, also returning the context when the text fit in one chunk."""
         size = self.config.engine.max_chunk_chars
         if len(text) <= size:
-            return self._detect_ctx(TextContext.from_text(text, role, index))
+            ctx = TextContext.from_text(text, role, index)
+            return (*self._detect_ctx(ctx), ctx)
         detections: list[Detection] = []
         errors: list[str] = []
         step = size - _CHUNK_OVERLAP
@@ -258,7 +266,7 @@ class Engine:
                 detections.append(replace(d, span=span))
             if offset + size >= len(text):
                 break
-        return detections, errors
+        return detections, errors, None
 
     def _decide(
         self, text: str, detections: list[Detection], errors: list[str], band: AgeBand, role: Role
@@ -301,8 +309,9 @@ class ConversationMonitor:
         msg = Message.parse(message)
         index = self.count
         self.count += 1
-        detections, errors = self.engine._detect_text(msg.text, msg.role, index)
-        ctx = TextContext.from_text(msg.text[: self.engine.config.engine.max_chunk_chars], msg.role, index)
+        detections, errors, ctx = self.engine._detect_text_ctx(msg.text, msg.role, index)
+        if ctx is None:  # a long text: the tracker sees its first chunk
+            ctx = TextContext.from_text(msg.text[: self.engine.config.engine.max_chunk_chars], msg.role, index)
         try:
             conv = self.tracker.add(ctx, detections)
         except Exception as exc:
