@@ -171,16 +171,19 @@ class HealthyUse:
         last = self._repo.latest_usage(child_id)
         gap = now - last.last_seen_at if last else None
         continuing = last is not None and gap is not None and gap < timedelta(minutes=settings.break_minutes)
-        counted = int(min(gap, COUNT_CAP).total_seconds()) if continuing and gap is not None else 0
-        if settings.daily_limit_minutes is not None and used + counted >= settings.daily_limit_minutes * 60:
+        # The time since the previous message was spent using the service, even if this request is refused.
+        used += int(min(gap, COUNT_CAP).total_seconds()) if continuing and gap is not None else 0
+        session_start = last.session_start_at if continuing and last else now
+        if settings.daily_limit_minutes is not None and used >= settings.daily_limit_minutes * 60:
+            if record:
+                self._repo.put_usage(child_id, UsageRecord(day, used, session_start, now))
             midnight = datetime.combine(local.date() + timedelta(days=1), time(0, 0), tzinfo=zone)
             return refuse("time_limit", midnight)
-        session_start = last.session_start_at if continuing and last else now
         if settings.break_after_minutes is not None and now - session_start >= timedelta(
             minutes=settings.break_after_minutes
         ):
             assert last is not None
             return refuse("break", last.last_seen_at + timedelta(minutes=settings.break_minutes))
         if record:
-            self._repo.put_usage(child_id, UsageRecord(day, used + counted, session_start, now))
-        return HealthyVerdict(True, None, None, (used + counted) / 60, settings.daily_limit_minutes, None)
+            self._repo.put_usage(child_id, UsageRecord(day, used, session_start, now))
+        return HealthyVerdict(True, None, None, used / 60, settings.daily_limit_minutes, None)
