@@ -34,6 +34,10 @@ _CODE_ROLE = {v: k for k, v in _ROLE_CODE.items()}
 _STAGE_SET = frozenset(STAGES)
 # A sexualised request aimed at a child is serious on its own, whatever the rest of the conversation says.
 _SEXUAL_MINORS_FLOOR = 0.85
+# One or two messages from the other party can warn (0.3) but never escalate on their own ("hey, how old
+# are you?" is also how children start chatting); sexualised requests still act at once (floor above).
+_MIN_OTHER_MESSAGES = 3
+_EARLY_CAP = 0.45
 
 
 class ConversationTracker:
@@ -109,6 +113,8 @@ class ConversationTracker:
                 self._hot += 1
         self._window.append((index, _ROLE_CODE[role], None if logit is None else round(logit, 4), seen))
         now = self.model.conversation_risk(self.features())
+        if self._n_other < _MIN_OTHER_MESSAGES:
+            now = min(now, _EARLY_CAP)
         if self._sm_max >= _SEXUAL_MINORS_FLOOR:
             now = max(now, self._sm_max)
         # Risk only rises: a groomer changing the subject does not make the earlier messages safe.

@@ -442,7 +442,7 @@ def train_conversation_model(
 
 
 def streaming_risk(f: npt.NDArray[np.float64], w: npt.NDArray[np.float64], b: float) -> npt.NDArray[np.float64]:
-    """Risk after each message as the tracker reports it (running maximum of the model output)."""
+    """Risk after each message (running maximum of the model output; the tracker's early cap is left out)."""
     z = f @ w + b
     r = 1.0 / (1.0 + np.exp(-z))
     sm = f[:, FEATURES.index("sexual_minors_max")]
