@@ -53,8 +53,6 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path
         child = store.children.get_or_create(app.id, "kid", "10-12").id
         store.conversations.save(ConversationRecord("conv-1", app.id, child, None, 1, False))
         s = PrivacyServices(store, load_master_key(None, tmp_path / "data"))
-            type("C", (), {"store": type("S", (), {"data_dir": str(tmp_path / "data")})}), store
-        )
         s.message_vault(30).put("conv-1", "user", "my hamster is Nibbles", None)
         store.close()
         yield cfg, child
