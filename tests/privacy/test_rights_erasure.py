@@ -241,3 +241,17 @@ def test_purge_deletes_by_age_per_kind(world: World) -> None:
     with world.store.engine.connect() as c:
         assert c.execute(text("SELECT COUNT(*) FROM children")).scalar() == 2  # profiles are not data to purge
     assert world.events[-1]["type"] == "data.purged"
+
+
+def test_other_services_join_erasure_and_export_through_hooks(world: World) -> None:
+    erased: list[str] = []
+    world.services.rights.export_hooks["review"] = lambda child: {"cases": [f"case-of-{child}"]}
+
+    def erase_reviews(child: str) -> dict[str, int]:
+        erased.append(child)
+        return {"review_cases": 3}
+
+    world.services.rights.erasure_hooks.append(erase_reviews)
+    assert world.services.rights.export(world.child)["other"] == {"review": {"cases": [f"case-of-{world.child}"]}}
+    report = world.services.rights.erase(world.child)
+    assert erased == [world.child] and report.deleted["review_cases"] == 3

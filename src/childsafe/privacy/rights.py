@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,11 @@ from childsafe.store.privacy_sql import HoldRecord, SqlChildData, SqlGuardians
 from childsafe.types import AgeBand, InvalidInputError
 
 EXPORT_FORMAT = "childsafe.export/1"
+
+ErasureHook = Callable[[str], Mapping[str, int]]
+"""Erases a child's rows in another service's tables (review cases, ...); returns rows deleted per table."""
+ExportHook = Callable[[str], Mapping[str, Any]]
+"""Returns what another service stores about a child, JSON-ready, for the export's ``other`` section."""
 
 
 class UnknownChild(InvalidInputError):
@@ -123,6 +128,9 @@ class DataRights:
         self._retention = retention_days
         self._clock = clock
         self.audit = audit
+        # Services with their own tables (review, reporting) register here so erasure and export reach them.
+        self.erasure_hooks: list[ErasureHook] = []
+        self.export_hooks: dict[str, ExportHook] = {}
 
     def _require(self, child_id: str) -> None:
         if self._data.child(child_id) is None:
@@ -158,6 +166,7 @@ class DataRights:
             **collected,
             "legal_holds": [h.to_dict() for h in self._data.holds(child_id)],
             "retention": dict(self._retention),
+            "other": {name: dict(hook(child_id)) for name, hook in self.export_hooks.items()},
         }
         self.audit(
             {
@@ -180,7 +189,10 @@ class DataRights:
         """Delete all rows about the child and destroy its key; active legal holds are kept (and say so)."""
         self._require(child_id)
         holds = [h.id for h in self._data.holds(child_id) if h.released_at is None]
-        deleted = self._data.erase(child_id)
+        deleted = dict(self._data.erase(child_id))
+        for hook in self.erasure_hooks:
+            for table_name, n in hook(child_id).items():
+                deleted[table_name] = deleted.get(table_name, 0) + n
         report = ErasureReport(child_id, deleted, bool(deleted.get("child_keys")), holds)
         self.audit(
             {
