@@ -23,6 +23,7 @@ from childsafe.gateway.demo import DEMO_CHILD, DEMO_CHILD_AGE, DEMO_KEY, create_
 from childsafe.gateway.errors import ApiError, error_body, handle_http_error, handle_validation_error
 from childsafe.gateway.guardians import install_privacy
 from childsafe.gateway.metrics import Metrics
+from childsafe.gateway.oversight import install_oversight
 from childsafe.gateway.routes import router
 from childsafe.gateway.state import Gateway
 from childsafe.gateway.upstream import UpstreamClient
@@ -171,6 +172,7 @@ def create_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.gateway = gw
     app.include_router(router)
+    install_oversight(app, gw)  # audit sink on the engine, appeals API, review/guardian/appeal pages
     install_privacy(app, gw)  # guardian API, consent + healthy-use gate, per-child message keys
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)

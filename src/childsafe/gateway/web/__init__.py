@@ -1,0 +1,454 @@
+"""Server-rendered pages (Jinja2, no build step): moderator queue and case view, guardian dashboard,
+the child's appeal page, and the admin audit page. Every route checks its role; every form carries a CSRF
+token; sessions are signed cookies (HttpOnly, SameSite=Strict)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import insert, select
+
+from childsafe.audit import AuditEvent, AuditEventType
+from childsafe.gateway.state import Gateway
+from childsafe.gateway.web.auth import SESSION_COOKIE, Session, Sessions, WebUsers, load_session_key
+from childsafe.review import OUTCOMES, ReviewError
+from childsafe.store.schema import Base
+from childsafe.types import Category
+
+if TYPE_CHECKING:
+    from childsafe.gateway.oversight import Oversight
+
+log = logging.getLogger("childsafe.web")
+
+ANON_CSRF_COOKIE = "cs_csrf"
+DEMO_ACCOUNTS = (("admin", "admin-demo-pass", "admin"), ("moderator", "moderator-demo", "moderator"))
+DEMO_GUARDIAN = ("guardian", "guardian-demo")
+
+_templates = Environment(
+    loader=FileSystemLoader(str(Path(__file__).with_name("templates"))),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class Web:
+    """What the page routes share: accounts, sessions, the oversight services and the store."""
+
+    def __init__(self, gw: Gateway, oversight: Oversight) -> None:
+        self.gw = gw
+        self.oversight = oversight
+        self.users = WebUsers(gw.store.engine)
+        data_dir = getattr(gw.config.store, "data_dir", "./childsafe-data")
+        self.sessions = Sessions(load_session_key(data_dir), self.users)
+        self.secure_cookies = False  # the gateway may sit behind TLS termination; operators can flip this
+
+    def render(self, name: str, request: Request, session: Session | None, status: int = 200, **ctx: Any) -> Response:
+        html = _templates.get_template(name).render(
+            session=session, user=session.user if session else None, csrf=session.csrf if session else "", **ctx
+        )
+        return HTMLResponse(html, status_code=status)
+
+
+def _web(request: Request) -> Web:
+    w: Web = request.app.state.web
+    return w
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = (await request.body()).decode("utf-8", "replace")
+    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+def _session(request: Request) -> Session | None:
+    return _web(request).sessions.read(request.cookies.get(SESSION_COOKIE))
+
+
+def _guard(request: Request, roles: tuple[str, ...]) -> Session | Response:
+    """The session if its role may use this page; else a redirect to login or a 403 page."""
+    session = _session(request)
+    if session is None:
+        return RedirectResponse("/login?next=" + quote(request.url.path), status_code=303)
+    if session.user.role not in roles:
+        return _web(request).render("error.html", request, session, 403, message="Your role cannot open this page.")
+    return session
+
+
+def _csrf_ok(session: Session, form: dict[str, str]) -> bool:
+    return secrets.compare_digest(form.get("csrf", ""), session.csrf)
+
+
+def _home(role: str) -> str:
+    return {"moderator": "/review", "admin": "/review", "guardian": "/guardian"}.get(role, "/login")
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_model=None)
+async def index(request: Request) -> Response:
+    session = _session(request)
+    return RedirectResponse(_home(session.user.role) if session else "/login", status_code=303)
+
+
+@router.get("/login", response_model=None)
+async def login_page(request: Request, next: str = "") -> Response:
+    token = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_hex(20)
+    resp = _web(request).render("login.html", request, None, login_csrf=token, next=next, error=None)
+    resp.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    return resp
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request) -> Response:
+    web = _web(request)
+    form = await _form(request)
+    cookie = request.cookies.get(ANON_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(form.get("csrf", ""), cookie):
+        return web.render("error.html", request, None, 403, message="The form expired. Please reload and try again.")
+    user = await asyncio.to_thread(web.users.authenticate, form.get("username", ""), form.get("password", ""))
+    await asyncio.to_thread(
+        web.oversight.audit.append,
+        AuditEvent(AuditEventType.LOGIN, {"success": user is not None}, actor=form.get("username", "")[:100]),
+    )
+    if user is None:
+        return web.render(
+            "login.html",
+            request,
+            None,
+            401,
+            login_csrf=cookie,
+            next=form.get("next", ""),
+            error="Wrong username or password.",
+        )
+    target = form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = _home(user.role)
+    resp = RedirectResponse(target, status_code=303)
+    resp.set_cookie(
+        SESSION_COOKIE, web.sessions.issue(user), httponly=True, samesite="strict", secure=web.secure_cookies
+    )
+    return resp
+
+
+@router.post("/logout", response_model=None)
+async def logout(request: Request) -> Response:
+    session = _session(request)
+    form = await _form(request)
+    if session is not None and not _csrf_ok(session, form):
+        return _web(request).render("error.html", request, session, 403, message="Invalid form token.")
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE)
+    return resp
+
+
+# -- moderators ---------------------------------------------------------------------------------------------
+
+
+@router.get("/review", response_model=None)
+async def review_queue(request: Request, status: str = "") -> Response:
+    session = _guard(request, ("moderator", "admin"))
+    if not isinstance(session, Session):
+        return session
+    review = _web(request).oversight.review
+    await asyncio.to_thread(review.import_escalations)
+    cases = await asyncio.to_thread(review.queue, status or None)
+    now = datetime.now(UTC)
+    return _web(request).render("queue.html", request, session, cases=cases, now=now, filter_status=status)
+
+
+@router.get("/review/cases/{case_id}", response_model=None)
+async def case_page(request: Request, case_id: str) -> Response:
+    session = _guard(request, ("moderator", "admin"))
+    if not isinstance(session, Session):
+        return session
+    review = _web(request).oversight.review
+    try:
+        view = await asyncio.to_thread(review.view, case_id, session.user.username, session.user.role)
+    except ReviewError as exc:
+        return _web(request).render("error.html", request, session, exc.status, message=str(exc))
+    return _web(request).render(
+        "case.html",
+        request,
+        session,
+        view=view,
+        case=view.case,
+        outcomes=OUTCOMES,
+        categories=[c.value for c in Category],
+        now=datetime.now(UTC),
+        error=request.query_params.get("error"),
+    )
+
+
+@router.post("/review/cases/{case_id}/claim", response_model=None)
+async def claim_case(request: Request, case_id: str) -> Response:
+    session = _guard(request, ("moderator", "admin"))
+    if not isinstance(session, Session):
+        return session
+    if not _csrf_ok(session, await _form(request)):
+        return _web(request).render("error.html", request, session, 403, message="Invalid form token.")
+    try:
+        await asyncio.to_thread(_web(request).oversight.review.claim, case_id, session.user.username)
+    except ReviewError as exc:
+        return _web(request).render("error.html", request, session, exc.status, message=str(exc))
+    return RedirectResponse(f"/review/cases/{quote(case_id)}", status_code=303)
+
+
+@router.post("/review/cases/{case_id}/decide", response_model=None)
+async def decide_case(request: Request, case_id: str) -> Response:
+    session = _guard(request, ("moderator", "admin"))
+    if not isinstance(session, Session):
+        return session
+    form = await _form(request)
+    if not _csrf_ok(session, form):
+        return _web(request).render("error.html", request, session, 403, message="Invalid form token.")
+    review = _web(request).oversight.review
+    try:
+        await asyncio.to_thread(
+            review.decide,
+            case_id,
+            session.user.username,
+            form.get("outcome", ""),
+            form.get("reason", ""),
+            form.get("category") or None,
+            session.user.role,
+        )
+    except ReviewError as exc:
+        if exc.status == 400:
+            return RedirectResponse(f"/review/cases/{quote(case_id)}?error={quote(str(exc))}", status_code=303)
+        return _web(request).render("error.html", request, session, exc.status, message=str(exc))
+    return RedirectResponse(f"/review/cases/{quote(case_id)}", status_code=303)
+
+
+# -- admins -------------------------------------------------------------------------------------------------
+
+
+@router.get("/admin/audit", response_model=None)
+async def audit_page(request: Request) -> Response:
+    session = _guard(request, ("admin",))
+    if not isinstance(session, Session):
+        return session
+    report = await asyncio.to_thread(_web(request).oversight.audit.verify)
+    return _web(request).render("audit.html", request, session, report=report)
+
+
+@router.get("/admin/audit/export", response_model=None)
+async def audit_export(request: Request) -> Response:
+    session = _guard(request, ("admin",))
+    if not isinstance(session, Session):
+        return session
+    audit = _web(request).oversight.audit
+
+    def dump() -> str:
+        lines = [json.dumps(r.to_json(), ensure_ascii=False) for r in audit.records()]
+        lines += [json.dumps(cp.to_json()) for cp in audit.checkpoints()]
+        audit.append(AuditEvent(AuditEventType.EXPORT, {"events": len(lines)}, actor=session.user.username))
+        return "\n".join(lines) + "\n"
+
+    body = await asyncio.to_thread(dump)
+    return Response(
+        body,
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
+    )
+
+
+# -- guardians ----------------------------------------------------------------------------------------------
+
+
+def _guardian_children(web: Web, guardian_id: str | None) -> list[dict[str, Any]]:
+    links = Base.metadata.tables.get("guardian_children")
+    children = Base.metadata.tables["children"]
+    if links is None or guardian_id is None:
+        return []
+    q = (
+        select(children.c.id, children.c.age_band)
+        .join(links, links.c.child_id == children.c.id)
+        .where(links.c.guardian_id == guardian_id)
+        .order_by(children.c.created_at)
+    )
+    with web.gw.store.engine.connect() as c:
+        return [{"id": r.id, "age_band": r.age_band} for r in c.execute(q)]
+
+
+def _activity(web: Web, child_id: str, days: int = 7) -> dict[str, Any]:
+    """Counts only: how many checks, what was done, which categories; never message text."""
+    d = Base.metadata.tables["decisions"]
+    since = datetime.now(UTC) - timedelta(days=days)
+    with web.gw.store.engine.connect() as c:
+        # JSON columns cannot be grouped on PostgreSQL, so categories are counted here (bounded by the window).
+        rows = c.execute(
+            select(d.c.action, d.c.categories)
+            .where(d.c.child_id == child_id, d.c.created_at >= since)
+            .limit(100_000)
+        ).all()
+    actions: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
+    for action, cats in rows:
+        actions[action] += 1
+        for cat in cats or []:
+            categories[cat] += 1
+    return {"days": days, "total": sum(actions.values()), "actions": dict(actions), "categories": dict(categories)}
+
+
+@router.get("/guardian", response_model=None)
+async def guardian_home(request: Request) -> Response:
+    session = _guard(request, ("guardian",))
+    if not isinstance(session, Session):
+        return session
+    web = _web(request)
+
+    def load() -> list[dict[str, Any]]:
+        kids = _guardian_children(web, session.user.guardian_id)
+        return [{**k, "activity": _activity(web, k["id"])} for k in kids]
+
+    children = await asyncio.to_thread(load)
+    return web.render("guardian.html", request, session, children=children)
+
+
+@router.get("/guardian/children/{child_id}", response_model=None)
+async def guardian_child(request: Request, child_id: str) -> Response:
+    session = _guard(request, ("guardian",))
+    if not isinstance(session, Session):
+        return session
+    web = _web(request)
+    kids = await asyncio.to_thread(_guardian_children, web, session.user.guardian_id)
+    if child_id not in {k["id"] for k in kids}:  # another family's child looks exactly like a missing one
+        return web.render("error.html", request, session, 404, message="No such child in your family.")
+    activity = await asyncio.to_thread(_activity, web, child_id, 30)
+    child = next(k for k in kids if k["id"] == child_id)
+    return web.render("guardian_child.html", request, session, child=child, activity=activity)
+
+
+# -- the child's appeal page (no account: the decision id from the child-facing message is the capability) --
+
+
+@router.get("/appeal", response_model=None)
+async def appeal_form(request: Request, decision_id: str = "") -> Response:
+    token = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_hex(20)
+    resp = _web(request).render("appeal.html", request, None, decision_id=decision_id, form_csrf=token, error=None)
+    resp.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    return resp
+
+
+@router.post("/appeal", response_model=None)
+async def appeal_submit(request: Request) -> Response:
+    web = _web(request)
+    form = await _form(request)
+    cookie = request.cookies.get(ANON_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(form.get("csrf", ""), cookie):
+        return web.render("error.html", request, None, 403, message="The form expired. Please reload and try again.")
+    requester = "guardian" if form.get("requester") == "guardian" else "child"
+    try:
+        appeal = await asyncio.to_thread(
+            web.oversight.review.file_appeal, form.get("decision_id", "").strip(), form.get("reason", ""), requester
+        )
+    except ReviewError as exc:
+        return web.render(
+            "appeal.html",
+            request,
+            None,
+            exc.status,
+            decision_id=form.get("decision_id", ""),
+            form_csrf=cookie,
+            error=str(exc),
+        )
+    return RedirectResponse(f"/appeal/{quote(appeal.id)}", status_code=303)
+
+
+@router.get("/appeal/{appeal_id}", response_model=None)
+async def appeal_status(request: Request, appeal_id: str) -> Response:
+    web = _web(request)
+    try:
+        appeal = await asyncio.to_thread(web.oversight.review.appeal, appeal_id)
+    except ReviewError as exc:
+        return web.render("error.html", request, None, exc.status, message="We could not find that appeal.")
+    return web.render("appeal_status.html", request, None, appeal=appeal.public())
+
+
+# -- wiring -------------------------------------------------------------------------------------------------
+
+
+def seed_demo(web: Web) -> dict[str, str]:
+    """Demo accounts, a guardian linked to the demo child, an escalated case and a blocked decision to appeal."""
+    from childsafe.gateway.demo import DEMO_CHILD, DEMO_KEY
+    from childsafe.store import DecisionEntry
+
+    store = web.gw.store
+    for username, password, role in DEMO_ACCOUNTS:
+        web.users.create(username, password, role)
+    app = store.apps.by_key(DEMO_KEY)
+    if app is None:
+        return {}
+    # A child of its own for the guardian pages: linking the chat demo child to a guardian would put it under
+    # the privacy consent gate and the scripted chat demo would then refuse it.
+    demo_child = store.children.get(app.id, DEMO_CHILD)
+    child = store.children.get_or_create(app.id, "child-demo-family", demo_child.age_band if demo_child else "10-12")
+    guardians = Base.metadata.tables.get("guardians")
+    links = Base.metadata.tables.get("guardian_children")
+    guardian_id = "gdn_demo"
+    if guardians is not None and links is not None:
+        with store.engine.begin() as c:
+            if c.execute(select(guardians.c.id).where(guardians.c.id == guardian_id)).first() is None:
+                now = datetime.now(UTC)
+                c.execute(
+                    insert(guardians).values(
+                        id=guardian_id, display_name="Demo parent", token_hash=uuid.uuid4().hex, created_at=now
+                    )
+                )
+                c.execute(insert(links).values(child_id=child.id, guardian_id=guardian_id, created_at=now))
+    web.users.create(DEMO_GUARDIAN[0], DEMO_GUARDIAN[1], "guardian", guardian_id)
+    base = {
+        "kind": "input",
+        "policy_version": "demo",
+        "age_band": child.age_band,
+        "reasons": ["demo"],
+        "app_id": app.id,
+        "child_id": child.id,
+    }
+    store.decisions.record(
+        [
+            DecisionEntry(
+                id="dec_demo_escalated",
+                action="escalate",
+                categories=["grooming"],
+                scores={"grooming": 0.93},
+                role="contact",
+                excerpt="(demo) an adult asks the child for photos and to keep it secret",
+                **base,  # type: ignore[arg-type]
+            ),
+            DecisionEntry(
+                id="dec_demo_blocked",
+                action="block",
+                categories=["violence"],
+                scores={"violence": 0.71},
+                role="child",
+                excerpt="(demo) a question about a battle in history class",
+                **base,  # type: ignore[arg-type]
+            ),
+        ]
+    )
+    return {"appeal_page": "/appeal?decision_id=dec_demo_blocked"}
+
+
+def install_web(app: FastAPI, gw: Gateway, oversight: Oversight) -> Web:
+    web = Web(gw, oversight)
+    app.state.web = web
+    app.include_router(router)
+    if getattr(gw.config.server, "demo", False):
+        links = seed_demo(web)
+        accounts = ", ".join(f"{u}/{p}" for u, p, _ in DEMO_ACCOUNTS) + f", {DEMO_GUARDIAN[0]}/{DEMO_GUARDIAN[1]}"
+        log.warning("demo web pages: /login with %s; child's appeal page: %s", accounts, links.get("appeal_page"))
+    return web
