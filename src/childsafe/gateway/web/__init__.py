@@ -290,9 +290,7 @@ def _activity(web: Web, child_id: str, days: int = 7) -> dict[str, Any]:
     with web.gw.store.engine.connect() as c:
         # JSON columns cannot be grouped on PostgreSQL, so categories are counted here (bounded by the window).
         rows = c.execute(
-            select(d.c.action, d.c.categories)
-            .where(d.c.child_id == child_id, d.c.created_at >= since)
-            .limit(100_000)
+            select(d.c.action, d.c.categories).where(d.c.child_id == child_id, d.c.created_at >= since).limit(100_000)
         ).all()
     actions: Counter[str] = Counter()
     categories: Counter[str] = Counter()
