@@ -200,6 +200,8 @@ def test_cli_verify_and_export(db_url: str, tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["audit", "verify", "--config", str(config)])
     assert bad.exit_code == 1
     assert ids[2] in bad.output and "altered" in bad.output
+    signed = runner.invoke(cli, ["audit", "checkpoint", "--config", str(config)])
+    assert signed.exit_code == 0 and "#6" in signed.output
     usage = runner.invoke(cli, ["audit", "export", "--config", str(config), "--from", "yesterday", "--out", str(out)])
     assert usage.exit_code == 2 and "--from" in usage.output
     store.close()

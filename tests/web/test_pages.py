@@ -129,3 +129,13 @@ def test_child_appeal_page(site: Site) -> None:
         status = c.get(r.headers["location"])
         assert "safety team will look at it soon" in status.text
         assert c.post("/appeal", data={"csrf": "x", "decision_id": "dec_b2"}).status_code == 403
+
+
+def test_privacy_events_land_in_the_audit_chain(site: Site) -> None:
+    privacy = site.app.state.privacy
+    guardian, _token = privacy.create_guardian("Parent", actor="operator")
+    privacy.link_child(guardian.id, site.child_id, actor="operator")
+    records = [r for r in site.oversight.audit.records() if r.actor == "operator"]
+    assert [r.data["event"] for r in records] == ["guardian.created", "guardian.linked"]
+    assert records[1].subject == site.child_id
+    assert site.oversight.audit.verify().ok

@@ -172,8 +172,8 @@ def create_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.gateway = gw
     app.include_router(router)
-    install_oversight(app, gw)  # audit sink on the engine, appeals API, review/guardian/appeal pages
     install_privacy(app, gw)  # guardian API, consent + healthy-use gate, per-child message keys
+    install_oversight(app, gw)  # audit sink on the engine, appeals API, review/guardian/appeal pages (after privacy)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_middleware(GatewayMiddleware, max_body_bytes=config.server.max_body_bytes, metrics=gw.metrics)

@@ -35,6 +35,11 @@ def install_oversight(app: FastAPI, gw: Gateway) -> Oversight:
     gw.engine.sinks.append(sink)
     review = ReviewService.from_store(gw.store, gw.config, audit=audit)
     oversight = Oversight(audit, sink, review)
+    privacy = getattr(app.state, "privacy", None)
+    if privacy is not None and hasattr(privacy, "set_audit"):
+        from childsafe.audit.privacy_hook import privacy_audit_hook
+
+        privacy.set_audit(privacy_audit_hook(audit))  # consents, data rights and legal holds into the chain
     app.state.oversight = oversight
     app.include_router(router)
     from childsafe.gateway.web import install_web

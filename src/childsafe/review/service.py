@@ -151,7 +151,7 @@ class ReviewService:
         engine: Engine,
         decisions: DecisionLog,
         audit: AuditLog,
-        messages: MessageVault | None = None,
+        messages: MessageVault | Callable[[], MessageVault | None] | None = None,
         *,
         settings: ReviewSettings | None = None,
         clock: Clock | None = None,
@@ -159,7 +159,8 @@ class ReviewService:
         self._engine = engine
         self._decisions = decisions
         self._audit = audit
-        self._messages = messages
+        # A callable is read at use time: the gateway's privacy layer swaps in a per-child-key vault after start.
+        self._messages_source = messages
         self._settings = settings or ReviewSettings()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._cases = Base.metadata.tables["review_cases"]
@@ -174,10 +175,17 @@ class ReviewService:
             store.engine,
             store.decisions,
             audit or open_audit_log(store.engine, config),
-            store.messages,
+            lambda: store.messages,
             settings=ReviewSettings.from_config(config),
             clock=store.clock,
         )
+
+    @property
+    def _messages(self) -> MessageVault | None:
+        src = self._messages_source
+        if src is None or not callable(src):
+            return src
+        return src()
 
     # -- cases -------------------------------------------------------------------------------------------
 
