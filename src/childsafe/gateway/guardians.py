@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from childsafe.gateway.errors import ApiError
 from childsafe.gateway.state import Gateway
-from childsafe.privacy.consent import ConsentMethod, Purpose
+from childsafe.privacy.consent import ConsentMethod
 from childsafe.privacy.healthy import HealthyVerdict
 from childsafe.privacy.rights import render_summary
 from childsafe.privacy.service import PrivacyServices
@@ -60,8 +60,8 @@ async def privacy_gate(handler: Any, child: ChildRecord) -> Response | None:
     services = services_for(gw)
     if services is None:
         return None
-    state = await asyncio.to_thread(services.consent.state, child.id)
-    if (state.enrolled or services.settings.consent_required) and not state.allows(Purpose.SAFETY_CHECKING):
+    consented, verdict = await asyncio.to_thread(services.gate, child.id, child.age_band)
+    if not consented:
         raise ApiError(
             403,
             "this child's guardian has not consented to 'safety_checking', which is required to use the service "
@@ -70,7 +70,6 @@ async def privacy_gate(handler: Any, child: ChildRecord) -> Response | None:
             param="safety_checking",
             code="consent_missing",
         )
-    verdict = await asyncio.to_thread(services.healthy.check, child.id, child.age_band)
     if verdict.allowed:
         return None
     return _healthy_reply(handler, verdict)

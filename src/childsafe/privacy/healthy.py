@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from childsafe.privacy.hooks import AuditHook, no_audit
@@ -144,16 +145,28 @@ class HealthyUse:
         u = self._repo.usage(child_id, day)
         return 0.0 if u is None else u.seconds / 60
 
-    def check(self, child_id: str, age_band: str, *, record: bool = True) -> HealthyVerdict:
-        """The verdict for a request now; an allowed request (with ``record``) is counted as use."""
-        settings = self._repo.settings(child_id)
+    def check(
+        self,
+        child_id: str,
+        age_band: str,
+        *,
+        record: bool = True,
+        settings: HealthySettingsRecord | Literal["load"] | None = "load",
+    ) -> HealthyVerdict:
+        """The verdict for a request now; an allowed request (with ``record``) is counted as use.
+
+        ``settings`` may be passed when the caller has already read them (saves a query per request)."""
+        if settings == "load":
+            settings = self._repo.settings(child_id)
         now = self._clock()
-        if settings is None:
+        if settings is None or isinstance(settings, str):
             return HealthyVerdict(True, None, None, 0.0, None, None)
         zone = parse_zone(settings.timezone)
         local = now.astimezone(zone)
         day = local.date().isoformat()
-        today = self._repo.usage(child_id, day)
+        last = self._repo.latest_usage(child_id)
+        # The newest usage row is today's unless the day has turned (or the time zone changed).
+        today = last if last is not None and last.day == day else self._repo.usage(child_id, day)
         used = today.seconds if today else 0
 
         def refuse(reason: str, resume_at: datetime | None) -> HealthyVerdict:
@@ -168,7 +181,6 @@ class HealthyUse:
                 if resume_local <= local:
                     resume_local += timedelta(days=1)
                 return refuse("quiet_hours", resume_local)
-        last = self._repo.latest_usage(child_id)
         gap = now - last.last_seen_at if last else None
         continuing = last is not None and gap is not None and gap < timedelta(minutes=settings.break_minutes)
         # The time since the previous message was spent using the service, even if this request is refused.

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from childsafe.privacy.consent import ConsentLedger, Purpose
-from childsafe.privacy.healthy import HealthyUse
+from childsafe.privacy.healthy import HealthyUse, HealthyVerdict
 from childsafe.privacy.hooks import AuditHook, PrivacyEvent, no_audit
 from childsafe.privacy.retention import purge
 from childsafe.privacy.rights import DataRights
@@ -23,6 +23,7 @@ from childsafe.store.privacy_sql import (
     SqlConsentLedger,
     SqlGuardians,
     SqlHealthyUse,
+    read_profile,
 )
 
 
@@ -105,6 +106,19 @@ class PrivacyServices:
     def consent_applies(self, child_id: str) -> bool:
         """Consent is enforced for children a guardian manages (or has consented for), or for all when required."""
         return self.settings.consent_required or self.consent.state(child_id).enrolled
+
+    def gate(self, child_id: str, age_band: str) -> tuple[bool, HealthyVerdict]:
+        """For the chat pipeline: (safety checking is allowed, the healthy-use verdict), in as few queries as
+        possible (one for an unmanaged child without limits). Nothing is cached, so a withdrawal or a new limit
+        applies to the very next request on every replica."""
+        profile = read_profile(self.db, child_id)
+        enrolled = profile.guardian_id is not None or profile.has_consent_records
+        allowed = True
+        if enrolled or self.settings.consent_required:
+            allowed = self.consent.state(child_id).allows(Purpose.SAFETY_CHECKING)
+        if not allowed:
+            return False, HealthyVerdict(True, None, None, 0.0, None, None)
+        return True, self.healthy.check(child_id, age_band, settings=profile.settings)
 
     def may_store_messages(self, child_id: str) -> bool:
         """Where consent applies, conversation text is stored only with 'conversation_storage' in force."""

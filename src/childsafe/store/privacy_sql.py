@@ -130,6 +130,41 @@ class SqlGuardians:
             return [ChildRecord(r.id, r.app_id, r.age_band) for r in s.scalars(q)]
 
 
+@dataclass(frozen=True, slots=True)
+class PrivacyProfile:
+    """What the chat gate needs about a child, read in one query."""
+
+    guardian_id: str | None
+    has_consent_records: bool
+    settings: HealthySettingsRecord | None
+
+
+def read_profile(db: PrivacyDb, child_id: str) -> PrivacyProfile:
+    has_consent = (
+        select(ConsentEventRow.id).where(ConsentEventRow.child_id == child_id).limit(1).exists().label("has_consent")
+    )
+    q = (
+        select(GuardianChildRow.guardian_id, HealthySettingsRow, has_consent)
+        .select_from(ChildRow)
+        .outerjoin(GuardianChildRow, GuardianChildRow.child_id == ChildRow.id)
+        .outerjoin(HealthySettingsRow, HealthySettingsRow.child_id == ChildRow.id)
+        .where(ChildRow.id == child_id)
+    )
+    with db.sessions() as s:
+        row = s.execute(q).first()
+    if row is None:
+        return PrivacyProfile(None, False, None)
+    guardian_id, hs, has = row
+    settings = (
+        None
+        if hs is None
+        else HealthySettingsRecord(
+            hs.timezone, hs.daily_limit_minutes, hs.quiet_start, hs.quiet_end, hs.break_after_minutes, hs.break_minutes
+        )
+    )
+    return PrivacyProfile(guardian_id, bool(has), settings)
+
+
 # -- consent ledger ----------------------------------------------------------------------------------
 
 
