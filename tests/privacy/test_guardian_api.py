@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -271,3 +272,23 @@ def test_export_rectify_hold_and_erase_over_http(env: Env) -> None:
         assert c.execute(text("SELECT COUNT(*) FROM children")).scalar() == 0
     # The app's user is unknown again (auto-creation is off), not silently served under the old profile.
     assert env.chat("kid-e").status_code == 404
+
+
+def test_streamed_request_gets_the_kind_message_as_a_stream(env: Env) -> None:
+    _gid, token, (kid,) = _guardian(env, "Parent", ("kid-q", 5))
+    _grant(env, token, kid, "safety_checking", child_assent=None)
+    env.call(
+        "PUT", f"/v1/children/{kid}/healthy-use", token,
+        json={"timezone": "UTC", "quiet_start": "11:30", "quiet_end": "12:30"},
+    )  # fmt: skip
+    body = {"model": "m", "user": "kid-q", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    r = HTTP.post(env.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    text_out = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text_out == "It's rest time now. I'll be here again at 12:30. Sleep well!"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[0]["childsafe"]["healthy_use"]["reason"] == "quiet_hours"
+    assert env.upstream.received == []
