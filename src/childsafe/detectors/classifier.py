@@ -158,15 +158,22 @@ class ClassifierDetector(Detector):
         self.load()
         encs = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
         windows: list[list[int]] = []
+        seen: dict[tuple[int, ...], int] = {}
         owner: list[int] = []
+        slot: list[int] = []
         for t, enc in enumerate(encs):
             for w in self._windows(list(enc.ids)):
-                windows.append(w)
+                # The raw and normalised views often tokenise identically (the tokenizer lowercases): run once.
+                key = tuple(w)
+                if key not in seen:
+                    seen[key] = len(windows)
+                    windows.append(w)
                 owner.append(t)
+                slot.append(seen[key])
         out = np.zeros((len(texts), len(self._cats)), dtype=np.float64)
         if windows:
             probs = self._run(windows)
-            np.maximum.at(out, np.asarray(owner), probs)
+            np.maximum.at(out, np.asarray(owner), probs[np.asarray(slot)])
         return out
 
     def _views(self, ctx: TextContext) -> list[str]:
