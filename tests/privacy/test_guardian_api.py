@@ -292,3 +292,20 @@ def test_streamed_request_gets_the_kind_message_as_a_stream(env: Env) -> None:
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     assert chunks[0]["childsafe"]["healthy_use"]["reason"] == "quiet_hours"
     assert env.upstream.received == []
+
+
+def test_erasure_or_rectification_by_another_process_reaches_the_running_gateway(env: Env) -> None:
+    _gid, token, (kid,) = _guardian(env, "Parent", ("kid-x", 11))
+    _grant(env, token, kid, "safety_checking")
+    assert env.chat("kid-x").status_code == 200  # the gateway now holds the profile in its cache
+    services = env.app.state.privacy
+    services.rights.rectify_age_band(kid, 14, actor="operator:cli")  # as `childsafe data rectify` would
+    r = env.chat("kid-x")
+    assert r.status_code == 409 and r.json()["error"]["type"] == "child_updated"
+    r = env.chat("kid-x")
+    assert r.status_code == 200 and len(env.upstream.received) == 2
+    env.app.state.gateway.sink.flush()
+    services.rights.erase(kid, actor="operator:cli")  # as `childsafe data erase` would
+    r = env.chat("kid-x")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "unknown_child"
+    assert len(env.upstream.received) == 2

@@ -22,7 +22,7 @@ from childsafe.gateway.state import Gateway
 from childsafe.privacy.consent import ConsentMethod
 from childsafe.privacy.healthy import HealthyVerdict
 from childsafe.privacy.rights import render_summary
-from childsafe.privacy.service import PrivacyServices
+from childsafe.privacy.service import PrivacyServices, StaleChild
 from childsafe.store import AppRecord, ChildRecord
 from childsafe.store.privacy_sql import GuardianRecord, HealthySettingsRecord
 from childsafe.types import InvalidInputError
@@ -60,7 +60,16 @@ async def privacy_gate(handler: Any, child: ChildRecord) -> Response | None:
     services = services_for(gw)
     if services is None:
         return None
-    consented, verdict = await asyncio.to_thread(services.gate, child.id, child.age_band)
+    try:
+        consented, verdict = await asyncio.to_thread(services.gate, child.id, child.age_band)
+    except StaleChild as stale:
+        # Erased or rectified by another process (the CLI, another replica): drop the cached profile.
+        _forget_child(gw, child.id)
+        if stale.erased:
+            raise ApiError(404, "unknown child: this child's data has been erased", "unknown_child") from None
+        raise ApiError(
+            409, "this child's age band was just corrected; please send the request again", "child_updated"
+        ) from None
     if not consented:
         raise ApiError(
             403,

@@ -27,6 +27,15 @@ from childsafe.store.privacy_sql import (
 )
 
 
+class StaleChild(Exception):
+    """The caller's copy of a child profile is out of date (erased, or age band rectified elsewhere)."""
+
+    def __init__(self, child_id: str, *, erased: bool) -> None:
+        super().__init__(child_id)
+        self.child_id = child_id
+        self.erased = erased
+
+
 class PrivacyServices:
     """Guardians, consent, healthy use, data rights and retention for one store.
 
@@ -110,8 +119,14 @@ class PrivacyServices:
     def gate(self, child_id: str, age_band: str) -> tuple[bool, HealthyVerdict]:
         """For the chat pipeline: (safety checking is allowed, the healthy-use verdict), in as few queries as
         possible (one for an unmanaged child without limits). Nothing is cached, so a withdrawal or a new limit
-        applies to the very next request on every replica."""
+        applies to the very next request on every replica.
+
+        Raises :class:`StaleChild` when the child was erased, or its age band changed, since the caller read it."""
         profile = read_profile(self.db, child_id)
+        if not profile.exists:
+            raise StaleChild(child_id, erased=True)
+        if profile.age_band != age_band:
+            raise StaleChild(child_id, erased=False)
         enrolled = profile.guardian_id is not None or profile.has_consent_records
         allowed = True
         if enrolled or self.settings.consent_required:

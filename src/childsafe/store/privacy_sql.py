@@ -134,6 +134,8 @@ class SqlGuardians:
 class PrivacyProfile:
     """What the chat gate needs about a child, read in one query."""
 
+    exists: bool
+    age_band: str | None
     guardian_id: str | None
     has_consent_records: bool
     settings: HealthySettingsRecord | None
@@ -144,7 +146,7 @@ def read_profile(db: PrivacyDb, child_id: str) -> PrivacyProfile:
         select(ConsentEventRow.id).where(ConsentEventRow.child_id == child_id).limit(1).exists().label("has_consent")
     )
     q = (
-        select(GuardianChildRow.guardian_id, HealthySettingsRow, has_consent)
+        select(ChildRow.age_band, GuardianChildRow.guardian_id, HealthySettingsRow, has_consent)
         .select_from(ChildRow)
         .outerjoin(GuardianChildRow, GuardianChildRow.child_id == ChildRow.id)
         .outerjoin(HealthySettingsRow, HealthySettingsRow.child_id == ChildRow.id)
@@ -153,8 +155,8 @@ def read_profile(db: PrivacyDb, child_id: str) -> PrivacyProfile:
     with db.sessions() as s:
         row = s.execute(q).first()
     if row is None:
-        return PrivacyProfile(None, False, None)
-    guardian_id, hs, has = row
+        return PrivacyProfile(False, None, None, False, None)
+    band, guardian_id, hs, has = row
     settings = (
         None
         if hs is None
@@ -162,7 +164,7 @@ def read_profile(db: PrivacyDb, child_id: str) -> PrivacyProfile:
             hs.timezone, hs.daily_limit_minutes, hs.quiet_start, hs.quiet_end, hs.break_after_minutes, hs.break_minutes
         )
     )
-    return PrivacyProfile(guardian_id, bool(has), settings)
+    return PrivacyProfile(True, band, guardian_id, bool(has), settings)
 
 
 # -- consent ledger ----------------------------------------------------------------------------------
