@@ -73,3 +73,39 @@ def test_child_appeals_in_chromium(site: Site, page) -> None:  # type: ignore[no
     page.wait_for_selector("#appeal-message")
     assert "safety team" in page.inner_text("#appeal-message")
     shot(page, "5-appeal-status")
+
+
+def test_guardian_withdraws_consent_and_erases_in_chromium(site: Site, page) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    site.guardian("gdn_a", [site.child_id])
+    site.decision("dec_erase_me", "escalate", "grooming")
+    site.oversight.review.import_escalations()
+    privacy = site.app.state.privacy
+    for purpose in ("safety_checking", "analytics"):
+        privacy.consent.record(
+            site.child_id, "10-12", purpose, True, guardian_id="gdn_a", method="guardian_account", child_assent=True
+        )
+    site.app.state.web.users.create("parent", "parent-password", "guardian", "gdn_a")
+    page.goto(site.url + "/login")
+    page.get_by_label("Username").fill("parent")
+    page.get_by_label("Password").fill("parent-password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/guardian")
+    shot(page, "6-guardian-home")
+    page.locator(f"a[href='/guardian/children/{site.child_id}']").click()
+    assert page.inner_text("#consent-analytics") == "yes"
+    page.get_by_role("button", name="Withdraw consent for analytics").click()
+    page.wait_for_selector("#notice")
+    assert page.inner_text("#consent-analytics") == "no" and page.inner_text("#consent-safety_checking") == "yes"
+    shot(page, "7-consent-withdrawn")
+    page.get_by_label("To erase all of this child's data, type ERASE").fill("ERASE")
+    page.get_by_role("button", name="Erase all data").click()
+    page.wait_for_selector("text=erased")
+    shot(page, "8-erased")
+    with site.store.engine.connect() as c:
+        left = c.execute(text("SELECT count(*) FROM children WHERE id = :i"), {"i": site.child_id}).scalar()
+    assert left == 0
+    assert site.oversight.review.queue() == []  # the child's review case went with the erasure
+    types = [r.data.get("event") for r in site.oversight.audit.records() if r.type in ("consent_change", "data_rights")]
+    assert "consent.withdrawn" in types and "data.erased" in types

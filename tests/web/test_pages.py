@@ -139,3 +139,23 @@ def test_privacy_events_land_in_the_audit_chain(site: Site) -> None:
     assert [r.data["event"] for r in records] == ["guardian.created", "guardian.linked"]
     assert records[1].subject == site.child_id
     assert site.oversight.audit.verify().ok
+
+
+def test_guardian_data_rights_only_for_own_children(site: Site) -> None:
+    rec = site.store.apps.by_key(API_KEY)
+    assert rec is not None
+    other = site.store.children.upsert(rec.id, "other-family-kid", "13-15")
+    site.guardian("gdn_a", [site.child_id])
+    site.guardian("gdn_b", [other.id])
+    site.app.state.web.users.create("parent-a", "parent-a-pass", "guardian", "gdn_a")
+    parent = login(site, "parent-a", "parent-a-pass")
+    token = csrf_of(parent.get(f"/guardian/children/{site.child_id}").text)
+    assert (
+        parent.post(f"/guardian/children/{other.id}/erase", data={"csrf": token, "confirm": "ERASE"}).status_code == 404
+    )
+    assert parent.get(f"/guardian/children/{other.id}/export").status_code == 404
+    unconfirmed = parent.post(f"/guardian/children/{site.child_id}/erase", data={"csrf": token, "confirm": "no"})
+    assert unconfirmed.status_code == 303 and "ERASE" in parent.get(unconfirmed.headers["location"]).text
+    export = parent.get(f"/guardian/children/{site.child_id}/export")
+    assert export.status_code == 200 and site.child_id in export.text
+    assert site.store.children.get(rec.id, "other-family-kid") is not None

@@ -40,6 +40,9 @@ def install_oversight(app: FastAPI, gw: Gateway) -> Oversight:
         from childsafe.audit.privacy_hook import privacy_audit_hook
 
         privacy.set_audit(privacy_audit_hook(audit))  # consents, data rights and legal holds into the chain
+        hooks = getattr(getattr(privacy, "rights", None), "erasure_hooks", None)
+        if isinstance(hooks, list):
+            hooks.append(review.erase_child)  # an erased child's cases go too, unless a report preserves them
     app.state.oversight = oversight
     app.include_router(router)
     from childsafe.gateway.web import install_web

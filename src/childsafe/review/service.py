@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import childsafe.store.oversight_schema  # noqa: F401  (registers the tables on the shared metadata)
@@ -438,6 +438,25 @@ class ReviewService:
         if row is None:
             raise ReviewError(f"no appeal with id {appeal_id!r}", 404)
         return _appeal(row)
+
+    def erase_child(self, child_id: str) -> dict[str, int]:
+        """Erasure hook: delete a child's cases and appeals, except cases an incident report preserves."""
+        cases, appeals = self._cases, self._appeals
+        reports = Base.metadata.tables["incident_reports"]
+        with self._engine.begin() as c:
+            held = set(
+                c.execute(
+                    select(cases.c.id)
+                    .join(reports, reports.c.case_id == cases.c.id)
+                    .where(cases.c.child_id == child_id)
+                ).scalars()
+            )
+            doomed = [
+                r.id for r in c.execute(select(cases.c.id).where(cases.c.child_id == child_id)) if r.id not in held
+            ]
+            n_appeals = c.execute(delete(appeals).where(appeals.c.case_id.in_(doomed))).rowcount if doomed else 0
+            n_cases = c.execute(delete(cases).where(cases.c.id.in_(doomed))).rowcount if doomed else 0
+        return {"review_cases": int(n_cases or 0), "appeals": int(n_appeals or 0)}
 
     # -- feedback ----------------------------------------------------------------------------------------
 

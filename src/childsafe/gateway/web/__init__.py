@@ -327,7 +327,94 @@ async def guardian_child(request: Request, child_id: str) -> Response:
         return web.render("error.html", request, session, 404, message="No such child in your family.")
     activity = await asyncio.to_thread(_activity, web, child_id, 30)
     child = next(k for k in kids if k["id"] == child_id)
-    return web.render("guardian_child.html", request, session, child=child, activity=activity)
+    privacy = getattr(request.app.state, "privacy", None)
+    consents: dict[str, bool] | None = None
+    if privacy is not None:
+        state = await asyncio.to_thread(privacy.consent.state, child_id)
+        consents = dict(state.to_dict()["purposes"])
+    return web.render(
+        "guardian_child.html",
+        request,
+        session,
+        child=child,
+        activity=activity,
+        consents=consents,
+        notice=request.query_params.get("notice"),
+    )
+
+
+async def _own_child(request: Request, child_id: str) -> tuple[Session, dict[str, Any], Any] | Response:
+    """The guardian's session, the child (if theirs) and the privacy services, for the data-rights actions."""
+    session = _guard(request, ("guardian",))
+    if not isinstance(session, Session):
+        return session
+    web = _web(request)
+    kids = await asyncio.to_thread(_guardian_children, web, session.user.guardian_id)
+    child = next((k for k in kids if k["id"] == child_id), None)
+    if child is None:
+        return web.render("error.html", request, session, 404, message="No such child in your family.")
+    privacy = getattr(request.app.state, "privacy", None)
+    if privacy is None:
+        return web.render("error.html", request, session, 501, message="Privacy services are not enabled.")
+    return session, child, privacy
+
+
+@router.post("/guardian/children/{child_id}/consent/{purpose}/withdraw", response_model=None)
+async def guardian_withdraw(request: Request, child_id: str, purpose: str) -> Response:
+    own = await _own_child(request, child_id)
+    if isinstance(own, Response):
+        return own
+    session, child, privacy = own
+    if not _csrf_ok(session, await _form(request)):
+        return _web(request).render("error.html", request, session, 403, message="Invalid form token.")
+    try:
+        await asyncio.to_thread(
+            privacy.consent.record,
+            child_id,
+            child["age_band"],
+            purpose,
+            False,
+            guardian_id=session.user.guardian_id,
+            method="guardian_account",
+        )
+    except Exception as exc:  # InvalidInputError for an unknown purpose
+        return _web(request).render("error.html", request, session, 400, message=str(exc))
+    return RedirectResponse(
+        f"/guardian/children/{quote(child_id)}?notice=" + quote(f"Consent for {purpose} withdrawn."), status_code=303
+    )
+
+
+@router.get("/guardian/children/{child_id}/export", response_model=None)
+async def guardian_export(request: Request, child_id: str) -> Response:
+    own = await _own_child(request, child_id)
+    if isinstance(own, Response):
+        return own
+    session, _child, privacy = own
+    body = await asyncio.to_thread(privacy.rights.export_json, child_id, f"guardian:{session.user.guardian_id}")
+    return Response(
+        body, media_type="application/json", headers={"Content-Disposition": 'attachment; filename="child-data.json"'}
+    )
+
+
+@router.post("/guardian/children/{child_id}/erase", response_model=None)
+async def guardian_erase(request: Request, child_id: str) -> Response:
+    own = await _own_child(request, child_id)
+    if isinstance(own, Response):
+        return own
+    session, _child, privacy = own
+    form = await _form(request)
+    if not _csrf_ok(session, form):
+        return _web(request).render("error.html", request, session, 403, message="Invalid form token.")
+    if form.get("confirm", "").strip().upper() != "ERASE":
+        return RedirectResponse(
+            f"/guardian/children/{quote(child_id)}?notice=" + quote("Type ERASE to confirm the erasure."),
+            status_code=303,
+        )
+    report = await asyncio.to_thread(privacy.rights.erase, child_id, f"guardian:{session.user.guardian_id}")
+    kept = " Some records are kept under a legal hold." if getattr(report, "holds", None) else ""
+    return _web(request).render(
+        "error.html", request, session, 200, message=f"The child's data was erased.{kept}", title="Erased"
+    )
 
 
 # -- the child's appeal page (no account: the decision id from the child-facing message is the capability) --
