@@ -68,7 +68,7 @@ class ServerConfig(_Strict):
 
 
 def _default_detectors() -> dict[str, dict[str, Any]]:
-    return {"lexicon": {}, "personal_info": {}, "grooming_stages": {}}
+    return {"lexicon": {}, "classifier": {}, "personal_info": {}, "grooming_stages": {}}
 
 
 class Config(_Strict):

@@ -18,7 +18,17 @@ app = typer.Typer(
 )
 
 # Each command lives in its own module exposing register(app); heavy imports stay inside the commands.
-_COMMANDS = ("check", "config_cmd", "serve_cmd", "eval_cmd", "train_cmd", "scan_cmd", "redteam_cmd")
+_COMMANDS = (
+    "check",
+    "config_cmd",
+    "serve_cmd",
+    "eval_cmd",
+    "train_cmd",
+    "scan_cmd",
+    "redteam_cmd",
+    "audit_cmd",
+    "data_cmd",
+)
 
 
 @app.command("version")

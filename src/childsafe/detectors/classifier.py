@@ -12,10 +12,22 @@ import numpy as np
 from pydantic import Field
 
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
+from childsafe.detectors.personal_info import IDENTITY_TERMS
 from childsafe.text.context import TextContext
 from childsafe.types import Category, Detection
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+# Words too common in other senses ("man, that was hard", "a white board", "straight away") are left alone.
+_AMBIGUOUS = frozenset({"white", "black", "brown", "native", "mixed", "straight", "bi", "cis"})
+"""Identity terms only when they describe a person: before a person noun or after "I'm"/"is"/"are"."""
+_IDENTITY = IDENTITY_TERMS - _AMBIGUOUS - {"man", "woman"}
+_PERSON_NOUNS = frozenset(
+    "people person persons kid kids child children boy boys girl girls man men woman women guy guys family families"
+    " student students friend friends folks teen teens neighbour neighbours neighbor neighbors".split()
+)
+_COPULAS = frozenset({"am", "im", "i'm", "is", "are", "was", "were", "be", "being", "as"})
+_REFERENCE_GROUPS = ("christian", "polish", "deaf", "asian")
 MANIFEST_NAME = "classifier.json"
 
 
@@ -35,6 +47,10 @@ class ClassifierConfig(DetectorConfig):
     """Longest text scored = max_windows overlapping windows; the rest is not scored by this detector."""
     score_raw: bool = True
     """Also score the raw text (not only the normalised one) and keep the max per category."""
+    identity_invariant: bool = True
+    """Score a text that names an identity group (Muslim, trans, Black, deaf...) as the mean over the same text
+    with the group replaced by each of a fixed set of reference groups, so every group gets the same score for
+    the same sentence (the fairness audit found the model over-flagging benign sentences about some groups)."""
 
 
 def _sha256(path: Path) -> str:
@@ -176,7 +192,40 @@ class ClassifierDetector(Detector):
             np.maximum.at(out, np.asarray(owner), probs[np.asarray(slot)])
         return out
 
+    def _identity_variants(self, ctx: TextContext) -> list[str] | None:
+        """Counterfactual copies of the normalised text with every identity term swapped for each reference."""
+        if not self.cfg.identity_invariant:
+            return None
+        words = ctx.words
+        hits: list[tuple[int, int, bool]] = []
+        for k, (tok, start, end) in enumerate(words):
+            if tok in _AMBIGUOUS:
+                nxt = words[k + 1][0] if k + 1 < len(words) else ""
+                prev = words[k - 1][0] if k > 0 else ""
+                if nxt in _PERSON_NOUNS or prev in _COPULAS:
+                    hits.append((start, end, False))
+            elif tok in _IDENTITY:
+                hits.append((start, end, False))
+            elif tok.endswith("s") and tok[:-1] in _IDENTITY:
+                hits.append((start, end, True))
+        if not hits:
+            return None
+        text = ctx.normalized
+        variants = []
+        for ref in _REFERENCE_GROUPS:
+            out, pos = [], 0
+            for start, end, plural in hits:
+                out.append(text[pos:start])
+                out.append(ref + ("s" if plural else ""))
+                pos = end
+            out.append(text[pos:])
+            variants.append("".join(out))
+        return variants
+
     def _views(self, ctx: TextContext) -> list[str]:
+        variants = self._identity_variants(ctx)
+        if variants is not None:
+            return variants
         # The tokenizer lowercases and strips accents, so a raw text equal to the normalised one modulo case
         # would only cost a second forward pass.
         views = [ctx.normalized]
@@ -197,7 +246,12 @@ class ClassifierDetector(Detector):
         per_text = self.score_texts(texts) if texts else np.zeros((0, len(self._cats)))
         scores = np.zeros((len(ctxs), len(self._cats)), dtype=np.float64)
         if texts:
-            np.maximum.at(scores, np.asarray(owner), per_text)
+            own = np.asarray(owner)
+            np.maximum.at(scores, own, per_text)
+            for i, ctx in enumerate(ctxs):
+                if self.cfg.identity_invariant and self._identity_variants(ctx) is not None:
+                    # counterfactual views: their mean, not their max, is the group-invariant score
+                    scores[i] = per_text[own == i].mean(axis=0)
         floor = self.cfg.floor
         results: list[list[Detection]] = []
         for row in scores:
