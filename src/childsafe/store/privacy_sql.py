@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from childsafe.store.crypto import MessageCipher
@@ -282,7 +283,7 @@ class ChildKeyring:
         try:
             with self._db.write() as s:
                 s.add(row)
-        except Exception:
+        except IntegrityError:
             # A concurrent writer created the key first: use theirs.
             key = self.get(child_id)
             if key is None:
@@ -460,22 +461,27 @@ class SqlHealthyUse:
             return None if r is None else UsageRecord(r.day, r.seconds, r.session_start_at, r.last_seen_at)
 
     def put_usage(self, child_id: str, usage: UsageRecord) -> None:
-        with self._db.write() as s:
-            row = s.get(UsageDayRow, (child_id, usage.day))
-            if row is None:
-                s.add(
-                    UsageDayRow(
-                        child_id=child_id,
-                        day=usage.day,
-                        seconds=usage.seconds,
-                        session_start_at=usage.session_start_at,
-                        last_seen_at=usage.last_seen_at,
-                    )
-                )
-            else:
-                row.seconds = usage.seconds
-                row.session_start_at = usage.session_start_at
-                row.last_seen_at = usage.last_seen_at
+        for _attempt in range(3):  # two requests of one child may both create the day's row; the loser updates
+            try:
+                with self._db.write() as s:
+                    row = s.get(UsageDayRow, (child_id, usage.day))
+                    if row is None:
+                        s.add(
+                            UsageDayRow(
+                                child_id=child_id,
+                                day=usage.day,
+                                seconds=usage.seconds,
+                                session_start_at=usage.session_start_at,
+                                last_seen_at=usage.last_seen_at,
+                            )
+                        )
+                    else:
+                        row.seconds = max(row.seconds, usage.seconds)
+                        row.session_start_at = usage.session_start_at
+                        row.last_seen_at = max(row.last_seen_at, usage.last_seen_at)
+                return
+            except IntegrityError:
+                continue
 
     def all_usage(self, child_id: str) -> list[UsageRecord]:
         q = select(UsageDayRow).where(UsageDayRow.child_id == child_id).order_by(UsageDayRow.day)
