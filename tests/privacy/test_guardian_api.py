@@ -23,6 +23,7 @@ from childsafe.config import Config
 from childsafe.engine import Engine
 from childsafe.gateway import create_app
 from childsafe.privacy.rights import load_export
+from childsafe.privacy.settings import PrivacySettings
 from childsafe.privacy.testing import ManualClock
 from childsafe.store import Store
 from childsafe.store.testing import isolated_database
@@ -309,3 +310,14 @@ def test_erasure_or_rectification_by_another_process_reaches_the_running_gateway
     r = env.chat("kid-x")
     assert r.status_code == 404 and r.json()["error"]["type"] == "unknown_child"
     assert len(env.upstream.received) == 2
+
+
+def test_strict_mode_refuses_when_storage_is_on_without_storage_consent(env: Env) -> None:
+    env.app.state.privacy.settings = PrivacySettings(refuse_without_storage_consent=True)
+    _gid, token, (kid,) = _guardian(env, "Parent", ("kid-r", 8))
+    _grant(env, token, kid, "safety_checking", child_assent=None)
+    r = env.chat("kid-r")
+    assert r.status_code == 403 and r.json()["error"]["param"] == "conversation_storage"
+    assert env.upstream.received == []
+    _grant(env, token, kid, "conversation_storage", child_assent=None)
+    assert env.chat("kid-r").status_code == 200

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from childsafe.gateway.errors import ApiError
 from childsafe.gateway.state import Gateway
-from childsafe.privacy.consent import ConsentMethod
+from childsafe.privacy.consent import ConsentMethod, Purpose
 from childsafe.privacy.healthy import HealthyVerdict
 from childsafe.privacy.rights import render_summary
 from childsafe.privacy.service import PrivacyServices, StaleChild
@@ -61,7 +61,8 @@ async def privacy_gate(handler: Any, child: ChildRecord) -> Response | None:
     if services is None:
         return None
     try:
-        consented, verdict = await asyncio.to_thread(services.gate, child.id, child.age_band)
+        storing = gw.store.messages is not None
+        missing, verdict = await asyncio.to_thread(services.gate, child.id, child.age_band, storing=storing)
     except StaleChild as stale:
         # Erased or rectified by another process (the CLI, another replica): drop the cached profile.
         _forget_child(gw, child.id)
@@ -70,13 +71,22 @@ async def privacy_gate(handler: Any, child: ChildRecord) -> Response | None:
         raise ApiError(
             409, "this child's age band was just corrected; please send the request again", "child_updated"
         ) from None
-    if not consented:
+    if missing is Purpose.SAFETY_CHECKING:
         raise ApiError(
             403,
             "this child's guardian has not consented to 'safety_checking', which is required to use the service "
             "(or has withdrawn it); a guardian can grant it with PUT /v1/children/{id}/consent/safety_checking",
             "consent_required",
             param="safety_checking",
+            code="consent_missing",
+        )
+    if missing is not None:
+        raise ApiError(
+            403,
+            f"this service stores conversations and this child's guardian has not consented to '{missing.value}' "
+            f"(or has withdrawn it); a guardian can grant it with PUT /v1/children/{{id}}/consent/{missing.value}",
+            "consent_required",
+            param=missing.value,
             code="consent_missing",
         )
     if verdict.allowed:

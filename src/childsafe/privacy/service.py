@@ -116,8 +116,9 @@ class PrivacyServices:
         """Consent is enforced for children a guardian manages (or has consented for), or for all when required."""
         return self.settings.consent_required or self.consent.state(child_id).enrolled
 
-    def gate(self, child_id: str, age_band: str) -> tuple[bool, HealthyVerdict]:
-        """For the chat pipeline: (safety checking is allowed, the healthy-use verdict), in as few queries as
+    def gate(self, child_id: str, age_band: str, *, storing: bool = False) -> tuple[Purpose | None, HealthyVerdict]:
+        """For the chat pipeline: (the missing purpose that refuses the request, or None; the healthy-use verdict)
+        in as few queries as
         possible (one for an unmanaged child without limits). Nothing is cached, so a withdrawal or a new limit
         applies to the very next request on every replica.
 
@@ -128,12 +129,16 @@ class PrivacyServices:
         if profile.age_band != age_band:
             raise StaleChild(child_id, erased=False)
         enrolled = profile.guardian_id is not None or profile.has_consent_records
-        allowed = True
         if enrolled or self.settings.consent_required:
-            allowed = self.consent.state(child_id).allows(Purpose.SAFETY_CHECKING)
-        if not allowed:
-            return False, HealthyVerdict(True, None, None, 0.0, None, None)
-        return True, self.healthy.check(child_id, age_band, settings=profile.settings)
+            state = self.consent.state(child_id)
+            missing: Purpose | None = None
+            if not state.allows(Purpose.SAFETY_CHECKING):
+                missing = Purpose.SAFETY_CHECKING
+            elif storing and self.settings.refuse_without_storage_consent:
+                missing = None if state.allows(Purpose.CONVERSATION_STORAGE) else Purpose.CONVERSATION_STORAGE
+            if missing is not None:
+                return missing, HealthyVerdict(True, None, None, 0.0, None, None)
+        return None, self.healthy.check(child_id, age_band, settings=profile.settings)
 
     def may_store_messages(self, child_id: str) -> bool:
         """Where consent applies, conversation text is stored only with 'conversation_storage' in force."""

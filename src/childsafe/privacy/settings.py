@@ -27,6 +27,11 @@ class PrivacySettings(BaseModel):
         description="Refuse children without a guardian's 'safety_checking' consent; children linked to a "
         "guardian are always held to their consent records",
     )
+    refuse_without_storage_consent: bool = Field(
+        False,
+        description="When message storage is on, refuse (403) a managed child without 'conversation_storage' "
+        "consent instead of serving them without storing their messages",
+    )
     notice_version: str = Field("1", min_length=1, max_length=40, description="Current privacy notice version")
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
