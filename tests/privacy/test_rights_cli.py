@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import typer
 import yaml
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from childsafe.cli import data_cmd
@@ -81,6 +82,16 @@ def test_consent_commands(setup: tuple[Path, str]) -> None:
     shown = json.loads(out)
     assert shown["purposes"]["safety_checking"] is False
     assert [h["granted"] for h in shown["history"]] == [True, False]
+
+    url = yaml.safe_load(cfg.read_text())["store"]["url"]
+    store = Store.open(url, cfg.parent / "data")
+    try:
+        with store.engine.connect() as c:
+            rows = c.execute(text("SELECT data FROM audit_events WHERE subject = :c"), {"c": child}).scalars().all()
+    finally:
+        store.close()
+    logged = [json.loads(r)["event"] if isinstance(r, str) else r["event"] for r in rows]
+    assert logged == ["guardian.linked", "consent.granted", "consent.withdrawn"]  # the CLI writes the audit chain
 
     code, out = run("consent", "grant", child, "advertising", "--guardian", gid, "-c", str(cfg))
     assert code == 2 and "unknown consent purpose 'advertising'" in out

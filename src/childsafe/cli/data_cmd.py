@@ -45,11 +45,25 @@ def _services(config: Path | None) -> Iterator[PrivacyServices]:
     except (ConfigError, StoreError) as exc:
         fail(str(exc))
     try:
-        yield PrivacyServices.from_config(cfg, store)
+        services = PrivacyServices.from_config(cfg, store)
+        _join_oversight(services, store, cfg)
+        yield services
     except StoreError as exc:
         fail(str(exc))
     finally:
         store.close()
+
+
+def _join_oversight(services: PrivacyServices, store: object, cfg: object) -> None:
+    """As in the gateway: privacy events go into the audit chain, and erasure reaches the review cases."""
+    from childsafe.audit import open_audit_log
+    from childsafe.audit.privacy_hook import privacy_audit_hook
+    from childsafe.review.service import ReviewService
+
+    engine = getattr(store, "engine", None)
+    audit = open_audit_log(engine, cfg)
+    services.set_audit(privacy_audit_hook(audit))
+    services.rights.erasure_hooks.append(ReviewService.from_store(store, cfg, audit=audit).erase_child)
 
 
 # -- data --------------------------------------------------------------------------------------------------
