@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from childsafe.privacy.settings import PrivacySettings
 from childsafe.types import ChildsafeError
 
 
@@ -67,6 +68,28 @@ class ServerConfig(_Strict):
     demo: bool = False
 
 
+class AuditConfig(_Strict):
+    signing_key: str | None = Field(None, description="Base64 Ed25519 seed; default: generated in store.data_dir")
+    checkpoint_every: int = Field(100, ge=1, description="Sign a checkpoint every N events")
+    only_flagged: bool = Field(False, description="Log only decisions other than allow")
+
+
+class ReviewConfig(_Strict):
+    sla_hours: dict[int, float] = Field(
+        default_factory=lambda: {1: 1.0, 2: 24.0, 3: 72.0}, description="Hours to decide a case, per severity"
+    )
+    appeal_sla_hours: float = Field(48.0, gt=0)
+
+
+class ReportingConfig(_Strict):
+    org_name: str = "childsafe operator (set reporting.org_name)"
+    contact_name: str = "Trust & Safety"
+    contact_email: str = "safety@example.invalid"
+    contact_phone: str | None = None
+    hold_days: int = Field(365, ge=365, description="Legal hold for preserved evidence; at least one year")
+    endpoint: str | None = Field(None, description="Submission endpoint for incident reports")
+
+
 def _default_detectors() -> dict[str, dict[str, Any]]:
     return {"lexicon": {}, "classifier": {}, "personal_info": {}, "grooming_stages": {}}
 
@@ -85,6 +108,10 @@ class Config(_Strict):
     conversation: ConversationConfig = Field(default_factory=ConversationConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
 
 
 def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:

@@ -124,10 +124,12 @@ def test_unsafe_output_is_replaced(gw: Gw) -> None:
     assert "home address" not in content and "which school" not in content
     assert resp.choices[0].finish_reason == "content_filter"
     cs = (resp.model_extra or {})["childsafe"]
-    assert cs["action"] == "block" and "personal_info" in cs["categories"] and cs["output"]["action"] == "block"
+    # the assistant probing a child's address and school is stopped (block, or escalate when read as grooming)
+    assert cs["action"] in ("block", "escalate") and "personal_info" in cs["categories"]
+    assert cs["output"]["action"] == cs["action"]
     gw.flush()
     stored = gw.store.decisions.get(cs["decision_id"])
-    assert stored is not None and stored.role == "assistant" and stored.action == "block"
+    assert stored is not None and stored.role == "assistant" and stored.action == cs["action"]
 
 
 @pytest.mark.parametrize("piece", [1, 5, 64])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from pydantic import Field
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
 from childsafe.detectors.personal_info import IDENTITY_TERMS
 from childsafe.text.context import TextContext
-from childsafe.types import Category, Detection
+from childsafe.types import Category, Detection, Role
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -28,6 +29,14 @@ _PERSON_NOUNS = frozenset(
 )
 _COPULAS = frozenset({"am", "im", "i'm", "is", "are", "was", "were", "be", "being", "as"})
 _REFERENCE_GROUPS = ("christian", "polish", "deaf", "asian")
+_HELP_SEEKING = re.compile(
+    r"^(?:.{0,30}\b)?(how (do|can|should) i (stop|deal|handle|cope|report|tell|respond)|what (do|should) i do"
+    r"|how to (stop|deal with|handle|cope|report|respond)|someone (called|keeps calling) me|i am being bullied"
+    r"|i'm being bullied|im being bullied|they (call|called) me)\b"
+)
+_HYPHENATED_IDENTITY = re.compile(r"\bnon[- ]binary\b|\bwheelchair users?\b")
+_HELP_SEEKING_SOFTENS = (Category.HARASSMENT, Category.HATE, Category.VIOLENCE)
+_HELP_SEEKING_CAP = 0.35
 MANIFEST_NAME = "classifier.json"
 
 
@@ -208,8 +217,11 @@ class ClassifierDetector(Detector):
                 hits.append((start, end, False))
             elif tok.endswith("s") and tok[:-1] in _IDENTITY:
                 hits.append((start, end, True))
+        for m in _HYPHENATED_IDENTITY.finditer(ctx.normalized):
+            hits.append((m.start(), m.end(), m.group(0).endswith("s")))
         if not hits:
             return None
+        hits.sort()
         text = ctx.normalized
         variants = []
         for ref in _REFERENCE_GROUPS:
@@ -254,6 +266,20 @@ class ClassifierDetector(Detector):
                     scores[i] = per_text[own == i].mean(axis=0)
         floor = self.cfg.floor
         results: list[list[Detection]] = []
+        if Category.GROOMING in self._cats:
+            g = self._cats.index(Category.GROOMING)
+            for i, ctx in enumerate(ctxs):
+                if ctx.role is Role.CHILD:
+                    # Grooming is an adult's conduct towards a child; the model reads ordinary child talk about
+                    # parents and secrets as grooming, so a child's own message counts half (the lexicon and the
+                    # conversation tracker carry a child's disclosures).
+                    scores[i, g] *= 0.5
+        soft = [self._cats.index(c) for c in _HELP_SEEKING_SOFTENS if c in self._cats]
+        for i, ctx in enumerate(ctxs):
+            if len(ctx.normalized) <= 160 and _HELP_SEEKING.search(ctx.normalized[:60]):
+                # "how do i stop being bullied?", "someone called me a slur, what should i do": a child asking for
+                # help about harm done to them is not doing that harm (the lexicon applies the same cue).
+                scores[i, soft] = np.minimum(scores[i, soft], _HELP_SEEKING_CAP)
         for row in scores:
             dets = [
                 self.detection(cat, float(p), evidence=f"classifier p={p:.2f}")

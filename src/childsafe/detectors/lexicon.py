@@ -39,7 +39,8 @@ _CUES: dict[str, tuple[frozenset[Category], re.Pattern[str]]] = {
         re.compile(
             r"\b(how (do|can|should) i (stop|deal|handle|cope|help|avoid|report|tell|respond)|what (do|should) i do"
             r"|how to (stop|deal|handle|cope|avoid|report|help|respond|talk)|is it (ok|okay|normal|safe|bad|wrong)"
-            r"|why (is|are) .{0,30}\b(bad|wrong|dangerous|harmful|unhealthy|addictive|illegal)|what are the (risks|dangers)"
+            r"|why (is|are) .{0,30}\b(bad|wrong|dangerous|harmful|unhealthy|addictive|illegal)"
+            r"|what are the (risks|dangers)"
             r"|how (do|can) (i|we) (protect|keep)|dangers of|risks of|stay safe|safety tips|warning signs)\b"
         ),
     ),

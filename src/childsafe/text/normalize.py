@@ -7,7 +7,7 @@ the origin, so any span of the normalised text maps back into the original text.
 The pipeline (in order):
   1. drop zero-width and other invisible characters (format, control, variation selectors)
   2. NFKD, drop combining marks, NFKC (so ``ｓéx`` -> ``sex``); fold Unicode confusables (TR39) to ASCII
-  3. casefold
+  3. casefold; collapse whitespace; drop apostrophes inside words ("don't" -> "dont")
   4. leetspeak folding inside tokens that also hold letters (``s3x`` -> ``sex``, ``k1ll`` -> ``kill``)
   5. join letters spaced or punctuated apart (``s e x``, ``k.i.l.l``)
   6. squeeze runs of 3+ identical letters to 2 (``soooo`` -> ``soo``)
@@ -354,6 +354,10 @@ def _step_abbrev(pieces: list[Piece]) -> list[Piece]:
                     exp = None
             if exp is not None and token in _AFTER_NUMBER_ONLY and not prev_token.isdigit():
                 exp = None
+                # "whats yo address": mid-sentence, between words, "yo" is "your" (a greeting starts a sentence)
+                between_words = j + 1 < n and pieces[j][0] == " " and pieces[j + 1][0].isalpha()
+                if token == "yo" and prev_token.isalpha() and between_words:
+                    exp = "your"
             # single letters expand only when they stand between words, not in "plan b" or "vitamin c"
             if exp is not None and token in ("u", "r"):
                 nxt = pieces[j][0] if j < n else " "
@@ -374,6 +378,25 @@ def _step_abbrev(pieces: list[Piece]) -> list[Piece]:
     return out
 
 
+_APOSTROPHES = frozenset("'`’‘ʼ")
+
+
+def _step_apostrophes(pieces: list[Piece]) -> list[Piece]:
+    """Drop apostrophes inside words ("don't" -> "dont"), so phrase lists need one spelling."""
+    out: list[Piece] = []
+    n = len(pieces)
+    for k, p in enumerate(pieces):
+        if (
+            p[0] in _APOSTROPHES
+            and 0 < k < n - 1
+            and _is_tokchar(pieces[k - 1][0])
+            and _is_tokchar(pieces[k + 1][0])
+        ):
+            continue
+        out.append(p)
+    return out
+
+
 def _step_spaces(pieces: list[Piece]) -> list[Piece]:
     out: list[Piece] = []
     for p in pieces:
@@ -391,6 +414,7 @@ def normalize(raw: str) -> Normalized:
     pieces = _step_fold(raw)
     pieces = _step_casefold(pieces)
     pieces = _step_spaces(pieces)  # before joining, so "a  a b" and "a a b" fold alike
+    pieces = _step_apostrophes(pieces)
     pieces = _step_leet(pieces)
     pieces = _step_join_spaced(pieces)
     pieces = _step_leet(pieces)  # joining can make new mixed tokens ("k i l l@0" -> "kill@0")
