@@ -12,5 +12,6 @@ err_console = Console(stderr=True, highlight=False)
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code`` (2 = bad input or usage)."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    # the message is plain text: "[train]" or a user's "[1, 2]" must not be read as markup
+    err_console.print("[bold red]error:[/]", message.replace("[", "\\["), markup=True, soft_wrap=True)
     raise typer.Exit(code)

@@ -40,12 +40,14 @@ def train(
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Stop after N steps")] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, max=64)] = 2,
 ) -> None:
-    """Train, export to int8 ONNX, calibrate and write the manifest (needs the [train] extra)."""
+    """Train, export to int8 ONNX, calibrate and write the manifest (needs the train extra)."""
     if mode not in ("finetune", "frozen"):
         fail(f"--mode must be 'finetune' or 'frozen', not {mode!r}")
     shared_dir = shared or _default_shared()
     if shared_dir is None or not shared_dir.is_dir():
         fail(f"shared data sets folder not found ({shared_dir}); pass --shared DIR")
+    if seed is not None and not seed.is_file():
+        fail(f"seed corpus not found: {seed}")
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
