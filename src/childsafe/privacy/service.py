@@ -55,7 +55,7 @@ class PrivacyServices:
         self.settings = settings or PrivacySettings()
         self.clock: Callable[[], datetime] = clock or store.clock
         self._audit: AuditHook = audit
-        self.db = PrivacyDb(store.engine, self.clock)
+        self.db = PrivacyDb(store.engine, self.clock, lock=store.db.write_lock)
         self.guardians = SqlGuardians(self.db)
         self.keyring = ChildKeyring(self.db, master_key)
         self._legacy = MessageCipher(master_key)

@@ -88,6 +88,8 @@ class Store:
         self.engine = engine
         self.clock = clock or utc_now
         db = Db(engine, self.clock)
+        self.db = db
+        """Shared write discipline: other services writing to this database use ``db.write_lock``."""
         self.apps = SqlAppKeys(db)
         self.children = SqlChildProfiles(db, Pseudonymizer(master_key))
         self.conversations = SqlConversationStates(db)

@@ -55,12 +55,15 @@ def hash_token(token: str) -> str:
 class PrivacyDb:
     """Engine, sessions, clock and the SQLite write lock for the privacy repositories."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, lock: AbstractContextManager[Any] | None = None) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.clock = clock
+        # Share the store's lock when given: two locks would let two SQLite writers in this process collide.
         self._lock: AbstractContextManager[Any] = (
-            threading.Lock() if engine.url.get_backend_name() == "sqlite" else nullcontext()
+            lock
+            if lock is not None
+            else (threading.Lock() if engine.url.get_backend_name() == "sqlite" else nullcontext())
         )
 
     @contextmanager

@@ -50,8 +50,13 @@ class Db:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.clock = clock
         self._lock: AbstractContextManager[Any] = (
-            threading.Lock() if engine.url.get_backend_name() == "sqlite" else nullcontext()
+            threading.RLock() if engine.url.get_backend_name() == "sqlite" else nullcontext()
         )
+
+    @property
+    def write_lock(self) -> AbstractContextManager[Any]:
+        """The lock serialising SQLite writers in this process (a no-op context on PostgreSQL)."""
+        return self._lock
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
