@@ -103,20 +103,34 @@ async def index(request: Request) -> Response:
     return RedirectResponse(_home(session.user.role) if session else "/login", status_code=303)
 
 
-@router.get("/login", response_model=None)
-async def login_page(request: Request, next: str = "") -> Response:
-    token = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_hex(20)
-    resp = _web(request).render("login.html", request, None, login_csrf=token, next=next, error=None)
+def _anon_token(request: Request) -> str:
+    """The CSRF token for forms used before login (login, a child's appeal): kept in a cookie."""
+    return request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_hex(20)
+
+
+def _with_anon_token(resp: Response, token: str) -> Response:
     resp.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="strict")
     return resp
+
+
+def _anon_csrf_ok(request: Request, form: dict[str, str]) -> bool:
+    cookie = request.cookies.get(ANON_CSRF_COOKIE, "")
+    return bool(cookie) and secrets.compare_digest(form.get("csrf", ""), cookie)
+
+
+@router.get("/login", response_model=None)
+async def login_page(request: Request, next: str = "") -> Response:
+    token = _anon_token(request)
+    return _with_anon_token(
+        _web(request).render("login.html", request, None, login_csrf=token, next=next, error=None), token
+    )
 
 
 @router.post("/login", response_model=None)
 async def login(request: Request) -> Response:
     web = _web(request)
     form = await _form(request)
-    cookie = request.cookies.get(ANON_CSRF_COOKIE, "")
-    if not cookie or not secrets.compare_digest(form.get("csrf", ""), cookie):
+    if not _anon_csrf_ok(request, form):
         return web.render("error.html", request, None, 403, message="The form expired. Please reload and try again.")
     user = await asyncio.to_thread(web.users.authenticate, form.get("username", ""), form.get("password", ""))
     await asyncio.to_thread(
@@ -129,7 +143,7 @@ async def login(request: Request) -> Response:
             request,
             None,
             401,
-            login_csrf=cookie,
+            login_csrf=_anon_token(request),
             next=form.get("next", ""),
             error="Wrong username or password.",
         )
@@ -422,18 +436,18 @@ async def guardian_erase(request: Request, child_id: str) -> Response:
 
 @router.get("/appeal", response_model=None)
 async def appeal_form(request: Request, decision_id: str = "") -> Response:
-    token = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_hex(20)
-    resp = _web(request).render("appeal.html", request, None, decision_id=decision_id, form_csrf=token, error=None)
-    resp.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="strict")
-    return resp
+    token = _anon_token(request)
+    return _with_anon_token(
+        _web(request).render("appeal.html", request, None, decision_id=decision_id, form_csrf=token, error=None),
+        token,
+    )
 
 
 @router.post("/appeal", response_model=None)
 async def appeal_submit(request: Request) -> Response:
     web = _web(request)
     form = await _form(request)
-    cookie = request.cookies.get(ANON_CSRF_COOKIE, "")
-    if not cookie or not secrets.compare_digest(form.get("csrf", ""), cookie):
+    if not _anon_csrf_ok(request, form):
         return web.render("error.html", request, None, 403, message="The form expired. Please reload and try again.")
     requester = "guardian" if form.get("requester") == "guardian" else "child"
     try:
@@ -447,7 +461,7 @@ async def appeal_submit(request: Request) -> Response:
             None,
             exc.status,
             decision_id=form.get("decision_id", ""),
-            form_csrf=cookie,
+            form_csrf=_anon_token(request),
             error=str(exc),
         )
     return RedirectResponse(f"/appeal/{quote(appeal.id)}", status_code=303)
