@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-from threading import Event
 from typing import Any
 
 from childsafe.audit.events import AuditEvent, AuditEventType
 from childsafe.audit.log import AuditLog
+from childsafe.store.background import BackgroundWriter
 from childsafe.store.recorder import decision_scope
 
 log = logging.getLogger("childsafe.audit")
-
-_STOP = object()
 
 
 def _value(x: Any) -> str:
@@ -54,56 +50,38 @@ def decision_audit_event(event: Any) -> AuditEvent:
 class AuditSink:
     """``childsafe.events.EventSink`` that queues decisions and appends them to an :class:`AuditLog` in batches.
 
-    ``only_flagged`` keeps allowed decisions out of the log (they are still in the decisions table)."""
+    ``only_flagged`` keeps allowed decisions out of the log (they are still in the decisions table). The
+    queue, thread and counters are a :class:`BackgroundWriter`."""
 
     def __init__(self, audit: AuditLog, *, only_flagged: bool = False, batch_size: int = 200) -> None:
         self._audit = audit
         self._only_flagged = only_flagged
-        self._batch_size = batch_size
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self.written = 0
-        self.failed = 0
-        self._thread = threading.Thread(target=self._run, name="childsafe-audit-writer", daemon=True)
-        self._thread.start()
+        self._writer: BackgroundWriter[AuditEvent] = BackgroundWriter(
+            audit.append_many, name="childsafe-audit-writer", what="audit events", batch_size=batch_size, logger=log
+        )
+
+    @property
+    def written(self) -> int:
+        return self._writer.written
+
+    @property
+    def failed(self) -> int:
+        return self._writer.failed
+
+    @property
+    def dropped(self) -> int:
+        return self._writer.dropped
 
     def emit(self, event: Any) -> None:
         if self._only_flagged and _value(event.decision.action) == "allow":
             return
-        self._queue.put(decision_audit_event(event))
+        self._writer.put(decision_audit_event(event))
 
     def put(self, event: AuditEvent) -> None:
-        self._queue.put(event)
-
-    def _run(self) -> None:
-        while True:
-            batch: list[object] = [self._queue.get()]
-            while len(batch) < self._batch_size and batch[-1] is not _STOP and not isinstance(batch[-1], Event):
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            events = [x for x in batch if isinstance(x, AuditEvent)]
-            if events:
-                try:
-                    self._audit.append_many(events)
-                    self.written += len(events)
-                except Exception as exc:  # keep serving; the failure is logged without content
-                    self.failed += len(events)
-                    log.error("could not append %d audit events: %s", len(events), type(exc).__name__)
-            for marker in batch:
-                if isinstance(marker, Event):
-                    marker.set()
-            if batch[-1] is _STOP:
-                return
+        self._writer.put(event)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        if not self._thread.is_alive():
-            return True
-        done = Event()
-        self._queue.put(done)
-        return done.wait(timeout)
+        return self._writer.flush(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
+        self._writer.close(timeout)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import queue
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from threading import Event
 from typing import Any
 
+from childsafe.store.background import BackgroundWriter
 from childsafe.store.interfaces import ConversationRecord, ConversationStates, DecisionEntry, DecisionLog
 
 log = logging.getLogger("childsafe.store")
@@ -72,85 +70,57 @@ def entry_from_event(event: Any, scope: DecisionScope | None = None) -> Decision
     )
 
 
-_STOP = object()
-
-
 class StoreEventSink:
     """``childsafe.events.EventSink`` writing decisions (and escalations) to a :class:`DecisionLog`.
 
     It also takes conversation-state saves (:meth:`save_conversation`) when the caller keeps the newest
     state in memory itself: writes then reach the database in batches, one transaction for many requests,
-    instead of one commit per request."""
+    instead of one commit per request. The queue, thread and counters are a :class:`BackgroundWriter`."""
 
     def __init__(
         self, decisions: DecisionLog, conversations: ConversationStates | None = None, *, batch_size: int = 200
     ) -> None:
         self._decisions = decisions
         self._conversations = conversations
-        self._batch_size = batch_size
-        # SimpleQueue: put() is one C call on the request path (queue.Queue takes a lock and a condition per item)
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self.written = 0
-        self.failed = 0
-        self._thread = threading.Thread(target=self._run, name="childsafe-store-writer", daemon=True)
-        self._thread.start()
+        self._writer: BackgroundWriter[DecisionEntry | ConversationRecord] = BackgroundWriter(
+            self._write, name="childsafe-store-writer", what="decisions", batch_size=batch_size, logger=log
+        )
+
+    @property
+    def written(self) -> int:
+        """Decisions and conversation states written (superseded states of one conversation count as written)."""
+        return self._writer.written
+
+    @property
+    def failed(self) -> int:
+        return self._writer.failed
+
+    @property
+    def dropped(self) -> int:
+        return self._writer.dropped
 
     def emit(self, event: Any) -> None:
-        self._queue.put(entry_from_event(event, decision_scope.get()))
+        self._writer.put(entry_from_event(event, decision_scope.get()))
 
     def put(self, entry: DecisionEntry) -> None:
-        self._queue.put(entry)
+        self._writer.put(entry)
 
     def save_conversation(self, record: ConversationRecord) -> None:
         if self._conversations is None:
             raise RuntimeError("this sink was built without a conversation store")
-        self._queue.put(record)
+        self._writer.put(record)
 
-    def _run(self) -> None:
-        while True:
-            batch: list[object] = [self._queue.get()]
-            while len(batch) < self._batch_size and batch[-1] is not _STOP and not isinstance(batch[-1], Event):
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._write([x for x in batch if isinstance(x, DecisionEntry | ConversationRecord)])
-            for marker in batch:
-                if isinstance(marker, Event):
-                    marker.set()  # a flush() waiting for everything queued before it
-            if batch[-1] is _STOP:
-                return
-
-    def _write(self, batch: list[object]) -> None:
+    def _write(self, batch: list[DecisionEntry | ConversationRecord]) -> None:
         decisions = [x for x in batch if isinstance(x, DecisionEntry)]
         latest = {x.id: x for x in batch if isinstance(x, ConversationRecord)}  # only the newest state matters
         if latest and self._conversations is not None:
-            try:
-                self._conversations.save_many(list(latest.values()))
-            except Exception:
-                for record in latest.values():  # one bad record must not lose the others
-                    try:
-                        self._conversations.save(record)
-                    except Exception as exc:
-                        self.failed += 1
-                        log.error("could not save a conversation state: %s", type(exc).__name__)
+            self._conversations.save_many(list(latest.values()))
         if decisions:
-            try:
-                self._decisions.record(decisions)
-                self.written += len(decisions)
-            except Exception as exc:  # keep serving; a lost audit row is logged, never the content
-                self.failed += len(decisions)
-                log.error("could not record %d decisions: %s", len(decisions), type(exc).__name__)
+            self._decisions.record(decisions)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written; False on timeout."""
-        if not self._thread.is_alive():
-            return True
-        done = Event()
-        self._queue.put(done)
-        return done.wait(timeout)
+        return self._writer.flush(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
+        self._writer.close(timeout)

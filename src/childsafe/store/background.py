@@ -1,0 +1,211 @@
+"""One background writer thread behind a bounded queue: the shared machinery of the store and audit sinks.
+
+Why it exists: the engine's sinks are called on the request path, so they must not wait for a database.
+They queue small records instead, and one thread commits them in batches (one transaction for many
+requests). Both the decision recorder (:class:`childsafe.store.StoreEventSink`) and the audit sink
+(:class:`childsafe.audit.AuditSink`) need exactly this, with the same guarantees:
+
+* **Bounded.** A writer that cannot keep up (a slow or unreachable database) must not let memory grow
+  without limit. ``put`` waits briefly for room (``put_timeout_s``), then drops the item and counts it in
+  ``dropped`` (and logs it). Nothing is ever lost without a counter saying so.
+* **One bad item costs only itself.** When a batch write fails, the items are retried one at a time, so a
+  record the database rejects does not take the rest of the batch with it. When single retries keep failing
+  in a row (the database is down, not one record bad) the rest of the batch is counted as failed instead of
+  being retried one by one against a dead connection.
+* **No content in logs.** Failures are logged with the exception type and a count only: the items may
+  carry a child's (redacted) words, and exception messages from drivers often quote the values.
+* **flush/close.** ``flush(timeout)`` returns True once everything queued before it was handled (written or
+  counted as failed), False on timeout. ``close(timeout)`` drains the queue and stops the thread; an item
+  put after close is counted as dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from time import monotonic
+from typing import Generic, TypeVar, cast
+
+T = TypeVar("T")
+
+_log = logging.getLogger("childsafe.store")
+
+
+class _Stop:
+    __slots__ = ()
+
+
+_STOP = _Stop()
+
+
+class BackgroundWriter(Generic[T]):
+    """Queues items and hands them in batches to ``write`` on one daemon thread (see the module docstring).
+
+    ``write`` gets a non-empty list (at most ``batch_size`` items, in queue order) and either stores all of
+    them or raises (its return value is ignored). ``what`` names the items in log lines ("decisions", "audit events").
+    """
+
+    def __init__(
+        self,
+        write: Callable[[list[T]], object],
+        *,
+        name: str,
+        what: str = "items",
+        batch_size: int = 200,
+        max_queued: int = 100_000,
+        put_timeout_s: float = 0.5,
+        max_consecutive_failures: int = 8,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if max_queued < 1:
+            raise ValueError(f"max_queued must be at least 1, got {max_queued}")
+        self._write = write
+        self._what = what
+        self._batch_size = batch_size
+        self._put_timeout = put_timeout_s
+        self._max_consecutive_failures = max(1, max_consecutive_failures)
+        self._log = logger or _log
+        # queue.Queue rather than SimpleQueue: only it can be bounded; put_nowait is tried first, so the
+        # request path pays one lock when there is room
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queued)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._written = 0
+        self._failed = 0
+        self._dropped = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # -- counters ------------------------------------------------------------------------------------------
+
+    @property
+    def written(self) -> int:
+        """Items stored."""
+        return self._written
+
+    @property
+    def failed(self) -> int:
+        """Items the write rejected (logged, not retried again)."""
+        return self._failed
+
+    @property
+    def dropped(self) -> int:
+        """Items never attempted: the queue stayed full, or they came after close."""
+        return self._dropped
+
+    @property
+    def pending(self) -> int:
+        """Roughly how many items (and markers) are waiting."""
+        return self._queue.qsize()
+
+    # -- producer side -------------------------------------------------------------------------------------
+
+    def put(self, item: T) -> bool:
+        """Queue one item; False when it was dropped (and counted) instead."""
+        if self._closed:
+            self._drop("the writer is closed")
+            return False
+        try:
+            self._queue.put_nowait(item)
+            return True
+        except queue.Full:
+            pass
+        try:
+            self._queue.put(item, timeout=self._put_timeout)
+            return True
+        except queue.Full:
+            self._drop(f"the queue stayed full for {self._put_timeout:g}s")
+            return False
+
+    def _drop(self, why: str) -> None:
+        with self._lock:
+            self._dropped += 1
+            n = self._dropped
+        if n == 1 or n % 1000 == 0:  # not once per item: an overloaded writer must not also flood the log
+            self._log.error("dropped %s not written (%d so far): %s", self._what, n, why)
+
+    def _put_marker(self, marker: object, deadline: float) -> bool:
+        try:
+            self._queue.put(marker, timeout=max(0.0, deadline - monotonic()))
+            return True
+        except queue.Full:
+            return False
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued before this call is handled; False on timeout."""
+        if not self._thread.is_alive():
+            return self._queue.empty()
+        deadline = monotonic() + timeout
+        done = threading.Event()
+        if not self._put_marker(done, deadline):
+            return False
+        return done.wait(max(0.0, deadline - monotonic()))
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Write what is queued and stop the thread; False when it did not finish within ``timeout``."""
+        self._closed = True
+        if not self._thread.is_alive():
+            return True
+        deadline = monotonic() + timeout
+        if not self._put_marker(_STOP, deadline):
+            return False
+        self._thread.join(max(0.0, deadline - monotonic()))
+        return not self._thread.is_alive()
+
+    # -- writer thread -------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch: list[object] = [first]
+            while len(batch) < self._batch_size and not isinstance(batch[-1], threading.Event | _Stop):
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            items = cast(list[T], [x for x in batch if not isinstance(x, threading.Event | _Stop)])
+            if items:
+                self._write_batch(items)
+            for marker in batch:
+                if isinstance(marker, threading.Event):
+                    marker.set()
+            if isinstance(batch[-1], _Stop):
+                return
+
+    def _write_batch(self, items: Sequence[T]) -> None:
+        try:
+            self._write(list(items))
+            self._written += len(items)
+            return
+        except Exception as exc:  # keep serving; retried one by one below
+            if len(items) == 1:
+                self._failed += 1
+                self._log.error("could not write 1 of %s: %s", self._what, type(exc).__name__)
+                return
+            first_error = type(exc).__name__
+        written = failed = in_a_row = 0
+        for i, item in enumerate(items):
+            try:
+                self._write([item])
+                written += 1
+                in_a_row = 0
+            except Exception:
+                failed += 1
+                in_a_row += 1
+                if in_a_row >= self._max_consecutive_failures and written == 0:
+                    failed += len(items) - i - 1  # the database is down, not one record bad: stop hammering it
+                    break
+        self._written += written
+        self._failed += failed
+        self._log.error(
+            "could not write a batch of %d %s (%s); one by one: %d written, %d failed",
+            len(items),
+            self._what,
+            first_error,
+            written,
+            failed,
+        )
