@@ -49,6 +49,7 @@ class TrainConfig:
     cap_scale: float = 0.5  # scales data.CAPS (per-source caps of the large shared sets)
     seed_weight: float = 3.0
     threads: int = 2
+    layers: int | None = None  # keep only the first N encoder layers (None: all 6); fewer layers run faster
     limit: int | None = None  # cap per source, for fast tests
     max_steps: int | None = None
     rng_seed: int = 7
@@ -84,7 +85,7 @@ def pad_batch(encs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     return ids, mask
 
 
-def _net(model_dir: Path) -> Any:
+def _net(model_dir: Path, layers: int | None = None) -> Any:
     import torch
     from transformers import AutoModel
 
@@ -94,6 +95,11 @@ def _net(model_dir: Path) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.encoder = AutoModel.from_pretrained(str(model_dir))
+            if layers is not None and layers < len(self.encoder.encoder.layer):
+                # The lower layers of a distilled encoder keep most of its lexical and phrase knowledge;
+                # fine-tuning end to end adapts them to the task at a fraction of the inference cost.
+                self.encoder.encoder.layer = self.encoder.encoder.layer[:layers]
+                self.encoder.config.num_hidden_layers = layers
             self.dropout = torch.nn.Dropout(0.1)
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(CATEGORIES))
 
@@ -138,7 +144,7 @@ def train_model(cfg: TrainConfig, splits: dict[str, list[Example]], tok: Any) ->
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.rng_seed)
     rng = random.Random(cfg.rng_seed)
-    net = _net(base_model_dir())
+    net = _net(base_model_dir(), cfg.layers)
     train = splits["train"]
     encs = tok.encode_batch([e.text for e in train])
     lengths = [len(e.ids) for e in encs]
@@ -438,9 +444,11 @@ if __name__ == "__main__":  # pragma: no cover
     ap.add_argument("--mode", default="finetune")
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--shared", type=Path, default=Path("../shared/datasets"))
     ap.add_argument("--finalize-only", action="store_true", help="recalibrate the model already in --out")
     a = ap.parse_args()
-    c = TrainConfig(out=a.out, mode=a.mode, epochs=a.epochs, limit=a.limit, max_steps=a.max_steps, shared=a.shared)
+    c = TrainConfig(out=a.out, mode=a.mode, epochs=a.epochs, limit=a.limit, max_steps=a.max_steps, shared=a.shared,
+                    layers=a.layers)
     finalize(c) if a.finalize_only else run(c)
