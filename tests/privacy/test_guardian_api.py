@@ -321,3 +321,28 @@ def test_strict_mode_refuses_when_storage_is_on_without_storage_consent(env: Env
     assert env.upstream.received == []
     _grant(env, token, kid, "conversation_storage", child_assent=None)
     assert env.chat("kid-r").status_code == 200
+
+
+def test_gateway_start_applies_retention_to_old_child_data(env: Env, engine: Engine) -> None:
+    """The hourly retention job also runs when a gateway starts: data older than its retention period goes."""
+    _gid, token, (kid,) = _guardian(env, "Parent", ("kid-r", 10))
+    _grant(env, token, kid, "safety_checking")
+    assert env.chat("kid-r", "what do octopuses eat", conv="old").status_code == 200
+    env.app.state.gateway.sink.flush()
+
+    def counts() -> tuple[int, int]:
+        with env.store.engine.connect() as c:
+            return (
+                int(c.execute(text("SELECT COUNT(*) FROM decisions")).scalar() or 0),
+                int(c.execute(text("SELECT COUNT(*) FROM conversations")).scalar() or 0),
+            )
+
+    assert counts() == (2, 1)  # input and output decisions, one conversation
+    env.clock.advance(days=31)  # past conversations (30 days), within decisions (90 days)
+    config = env.app.state.gateway.config
+    second = create_app(config, engine=engine, store=env.store, clock=env.clock)
+    with Server(second):
+        deadline = time.monotonic() + 10
+        while counts()[1] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert counts() == (2, 0)

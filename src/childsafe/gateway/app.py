@@ -21,7 +21,7 @@ from childsafe.config import Config
 from childsafe.engine import Engine
 from childsafe.gateway.demo import DEMO_CHILD, DEMO_CHILD_AGE, DEMO_KEY, create_demo_upstream
 from childsafe.gateway.errors import ApiError, error_body, handle_http_error, handle_validation_error
-from childsafe.gateway.guardians import install_privacy
+from childsafe.gateway.guardians import install_privacy, services_for
 from childsafe.gateway.metrics import Metrics
 from childsafe.gateway.oversight import install_oversight
 from childsafe.gateway.routes import router
@@ -181,15 +181,23 @@ def create_app(
 
 
 async def _purge_loop(gw: Gateway) -> None:
-    """Delete stored message text past its retention period, at start and then hourly."""
-    vault = gw.store.messages
-    if vault is None:
-        return
+    """Apply retention at start and then hourly: expired stored message text, and (with the privacy layer)
+    every other kind of child data past its retention period."""
     while True:
-        try:
-            removed = await asyncio.to_thread(vault.purge_expired)
-            if removed:
-                log.info("purged %d expired stored messages", removed)
-        except Exception as exc:
-            log.error("message purge failed: %s", type(exc).__name__)
+        vault = gw.store.messages
+        if vault is not None:
+            try:
+                removed = await asyncio.to_thread(vault.purge_expired)
+                if removed:
+                    log.info("purged %d expired stored messages", removed)
+            except Exception as exc:
+                log.error("message purge failed: %s", type(exc).__name__)
+        services = services_for(gw)
+        if services is not None:
+            try:
+                counts = await asyncio.to_thread(services.purge)
+                if any(counts.values()):
+                    log.info("retention purge: %s", ", ".join(f"{k}={v}" for k, v in counts.items() if v))
+            except Exception as exc:
+                log.error("retention purge failed: %s", type(exc).__name__)
         await asyncio.sleep(_PURGE_INTERVAL_S)

@@ -33,6 +33,7 @@ def install_oversight(app: FastAPI, gw: Gateway) -> Oversight:
     audit = open_audit_log(gw.store.engine, gw.config)
     sink = AuditSink(audit, only_flagged=bool(getattr(getattr(gw.config, "audit", None), "only_flagged", False)))
     gw.engine.sinks.append(sink)
+    gw.closers.append(sink.close)  # queued audit events reach the chain before the store closes
     review = ReviewService.from_store(gw.store, gw.config, audit=audit)
     oversight = Oversight(audit, sink, review)
     privacy = getattr(app.state, "privacy", None)

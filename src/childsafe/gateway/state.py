@@ -60,6 +60,8 @@ class Gateway:
         self.cache_states = store.backend == "sqlite"
         self._states: OrderedDict[str, ConversationRecord] = OrderedDict()
         self._states_lock = threading.Lock()
+        self.closers: list[Callable[[], object]] = []
+        """Blocking shutdown hooks (e.g. the audit sink's drain), run by :meth:`aclose` before the store closes."""
 
     # -- apps --------------------------------------------------------------------------------------
     def register_app(self, name: str, key: str, rate_limit_per_minute: int) -> AppRecord:
@@ -174,5 +176,10 @@ class Gateway:
         if self.upstream is not None:
             await self.upstream.aclose()
         await asyncio.to_thread(self.sink.close)
+        for close in self.closers:
+            try:
+                await asyncio.to_thread(close)
+            except Exception as exc:
+                log.error("shutdown hook failed: %s", type(exc).__name__)
         if self.owns_store:
             self.store.close()
