@@ -8,12 +8,21 @@ from childsafe.reporting.package import (
     build_package,
     to_xml,
 )
-from childsafe.reporting.service import IncidentReport, ReportingError, ReportingService, media_evidence
+from childsafe.reporting.service import (
+    INCIDENT_STATUSES,
+    Incident,
+    IncidentReport,
+    ReportingError,
+    ReportingService,
+    media_evidence,
+)
 from childsafe.reporting.submit import HttpSubmissionAdapter, SubmissionAdapter, SubmissionError
 
 __all__ = [
+    "INCIDENT_STATUSES",
     "INCIDENT_TYPES",
     "HttpSubmissionAdapter",
+    "Incident",
     "IncidentReport",
     "MediaEvidence",
     "ReportedAccount",

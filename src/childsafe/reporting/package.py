@@ -32,6 +32,39 @@ class ReporterSettings(BaseModel):
     hold_days: int = Field(365, ge=365, description="Legal hold for preserved evidence; at least one year")
     endpoint: str | None = None
 
+    @classmethod
+    def from_config(cls, config: object) -> ReporterSettings:
+        """The ``reporting`` section of a :class:`childsafe.config.Config` (defaults when it has none)."""
+        section = getattr(config, "reporting", None)
+        if section is None:
+            return cls()
+        if isinstance(section, dict):
+            return cls.model_validate(section)
+        return cls.model_validate(section, from_attributes=True)
+
+    def placeholders(self) -> list[str]:
+        """The reporter fields still at their shipped placeholder values (a report naming them is not sendable)."""
+        return _placeholders(self.org_name, self.contact_email)
+
+
+_DEFAULT_ORG = "childsafe operator (set reporting.org_name)"
+_DEFAULT_EMAIL = "safety@example.invalid"
+
+
+def _placeholders(org: object, email: object) -> list[str]:
+    bad = []
+    if not str(org or "").strip() or org == _DEFAULT_ORG:
+        bad.append("reporting.org_name")
+    if not str(email or "").strip() or str(email).endswith((".invalid", "@example.com", "@example.org")):
+        bad.append("reporting.contact_email")
+    return bad
+
+
+def package_placeholders(package: dict[str, Any]) -> list[str]:
+    """Placeholder reporter fields in a built package: it was built before the operator set them."""
+    reporter = package.get("report", {}).get("reporter", {})
+    return _placeholders(reporter.get("organization"), reporter.get("reportingPerson", {}).get("email"))
+
 
 @dataclass(frozen=True, slots=True)
 class MediaEvidence:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import childsafe.store.oversight_schema  # registers the tables on the shared metadata
@@ -23,9 +25,10 @@ from childsafe.reporting.package import (
     ReportedAccount,
     ReporterSettings,
     build_package,
+    package_placeholders,
     to_xml,
 )
-from childsafe.reporting.submit import SubmissionAdapter, SubmissionError
+from childsafe.reporting.submit import HttpSubmissionAdapter, SubmissionAdapter, SubmissionError
 from childsafe.review import ReviewService
 from childsafe.store.schema import Base
 from childsafe.types import ChildsafeError
@@ -52,6 +55,48 @@ class IncidentReport:
     @property
     def xml(self) -> str:
         return to_xml(self.package)
+
+
+INCIDENT_STATUSES = ("pending", "unreported", "ready", "failed", "submitted", "all")
+"""Filters for :meth:`ReportingService.incidents`: pending = everything not yet submitted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """A case confirmed as sexual exploitation of a child, with its report if one was built (ids, no content)."""
+
+    case_id: str
+    decision_id: str
+    category: str
+    age_band: str
+    child_ref: str | None
+    confirmed_at: datetime | None
+    confirmed_by: str | None
+    report_id: str | None
+    status: str  # unreported | ready | failed | submitted
+    incident_type: str | None
+    remote_id: str | None
+    attempts: int
+    submitted_at: datetime | None
+    hold_until: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "decision_id": self.decision_id,
+            "category": self.category,
+            "age_band": self.age_band,
+            "child_ref": self.child_ref,
+            "confirmed_at": None if self.confirmed_at is None else self.confirmed_at.isoformat(),
+            "confirmed_by": self.confirmed_by,
+            "report_id": self.report_id,
+            "status": self.status,
+            "incident_type": self.incident_type,
+            "reference": self.remote_id,
+            "attempts": self.attempts,
+            "submitted_at": None if self.submitted_at is None else self.submitted_at.isoformat(),
+            "hold_until": None if self.hold_until is None else self.hold_until.isoformat(),
+        }
 
 
 def _report(r: Any) -> IncidentReport:
@@ -102,6 +147,113 @@ class ReportingService:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._reports = Base.metadata.tables["incident_reports"]
         self._evidence = Base.metadata.tables["report_evidence"]
+        self._cases = Base.metadata.tables["review_cases"]
+
+    @classmethod
+    def from_config(
+        cls,
+        config: object,
+        store: Any,
+        *,
+        review: ReviewService | None = None,
+        audit: AuditLog | None = None,
+        clock: Clock | None = None,
+    ) -> ReportingService:
+        """The service over an open :class:`childsafe.store.Store`, set up from a :class:`childsafe.config.Config`.
+
+        ``config.reporting`` gives the reporting organisation, contact, hold period and submission endpoint;
+        the evidence key is derived from the store's master key (``store.encryption_key`` or the key file in
+        ``store.data_dir``), so evidence preserved by one process can be read by the next."""
+        from childsafe.audit import open_audit_log
+        from childsafe.store.crypto import load_master_key
+
+        section = getattr(config, "store", None)
+        data_dir = getattr(section, "data_dir", "./childsafe-data")
+        key = load_master_key(getattr(section, "encryption_key", None), data_dir)
+        audit = audit or open_audit_log(store.engine, config)
+        return cls(
+            store.engine,
+            review or ReviewService.from_store(store, config, audit),
+            audit,
+            key,
+            reporter=ReporterSettings.from_config(config),
+            clock=clock or getattr(store, "clock", None),
+        )
+
+    def submission_adapter(self, token: str | None = None, **kw: Any) -> HttpSubmissionAdapter:
+        """An HTTP adapter for ``reporting.endpoint``; :class:`ReportingError` when no endpoint is configured."""
+        endpoint = (self.reporter.endpoint or "").strip()
+        if not endpoint:
+            raise ReportingError(
+                "reporting.endpoint is not set: submit through the receiver's own channel and record the reference "
+                "with `childsafe report mark-submitted`"
+            )
+        if not endpoint.startswith(("https://", "http://")):
+            raise ReportingError(f"reporting.endpoint must be an http(s) URL, got {endpoint!r}")
+        return HttpSubmissionAdapter(endpoint, token, **kw)
+
+    def incidents(self, status: str = "pending", limit: int = 500) -> list[Incident]:
+        """Confirmed exploitation cases, oldest confirmation first, with their report state.
+
+        ``status``: pending (not yet submitted, built or not), unreported (no report built), ready, failed,
+        submitted, or all."""
+        if status not in INCIDENT_STATUSES:
+            raise ReportingError(f"status must be one of {', '.join(INCIDENT_STATUSES)}, got {status!r}")
+        cases, reports = self._cases, self._reports
+        category = func.coalesce(cases.c.final_category, cases.c.category)
+        q = (
+            select(
+                cases.c.id,
+                cases.c.decision_id,
+                category.label("category"),
+                cases.c.age_band,
+                cases.c.child_id,
+                cases.c.resolved_at,
+                cases.c.resolved_by,
+                reports.c.id.label("report_id"),
+                reports.c.status,
+                reports.c.incident_type,
+                reports.c.remote_id,
+                reports.c.attempts,
+                reports.c.submitted_at,
+                reports.c.hold_until,
+            )
+            .select_from(cases.outerjoin(reports, reports.c.case_id == cases.c.id))
+            .where(
+                cases.c.status == "resolved",
+                cases.c.outcome.in_(("confirm", "change_category")),
+                category.in_(sorted(REPORTABLE_CATEGORIES)),
+            )
+            .order_by(cases.c.resolved_at, cases.c.id)
+            .limit(limit)
+        )
+        if status == "pending":
+            q = q.where((reports.c.id.is_(None)) | (reports.c.status != "submitted"))
+        elif status == "unreported":
+            q = q.where(reports.c.id.is_(None))
+        elif status != "all":
+            q = q.where(reports.c.status == status)
+        with self._engine.connect() as c:
+            rows = c.execute(q).all()
+        return [
+            Incident(
+                r.id,
+                r.decision_id,
+                r.category,
+                r.age_band,
+                r.child_id,
+                r.resolved_at,
+                r.resolved_by,
+                r.report_id,
+                r.status or "unreported",
+                r.incident_type,
+                r.remote_id,
+                int(r.attempts or 0),
+                r.submitted_at,
+                r.hold_until,
+            )
+            for r in rows
+        ]
 
     def create(
         self,
@@ -259,3 +411,80 @@ class ReportingService:
             AuditEvent(AuditEventType.REPORT_SUBMITTED, {"report_id": report_id, "remote_id": remote}, actor=actor)
         )
         return self.get(report_id)
+
+    def mark_submitted(self, report_id: str, reference: str, actor: str) -> IncidentReport:
+        """Record a report submitted outside childsafe (e.g. the CyberTipline web form) with its reference number.
+
+        Recording the same reference again is harmless; a different reference for a submitted report is refused
+        (it would hide which filing the authorities hold)."""
+        ref = reference.strip()
+        if not ref:
+            raise ReportingError("a reference number is required (the receiver's id for the submitted report)")
+        if len(ref) > 200 or any(ch in ref for ch in "\r\n\t"):
+            raise ReportingError("the reference number must be one line of at most 200 characters")
+        if not actor.strip():
+            raise ReportingError("who recorded the submission is required (actor)")
+        report = self.get(report_id)
+        t = self._reports
+        if report.status != "submitted":
+            with self._engine.begin() as c:
+                done = c.execute(
+                    update(t)
+                    .where(t.c.id == report_id, t.c.status != "submitted")
+                    .values(status="submitted", remote_id=ref, submitted_at=self._clock())
+                )
+            if done.rowcount:
+                self._audit.append(
+                    AuditEvent(
+                        AuditEventType.REPORT_SUBMITTED,
+                        {"report_id": report_id, "remote_id": ref, "via": "recorded by operator"},
+                        actor=actor,
+                    )
+                )
+                return self.get(report_id)
+            report = self.get(report_id)  # submitted meanwhile by someone else
+        if report.remote_id != ref:
+            raise ReportingError(
+                f"report {report_id} is already recorded as submitted with reference {report.remote_id!r}"
+            )
+        return report
+
+    def export_package(self, report_id: str, directory: Path, actor: str, *, overwrite: bool = False) -> list[Path]:
+        """Write ``<report id>.json`` and ``<report id>.xml`` into ``directory`` (owner-only files); audited.
+
+        The package holds evidence excerpts, so the files are created mode 0600 and an existing file is not
+        replaced unless ``overwrite``. Raises :class:`ReportingError` for an unknown report and ``OSError``
+        when the directory cannot be written."""
+        report = self.get(report_id)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        outputs = [
+            (directory / f"{report.id}.json", json.dumps(report.package, indent=2, ensure_ascii=False) + "\n"),
+            (directory / f"{report.id}.xml", report.xml + "\n"),
+        ]
+        if not overwrite:
+            for path, _ in outputs:
+                if path.exists():
+                    raise ReportingError(f"{path} already exists (pass overwrite / --force to replace it)")
+        for path, body in outputs:
+            tmp = path.with_name(path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(body)
+            os.replace(tmp, path)
+        self._audit.append(
+            AuditEvent(
+                AuditEventType.EXPORT,
+                {
+                    "what": "incident report package",
+                    "report_id": report.id,
+                    "case_id": report.case_id,
+                    "sha256": hashlib.sha256(outputs[0][1].encode("utf-8")).hexdigest(),
+                },
+                actor=actor,
+            )
+        )
+        return [p for p, _ in outputs]
+
+    def unsendable(self, report_id: str) -> list[str]:
+        """Reporter fields still at placeholder values in this report's package (empty when it can be sent)."""
+        return package_placeholders(self.get(report_id).package)
