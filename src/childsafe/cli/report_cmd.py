@@ -132,7 +132,9 @@ def build(
     screen_name: Annotated[
         list[str] | None, typer.Option("--screen-name", help="Reported account's screen name (repeatable)")
     ] = None,
-    ip: Annotated[list[str] | None, typer.Option("--ip", help="Reported account's IP[@ISO-TIME] (repeatable)")] = None,
+    ip: Annotated[
+        list[str] | None, typer.Option("--ip", help="Reported account's IP, or IP@ISO-TIME (repeatable)")
+    ] = None,
     media: Annotated[list[Path] | None, typer.Option("--media", help="A media file as evidence (repeatable)")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace package files already in --out")] = False,
     config: ConfigOpt = None,
