@@ -1,6 +1,6 @@
 """Text normalisation and obfuscation folding shared by all detectors."""
 
-from childsafe.text.context import TextContext
+from childsafe.text.context import DecodedView, TextContext
 from childsafe.text.normalize import Normalized, normalize
 
-__all__ = ["Normalized", "TextContext", "normalize"]
+__all__ = ["DecodedView", "Normalized", "TextContext", "normalize"]

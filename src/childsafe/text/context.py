@@ -5,10 +5,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from childsafe.text.decode import find_encoded
 from childsafe.text.normalize import normalize
 from childsafe.types import Role, Span
 
 _WORD = re.compile(r"[a-z0-9']+")
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedView:
+    """An encoded stretch of the message (``span`` in raw) and the decoded text as its own context."""
+
+    kind: str
+    """How it was encoded: "base64" or "rot13"."""
+    span: Span
+    context: TextContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +29,9 @@ class TextContext:
     ``raw`` is the original text; ``normalized`` is the folded text (see ``childsafe.text.normalize``).
     Detectors search ``normalized`` and report spans through :meth:`to_original`, so a span always points
     into ``raw``. ``role`` says who wrote the message; ``index`` is its position in a conversation.
+    ``decoded`` holds the stretches that were encoded (base64, rot13) decoded and normalised: a detector that
+    scans them reports a finding on the encoded stretch (``DecodedView.span``), since the decoded words are
+    not in ``raw``.
     """
 
     raw: str
@@ -27,12 +41,22 @@ class TextContext:
     role: Role = Role.CHILD
     index: int = 0
     _words: list[tuple[str, int, int]] = field(default_factory=list, compare=False, repr=False)
+    decoded: tuple[DecodedView, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def from_text(cls, raw: str, role: Role = Role.CHILD, index: int = 0) -> TextContext:
+    def from_text(cls, raw: str, role: Role = Role.CHILD, index: int = 0, decode: bool = True) -> TextContext:
         n = normalize(raw)
         words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(n.text)]
-        return cls(raw=raw, normalized=n.text, starts=n.starts, ends=n.ends, role=role, index=index, _words=words)
+        views: tuple[DecodedView, ...] = ()
+        if decode:
+            views = tuple(
+                DecodedView(e.kind, Span(e.start, e.end), cls.from_text(e.text, role, index, decode=False))
+                for e in find_encoded(raw)
+            )
+        return cls(
+            raw=raw, normalized=n.text, starts=n.starts, ends=n.ends, role=role, index=index, _words=words,
+            decoded=views,
+        )
 
     @property
     def words(self) -> list[tuple[str, int, int]]:

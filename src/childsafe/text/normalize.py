@@ -5,11 +5,13 @@ range of the ORIGINAL text the piece came from. Steps replace, drop, merge or ex
 the origin, so any span of the normalised text maps back into the original text.
 
 The pipeline (in order):
-  1. drop zero-width and other invisible characters (format, control, variation selectors)
+  1. drop zero-width and other invisible characters (format, control, variation selectors, skin tones)
   2. NFKD, drop combining marks, NFKC (so ``ｓéx`` -> ``sex``); fold Unicode confusables (TR39) to ASCII
-  3. casefold; collapse whitespace; drop apostrophes inside words ("don't" -> "dont")
+  3. casefold; emoji that stand for words become the word (``🔪 him`` -> ``stab him``, data/emoji.yaml);
+     collapse whitespace; drop apostrophes inside words ("don't" -> "dont")
   4. leetspeak folding inside tokens that also hold letters (``s3x`` -> ``sex``, ``k1ll`` -> ``kill``)
-  5. join letters spaced or punctuated apart (``s e x``, ``k.i.l.l``)
+  5. join letters spaced or punctuated apart (``s e x``, ``k.i.l.l``); a joined run that held several words
+     (``m a k e a b o m b``) is split again at word boundaries found with a common-word vocabulary
   6. squeeze runs of 3+ identical letters to 2 (``soooo`` -> ``soo``)
   7. expand common chat abbreviations (``asl``, ``wyd``, ``ur``, ``pic``, ``snap``)
   8. collapse whitespace (also before step 4)
@@ -54,7 +56,8 @@ def _is_invisible(ch: str) -> bool:
     if cat in ("Cc", "Cs", "Co", "Cn") and ch not in "\t\n\r":
         return True
     cp = ord(ch)
-    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF  # variation selectors
+    # variation selectors and emoji skin-tone modifiers
+    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF or 0x1F3FB <= cp <= 0x1F3FF
 
 
 @functools.lru_cache(maxsize=1)
@@ -178,6 +181,44 @@ _AFTER_NUMBER_ONLY = {"yo", "yr", "yrs"}
 _WORD_RE = re.compile(r"[0-9a-z@$!|€£]+")
 
 
+@functools.lru_cache(maxsize=1)
+def vocabulary() -> frozenset[str]:
+    """Common English words plus every word of the lexicon (data/words.txt): segmentation and decoding use it."""
+    text = resources.files("childsafe.text").joinpath("data/words.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.split() if w and not w.startswith("#"))
+
+
+EmojiSense = dict[str, str]
+
+
+@functools.lru_cache(maxsize=1)
+def _emoji_table() -> dict[str, EmojiSense]:
+    """Emoji -> {context: word} from data/emoji.yaml (contexts: verb, be, obj, default)."""
+    import yaml
+
+    raw = resources.files("childsafe.text").joinpath("data/emoji.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(raw)
+    table: dict[str, EmojiSense] = {}
+    for key, value in data["emoji"].items():
+        ch = "".join(c for c in str(key) if not _is_invisible(c))
+        if len(ch) != 1:
+            continue
+        senses = {"default": value} if isinstance(value, str) else {k: str(v) for k, v in value.items()}
+        table[ch] = senses
+    return table
+
+
+# The word before an emoji (or a pronoun after it) that says it stands for an action: "going to 🔪 him".
+_VERB_BEFORE = frozenset(
+    "to will ll gonna wanna gunna finna i lets should can could would might must go and dont wont or".split()
+)
+_VERB_OBJECTS = frozenset("him her them you u ya me myself yourself himself herself themselves everyone us".split())
+_BE_BEFORE = frozenset("was were am is are be being been im its hes shes theyre youre".split())
+_OBJ_BEFORE = frozenset(
+    "buy sell selling buying get got some snort sniff any need want try do doing much line lines gram grams".split()
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Normalized:
     """Normalised text with, per character, the original range it came from."""
@@ -237,31 +278,55 @@ def _is_tokchar(c: str) -> bool:
     return c.isalnum() or c in _LEET_CHARS
 
 
-def _step_leet(pieces: list[Piece]) -> list[Piece]:
-    out = list(pieces)
-    for i, j in _runs(pieces, _is_tokchar):
-        token = "".join(p[0] for p in pieces[i:j])
-        letters = sum(1 for c in token if c.isalpha())
-        if letters == 0 or letters == len(token):
-            continue
+_LEET_DIGITS_ONLY = re.compile(r"[013457]{1,3}")
+"""Digit-only tokens that read as words in a message written in leetspeak ("1" i, "4" a, "47" at)."""
+
+
+def _leet_range(pieces: list[Piece], i: int, j: int, heavy: bool) -> tuple[int, int] | None:
+    """The part of token pieces[i:j] to fold, or None when it does not look like an obfuscated word."""
+    token = "".join(p[0] for p in pieces[i:j])
+    letters = sum(1 for c in token if c.isalpha())
+    if letters == len(token):
+        return None
+    if letters == 0:
+        # in a message already written in leetspeak, short digit runs are words too ("m3 47 7h3 park")
+        return (i, j) if heavy and _LEET_DIGITS_ONLY.fullmatch(token) else None
+    if not heavy:
         # Only fold tokens that look like obfuscated words: at least two letters, or one letter and the
         # token is short (s3x, k1ll); leave things like "mp3", "4th", "10am", "2nd" alone.
         if re.fullmatch(r"\d+(st|nd|rd|th|am|pm|s|k|m|x|h|d|yo|yrs?|min|mins|kg|cm|mm|km|g|gb|mb|p)", token):
-            continue
+            return None
         if re.fullmatch(r"[a-z]{1,2}\d{1,2}|[a-z]+\d*[2689]\d*|[a-z]+\d{3,}", token):  # mp3, ps5, covid19
-            continue
+            return None
         if letters < 2 and len(token) > 4:
+            return None
+    # leading or trailing punctuation-like leet (e.g. "!" ending a sentence) is not part of a word
+    lo, hi = i, j
+    while lo < hi and pieces[lo][0] in "!|$" and not pieces[lo][0].isalnum():
+        lo += 1
+    while hi > lo and pieces[hi - 1][0] in "!|" and not pieces[hi - 1][0].isalnum():
+        hi -= 1
+    inner = "".join(p[0] for p in pieces[lo:hi])
+    if not any(c.isalpha() for c in inner) or all(c.isalpha() for c in inner):
+        return None
+    if heavy and not all(c.isalpha() or c in _LEET for c in inner):
+        return None
+    return lo, hi
+
+
+def _step_leet(pieces: list[Piece]) -> list[Piece]:
+    out = list(pieces)
+    runs = _runs(pieces, _is_tokchar)
+    ranges = [_leet_range(pieces, i, j, heavy=False) for i, j in runs]
+    folded = sum(1 for r in ranges if r is not None)
+    # A message where several words are clearly leetspeak is leetspeak throughout: then the short and
+    # digit-only tokens the cautious rules leave alone ("m3", "d0", "47") are folded as well.
+    if folded >= 2 and folded * 4 >= len(runs):
+        ranges = [r or _leet_range(pieces, i, j, heavy=True) for r, (i, j) in zip(ranges, runs, strict=True)]
+    for r in ranges:
+        if r is None:
             continue
-        # leading or trailing punctuation-like leet (e.g. "!" ending a sentence) is not part of a word
-        lo, hi = i, j
-        while lo < hi and pieces[lo][0] in "!|$" and not pieces[lo][0].isalnum():
-            lo += 1
-        while hi > lo and pieces[hi - 1][0] in "!|" and not pieces[hi - 1][0].isalnum():
-            hi -= 1
-        inner = "".join(p[0] for p in pieces[lo:hi])
-        if not any(c.isalpha() for c in inner) or all(c.isalpha() for c in inner):
-            continue
-        for k in range(lo, hi):
+        for k in range(*r):
             c, s, e = pieces[k]
             if c in _LEET:
                 out[k] = (_LEET[c], s, e)
@@ -274,6 +339,7 @@ _COMMON_SINGLES = frozenset("aiuryokn")
 
 def _step_join_spaced(pieces: list[Piece]) -> list[Piece]:
     """Join single letters separated by one separator char: ``s e x`` / ``k.i.l.l`` -> ``sex`` / ``kill``."""
+    pieces = list(pieces)
     n = len(pieces)
     drop = [False] * n
     i = 0
@@ -290,27 +356,146 @@ def _step_join_spaced(pieces: list[Piece]) -> list[Piece]:
             i += 1
             continue
         letters = [i]
-        seps: list[int] = []
+        seps: list[list[int]] = []
         k = i
         sep_char: str | None = None
-        while k + 2 < n and pieces[k + 1][0] in _JOIN_SEPS and single(k + 2):
+        while True:
+            # spaced-out contractions: "d o n ' t" (a lone apostrophe between spaces is part of the run)
+            if (
+                sep_char in (None, " ")
+                and k + 4 < n
+                and pieces[k + 1][0] == " "
+                and pieces[k + 2][0] in _APOSTROPHES
+                and pieces[k + 3][0] == " "
+                and single(k + 4)
+            ):
+                sep_char = " "
+                seps.append([k + 1, k + 2, k + 3])
+                letters.append(k + 4)
+                k += 4
+                continue
+            if not (k + 2 < n and pieces[k + 1][0] in _JOIN_SEPS and single(k + 2)):
+                break
             if sep_char is None:
                 sep_char = pieces[k + 1][0]
             elif pieces[k + 1][0] != sep_char:
                 break
-            seps.append(k + 1)
+            seps.append([k + 1])
             letters.append(k + 2)
             k += 2
         joined = False
         if len(letters) >= 3:
             chars = {pieces[x][0] for x in letters}
             if sep_char != " " or not chars <= _COMMON_SINGLES:
-                for s_idx in seps:
-                    drop[s_idx] = True
+                word = "".join(pieces[x][0] for x in letters)
+                cuts = set(segment(word) or ()) if sep_char == " " else set()
+                for pos, group in enumerate(seps, start=1):
+                    for s_idx in group:
+                        drop[s_idx] = True
+                    if pos in cuts:
+                        # keep one separator, as a space, where a word ends (its origin stays the separator)
+                        drop[group[0]] = False
+                        _, s0, e0 = pieces[group[0]]
+                        pieces[group[0]] = (" ", s0, e0)
                 joined = True
         # a run too short to join may still end where a longer run starts ("u.k i l l")
         i = k + 1 if joined else i + 1
     return [p for p, d in zip(pieces, drop, strict=True) if not d]
+
+
+def _word_before(pieces: list[Piece]) -> str:
+    k = len(pieces) - 1
+    while k >= 0 and not pieces[k][0].isalnum():
+        k -= 1
+    end = k + 1
+    while k >= 0 and pieces[k][0].isalnum():
+        k -= 1
+    return "".join(p[0] for p in pieces[k + 1 : end])
+
+
+def _word_after(pieces: list[Piece], i: int) -> str:
+    n = len(pieces)
+    while i < n and pieces[i][0] == " ":
+        i += 1
+    j = i
+    while j < n and pieces[j][0].isalnum():
+        j += 1
+    return "".join(p[0] for p in pieces[i:j])
+
+
+def _step_emoji(pieces: list[Piece]) -> list[Piece]:
+    """Replace emoji that stand for a word by that word, chosen by the words around it."""
+    table = _emoji_table()
+    out: list[Piece] = []
+    for k, (c, s, e) in enumerate(pieces):
+        senses = table.get(c)
+        if senses is None:
+            out.append((c, s, e))
+            continue
+        before = _word_before(out)
+        after = _word_after(pieces, k + 1)
+        word = None
+        if "verb" in senses and (before in _VERB_BEFORE or after in _VERB_OBJECTS):
+            word = senses["verb"]
+        elif "be" in senses and before in _BE_BEFORE:
+            word = senses["be"]
+        elif "obj" in senses and before in _OBJ_BEFORE:
+            word = senses["obj"]
+        else:
+            word = senses.get("default")
+        if word is None:
+            out.append((c, s, e))
+            continue
+        # spaces on both sides so "🔪him" and "a🔫" become separate words; collapsed later
+        out.extend((ch, s, e) for ch in f" {word} ")
+    return out
+
+
+_MAX_SEGMENT = 60
+
+
+def segment(run: str) -> list[int] | None:
+    """Word boundaries (cut offsets) that split ``run`` into vocabulary words, or None when it cannot.
+
+    Dynamic programming over cut points: every known word costs 1 (single letters 1.5, so "a" and "i" are
+    not preferred over longer words); an unknown stretch costs 3 plus its length, so an unknown stretch is
+    only kept when no known words cover it.
+    """
+    n = len(run)
+    if n < 2 or n > _MAX_SEGMENT:
+        return None
+    vocab = vocabulary()
+    inf = float("inf")
+    best = [inf] * (n + 1)
+    back = [0] * (n + 1)
+    known = [False] * (n + 1)
+    best[0] = 0.0
+    for j in range(1, n + 1):
+        for i in range(max(0, j - 20), j):
+            if best[i] == inf:
+                continue
+            w = run[i:j]
+            if w in vocab:
+                cost = 1.5 if len(w) == 1 else 1.0
+                ok = True
+            else:
+                cost = 3.0 + len(w)
+                ok = False
+            if best[i] + cost < best[j]:
+                best[j] = best[i] + cost
+                back[j] = i
+                known[j] = ok
+    cuts: list[int] = []
+    j = n
+    all_known = True
+    while j > 0:
+        all_known = all_known and known[j]
+        cuts.append(back[j])
+        j = back[j]
+    cuts = sorted(c for c in cuts if c > 0)
+    if not all_known:
+        return None
+    return cuts
 
 
 def _step_squeeze(pieces: list[Piece]) -> list[Piece]:
@@ -413,6 +598,7 @@ def normalize(raw: str) -> Normalized:
     """Normalise ``raw`` and return the text with its map to original offsets."""
     pieces = _step_fold(raw)
     pieces = _step_casefold(pieces)
+    pieces = _step_emoji(pieces)
     pieces = _step_spaces(pieces)  # before joining, so "a  a b" and "a a b" fold alike
     pieces = _step_apostrophes(pieces)
     pieces = _step_leet(pieces)
