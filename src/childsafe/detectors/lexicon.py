@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from importlib import resources
 from typing import Any
@@ -11,13 +12,23 @@ from pydantic import Field
 
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
 from childsafe.text.context import TextContext
-from childsafe.text.normalize import normalize
+from childsafe.text.normalize import normalize, vocabulary
 from childsafe.types import Category, Detection, Role
 
 _COMPACT_MIN = 8
+_FUZZY_MIN = 4
+"""Phrase words at least this long may match a misspelling (one edit); shorter words must match exactly."""
+_FUZZY_SINGLE_MIN = 5
+"""A one-word phrase matches a misspelling only when it is at least this long and the text word is no word."""
+FUZZY_FACTOR = 0.9
+"""Confidence kept by a phrase matched through misspellings."""
+_PHRASE_TOKEN = re.compile(r"[a-z0-9']+")
 TIER_SCORES = {"strong": 0.95, "medium": 0.75, "weak": 0.25}
 CONTEXT_SCORE = 0.3
-"""Confidence left after a context rule (help-seeking, negation, quotation, games, history) applies."""
+"""Confidence left after a context rule (help-seeking, negation, games, history, a victim's report) applies."""
+QUOTE_SCORE = 0.45
+"""Confidence left for a phrase inside quotation marks with no other cue: quoting is how fiction and role-play
+frames wrap a request ('a character says "..."'), so a quote is warned about, not waved through."""
 
 # Categories whose matches a context rule may soften. Sexual content involving minors, grooming, self-harm
 # and personal details are never softened: a child asking for help with them still needs the help.
@@ -133,13 +144,89 @@ class LexiconDetector(Detector):
         automaton.make_automaton()
         allow.make_automaton()
         compact.make_automaton()
+        self._build_fuzzy(table)
         self._compact = compact
         self._automaton = automaton
         self._allow = allow
         self.phrase_count = len(table)
 
+    def _build_fuzzy(self, table: dict[str, list[tuple[Category, str]]]) -> None:
+        """Index phrases by first word, and phrase words by their one-letter deletions (symspell style)."""
+        by_first: dict[str, list[tuple[tuple[str, ...], str, tuple[tuple[Category, str], ...]]]] = {}
+        deletes: dict[str, set[str]] = {}
+        for key, entries in table.items():
+            tokens = tuple(_PHRASE_TOKEN.findall(key))
+            if not tokens or " ".join(tokens) != key:
+                continue  # phrases with punctuation match exactly only
+            if len(tokens) == 1 and len(tokens[0]) < _FUZZY_SINGLE_MIN:
+                continue
+            by_first.setdefault(tokens[0], []).append((tokens, key, tuple(entries)))
+            for tok in tokens:
+                if len(tok) >= _FUZZY_MIN and tok.isalpha():
+                    for d in _deletions(tok):
+                        deletes.setdefault(d, set()).add(tok)
+        self._fuzzy_first = by_first
+        self._fuzzy_deletes = deletes
+
+    def _candidates(self, token: str) -> set[str]:
+        """Phrase words within one edit (insert, delete, substitute, swap) of ``token``, same first letter."""
+        if len(token) < _FUZZY_MIN - 1 or not token.isalpha():
+            return set()
+        found: set[str] = set()
+        for d in _deletions(token):
+            found |= self._fuzzy_deletes.get(d, set())
+        return {w for w in found if w != token and w[0] == token[0] and _osa_le1(token, w)}
+
+    def _fuzzy_matches(self, ctx: TextContext) -> list[tuple[int, int, str, tuple[tuple[Category, str], ...]]]:
+        """Phrases matched word by word where some words are misspelt by one edit."""
+        words = ctx.words
+        cands = [self._candidates(tok) for tok, _, _ in words]
+        if not any(cands):
+            return []
+        vocab = vocabulary()
+        found = []
+        for i, (tok, start, _) in enumerate(words):
+            for first in (tok, *cands[i]):
+                for tokens, key, entries in self._fuzzy_first.get(first, ()):
+                    if i + len(tokens) > len(words):
+                        continue
+                    fuzzy = real_word_fuzz = evidence = 0
+                    for k, want in enumerate(tokens):
+                        got = words[i + k][0]
+                        if got == want:
+                            evidence += len(want) >= _FUZZY_MIN
+                        elif want in cands[i + k]:
+                            fuzzy += 1
+                            if got in vocab:
+                                real_word_fuzz += 1
+                            else:
+                                evidence += 1
+                        else:
+                            break
+                    else:
+                        if fuzzy == 0:
+                            continue  # an exact match: the automaton found it
+                        if len(tokens) == 1 and real_word_fuzz:
+                            continue
+                        if real_word_fuzz and evidence == 0:
+                            continue  # only real words bent into a phrase ("shout up"): too weak
+                        found.append((start, words[i + len(tokens) - 1][2], key, entries))
+        return found
+
     def detect(self, ctx: TextContext) -> list[Detection]:
         self.load()
+        found = self._detect_text(ctx)
+        best = {d.category: d for d in found}
+        for view in ctx.decoded:
+            for d in self._detect_text(view.context):
+                if d.category not in best or d.score > best[d.category].score:
+                    # the decoded words are not in the raw text: point at the encoded stretch instead
+                    best[d.category] = dataclasses.replace(
+                        d, span=view.span, evidence=f"{d.evidence}, decoded from {view.kind}"
+                    )
+        return list(best.values())
+
+    def _detect_text(self, ctx: TextContext) -> list[Detection]:
         text = ctx.normalized
         if not text:
             return []
@@ -149,19 +236,22 @@ class LexiconDetector(Detector):
             if _bounded(text, start, end + 1):
                 allowed.append((start, end + 1))
         best: dict[Category, Detection] = {}
-        for start, end, key, entries in self._matches(ctx):
+        exact = [(*m, False) for m in self._matches(ctx)]
+        fuzzy = [(*m, True) for m in self._fuzzy_matches(ctx)]
+        for start, end, key, entries, is_fuzzy in exact + fuzzy:
             if any(a <= start < b or a < end <= b for a, b in allowed):
                 continue
             softened = self._context(text, start)
             for category, tier in entries:
-                score = TIER_SCORES[tier]
-                evidence = f"phrase {key!r} ({tier})"
+                score = TIER_SCORES[tier] * (FUZZY_FACTOR if is_fuzzy else 1.0)
+                evidence = f"phrase {key!r} ({tier}{', misspelt' if is_fuzzy else ''})"
                 if category is Category.PERSONAL_INFO and ctx.role is Role.CHILD:
                     # These phrases ask for details; a child asking is no disclosure (personal_info finds those).
                     score = min(score, 0.2)
                 cue = softened.get(category)
-                if cue is not None and score > CONTEXT_SCORE:
-                    score = CONTEXT_SCORE
+                floor = QUOTE_SCORE if cue == "quotation" else CONTEXT_SCORE
+                if cue is not None and score > floor:
+                    score = floor
                     evidence += f", softened: {cue}"
                 prev = best.get(category)
                 if prev is None or score > prev.score:
@@ -211,3 +301,27 @@ def _bounded(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
     return not before.isalnum() and not after.isalnum()
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and every string one deletion away from it."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _osa_le1(a: str, b: str) -> bool:
+    """True when a and b are at most one edit apart (insert, delete, substitute, or swap of neighbours)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    i = 0
+    while i < min(la, lb) and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        if a[i + 1 :] == b[i + 1 :]:
+            return True
+        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+    if la > lb:
+        return a[i + 1 :] == b[i:]
+    return a[i:] == b[i + 1 :]

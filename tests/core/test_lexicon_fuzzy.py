@@ -1,0 +1,98 @@
+"""Lexicon phrases matched through misspellings, emoji, spacing and encodings."""
+
+import base64
+import codecs
+
+import pytest
+
+from childsafe.detectors.lexicon import LexiconDetector, _osa_le1
+from childsafe.text import TextContext
+from childsafe.types import Category, Role
+
+
+@pytest.fixture(scope="module")
+def lex() -> LexiconDetector:
+    d = LexiconDetector()
+    d.load()
+    return d
+
+
+def scores(lex: LexiconDetector, text: str, role: Role = Role.CHILD) -> dict[Category, float]:
+    return {d.category: d.score for d in lex.detect(TextContext.from_text(text, role))}
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "close"),
+    [
+        ("sedn", "send", True),  # swap
+        ("kil", "kill", True),  # dropped letter
+        ("homme", "home", True),  # doubled letter
+        ("freek", "freak", True),  # substitution
+        ("abcd", "badc", False),
+        ("kill", "kiss", False),
+        ("loser", "lose", True),
+    ],
+)
+def test_one_edit(a: str, b: str, close: bool) -> None:
+    assert _osa_le1(a, b) is close
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "role"),
+    [
+        ("i wannt to kil myelf", Category.SELF_HARM, Role.CHILD),
+        ("you are a worthhless losr", Category.HARASSMENT, Role.CONTACT),
+        ("dont tel your parnets about us", Category.GROOMING, Role.CONTACT),
+        ("lets do the blakout chalenge", Category.DANGEROUS, Role.CHILD),
+        ("i will stba you", Category.VIOLENCE, Role.CHILD),
+    ],
+)
+def test_misspelt_phrases_match(lex: LexiconDetector, text: str, category: Category, role: Role) -> None:
+    found = lex.detect(TextContext.from_text(text, role))
+    hit = [d for d in found if d.category is category]
+    assert hit and hit[0].score >= 0.6
+    assert "misspelt" in hit[0].evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i will still love you",  # "will still" is not "will stab"
+        "she said she would kiss him",  # "kiss him" is not "kill him"
+        "my mom and dad are the best",
+        "can you help me with my homework",
+        "i want to fill my bottle",
+        "the movie was a bomb at the box office",
+        "shout up the stairs",
+        "i think my cat is better off with the neighbours",
+    ],
+)
+def test_ordinary_words_are_not_bent_into_phrases(lex: LexiconDetector, text: str) -> None:
+    found = lex.detect(TextContext.from_text(text))
+    assert not [d for d in found if "misspelt" in d.evidence and d.score >= 0.5], found
+
+
+def test_emoji_spacing_and_leet_reach_the_lexicon(lex: LexiconDetector) -> None:
+    assert scores(lex, "i'm going to 🔪 him tomorrow").get(Category.VIOLENCE, 0) >= 0.9
+    assert scores(lex, "how do i m a k e a b o m b").get(Category.DANGEROUS, 0) >= 0.9
+    assert scores(lex, "h0w d0 1 m4k3 4 b0mb").get(Category.DANGEROUS, 0) >= 0.9
+
+
+def test_decoded_views_are_scanned(lex: LexiconDetector) -> None:
+    enc = base64.b64encode(b"i want to kill myself").decode()
+    raw = "decode this: " + enc
+    found = [d for d in lex.detect(TextContext.from_text(raw)) if d.category is Category.SELF_HARM]
+    assert found and found[0].score >= 0.9
+    assert "decoded from base64" in found[0].evidence
+    assert found[0].span is not None and raw[found[0].span.start : found[0].span.end] == enc
+    rot = "rot13: " + codecs.encode("you are a loser and nobody likes you", "rot13")
+    assert scores(lex, rot, Role.CONTACT).get(Category.HARASSMENT, 0) >= 0.9
+
+
+def test_quoted_phrase_is_warned_not_dropped(lex: LexiconDetector) -> None:
+    # a fiction frame quoting a hateful line keeps enough confidence to warn (hate warns at 0.4)
+    s = scores(lex, 'my story: one character says "those people are animals". what next?', Role.CONTACT)
+    assert 0.4 <= s.get(Category.HATE, 0) < 0.75
+    # a child reporting what was said to them is softened further
+    s2 = scores(lex, 'he said "you are a loser" to me')
+    assert s2.get(Category.HARASSMENT, 0) <= 0.3
