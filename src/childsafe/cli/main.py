@@ -28,6 +28,7 @@ _COMMANDS = (
     "redteam_cmd",
     "audit_cmd",
     "data_cmd",
+    "report_cmd",
 )
 
 
