@@ -75,10 +75,11 @@ def find_encoded(raw: str) -> list[Encoded]:
         if text is not None and _reads_as_text(text):
             found.append(Encoded("base64", m.start(), m.end(), text))
     words = _WORDS.findall(raw.lower())
-    if len(words) >= 2:
+    known_raw = _known(words)
+    # a word is rarely a word both as written and in rot13, so text mostly of words cannot read better in rot13
+    if len(words) >= 2 and known_raw < 0.5 * len(words):
         rot = codecs.encode(raw, "rot13")
         known_rot = _known(_WORDS.findall(rot.lower()))
-        known_raw = _known(words)
         # rot13 text has almost no real words; its decoding has mostly real words
         if known_rot >= _MIN_KNOWN and known_rot >= known_raw + 2 and known_rot >= 0.5 * len(words):
             found.append(Encoded("rot13", 0, len(raw), rot))

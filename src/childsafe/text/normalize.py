@@ -7,7 +7,8 @@ the origin, so any span of the normalised text maps back into the original text.
 The pipeline (in order):
   1. drop zero-width and other invisible characters (format, control, variation selectors, skin tones)
   2. NFKD, drop combining marks, NFKC (so ``ｓéx`` -> ``sex``); fold Unicode confusables (TR39) to ASCII
-  3. casefold; emoji that stand for words become the word (``🔪 him`` -> ``stab him``, data/emoji.yaml);
+  3. casefold; emoji that stand for words become the word (``🔪 him`` -> ``stab him``, data/emoji.yaml),
+     other emoji are dropped (decoration between words must not split a phrase);
      collapse whitespace; drop apostrophes inside words ("don't" -> "dont")
   4. leetspeak folding inside tokens that also hold letters (``s3x`` -> ``sex``, ``k1ll`` -> ``kill``)
   5. join letters spaced or punctuated apart (``s e x``, ``k.i.l.l``); a joined run that held several words
@@ -231,6 +232,9 @@ class Normalized:
 def _step_fold(raw: str) -> list[Piece]:
     pieces: list[Piece] = []
     for i, ch in enumerate(raw):
+        if " " <= ch <= "~":  # printable ASCII: nothing to drop or fold (the common case, kept fast)
+            pieces.append((ch, i, i + 1))
+            continue
         if _is_invisible(ch):
             continue
         folded = _fold_char(ch)
@@ -316,6 +320,8 @@ def _leet_range(pieces: list[Piece], i: int, j: int, heavy: bool) -> tuple[int, 
 
 def _step_leet(pieces: list[Piece]) -> list[Piece]:
     out = list(pieces)
+    if not any(p[0] in _LEET_CHARS for p in pieces):
+        return out  # nothing that could be leetspeak (most messages): skip the token scan
     runs = _runs(pieces, _is_tokchar)
     ranges = [_leet_range(pieces, i, j, heavy=False) for i, j in runs]
     folded = sum(1 for r in ranges if r is not None)
@@ -334,12 +340,16 @@ def _step_leet(pieces: list[Piece]) -> list[Piece]:
 
 
 _JOIN_SEPS = frozenset(" .-_*~+,/\\'`")
+# A lone letter, separators, a lone letter: every run the join step acts on contains one.
+_TWO_SINGLES = re.compile(r"(?<![^\W_])[^\W\d_][ .\-_*~+,/\\'`’‘ʼ]+[^\W\d_](?![^\W_])")
 _COMMON_SINGLES = frozenset("aiuryokn")
 
 
 def _step_join_spaced(pieces: list[Piece]) -> list[Piece]:
     """Join single letters separated by one separator char: ``s e x`` / ``k.i.l.l`` -> ``sex`` / ``kill``."""
     pieces = list(pieces)
+    if not _TWO_SINGLES.search("".join(p[0] for p in pieces)):
+        return pieces  # no two lone letters side by side (most messages): nothing to join
     n = len(pieces)
     drop = [False] * n
     i = 0
@@ -360,16 +370,16 @@ def _step_join_spaced(pieces: list[Piece]) -> list[Piece]:
         k = i
         sep_char: str | None = None
         while True:
-            # spaced-out contractions: "d o n ' t" (a lone apostrophe between spaces is part of the run)
+            # spaced-out contractions: "d o n ' t", "t.e.a.c.h.e.r.'.s" (a lone apostrophe is part of the run)
             if (
-                sep_char in (None, " ")
-                and k + 4 < n
-                and pieces[k + 1][0] == " "
+                k + 4 < n
+                and pieces[k + 1][0] in _JOIN_SEPS
+                and sep_char in (None, pieces[k + 1][0])
                 and pieces[k + 2][0] in _APOSTROPHES
-                and pieces[k + 3][0] == " "
+                and pieces[k + 3][0] == pieces[k + 1][0]
                 and single(k + 4)
             ):
-                sep_char = " "
+                sep_char = pieces[k + 1][0]
                 seps.append([k + 1, k + 2, k + 3])
                 letters.append(k + 4)
                 k += 4
@@ -423,14 +433,24 @@ def _word_after(pieces: list[Piece], i: int) -> str:
     return "".join(p[0] for p in pieces[i:j])
 
 
+def _is_emoji(ch: str) -> bool:
+    cp = ord(ch)
+    return 0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0x2B00 <= cp <= 0x2BFF
+
+
 def _step_emoji(pieces: list[Piece]) -> list[Piece]:
     """Replace emoji that stand for a word by that word, chosen by the words around it."""
     table = _emoji_table()
     out: list[Piece] = []
     for k, (c, s, e) in enumerate(pieces):
+        if c.isascii():
+            out.append((c, s, e))
+            continue
         senses = table.get(c)
         if senses is None:
-            out.append((c, s, e))
+            # decoration ("touch yourself for 🙈 me") must not break a phrase apart: emoji with no word go
+            if not _is_emoji(c):
+                out.append((c, s, e))
             continue
         before = _word_before(out)
         after = _word_after(pieces, k + 1)
@@ -444,7 +464,6 @@ def _step_emoji(pieces: list[Piece]) -> list[Piece]:
         else:
             word = senses.get("default")
         if word is None:
-            out.append((c, s, e))
             continue
         # spaces on both sides so "🔪him" and "a🔫" become separate words; collapsed later
         out.extend((ch, s, e) for ch in f" {word} ")
@@ -454,17 +473,38 @@ def _step_emoji(pieces: list[Piece]) -> list[Piece]:
 _MAX_SEGMENT = 60
 
 
+def known_word(word: str) -> bool:
+    """A vocabulary word, or one with a regular ending (plural, -ing, -ed, -er, -est, -ly) on one."""
+    vocab = vocabulary()
+    if word in vocab:
+        return True
+    if len(word) < 4:
+        return False
+    for suffix in ("s", "es", "ed", "er", "est", "ly", "ing"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            # "leaving" -> "leave", "getting" -> "get"
+            doubled = len(stem) > 3 and stem[-1] == stem[-2]
+            if stem in vocab or (stem + "e") in vocab or (doubled and stem[:-1] in vocab):
+                return True
+    return False
+
+
+_MAX_SEGMENT = 80
+_MIN_COVER = 0.6
+"""A joined run is split only where vocabulary words cover at least this share of its letters."""
+
+
 def segment(run: str) -> list[int] | None:
     """Word boundaries (cut offsets) that split ``run`` into vocabulary words, or None when it cannot.
 
-    Dynamic programming over cut points: every known word costs 1 (single letters 1.5, so "a" and "i" are
-    not preferred over longer words); an unknown stretch costs 3 plus its length, so an unknown stretch is
-    only kept when no known words cover it.
+    Dynamic programming over cut points: a known word costs 1 (shorter ones more, so "a", "i" and "it" are
+    not preferred over longer words); an unknown stretch costs 4 plus half its length, so it is kept only
+    where no known words cover it. None when known words cover too little of the run to trust the cuts.
     """
     n = len(run)
     if n < 2 or n > _MAX_SEGMENT:
         return None
-    vocab = vocabulary()
     inf = float("inf")
     best = [inf] * (n + 1)
     back = [0] * (n + 1)
@@ -475,27 +515,27 @@ def segment(run: str) -> list[int] | None:
             if best[i] == inf:
                 continue
             w = run[i:j]
-            if w in vocab:
-                cost = 1.5 if len(w) == 1 else 1.0
+            if known_word(w):
+                cost = 1.0 if len(w) >= 4 else 1.5 if len(w) in (1, 3) else 2.0
                 ok = True
             else:
-                cost = 3.0 + len(w)
+                cost = 4.0 + 0.5 * len(w)
                 ok = False
             if best[i] + cost < best[j]:
                 best[j] = best[i] + cost
                 back[j] = i
                 known[j] = ok
     cuts: list[int] = []
+    covered = 0
     j = n
-    all_known = True
     while j > 0:
-        all_known = all_known and known[j]
+        if known[j]:
+            covered += j - back[j]
         cuts.append(back[j])
         j = back[j]
-    cuts = sorted(c for c in cuts if c > 0)
-    if not all_known:
+    if covered < _MIN_COVER * n:
         return None
-    return cuts
+    return sorted(c for c in cuts if c > 0)
 
 
 def _step_squeeze(pieces: list[Piece]) -> list[Piece]:
