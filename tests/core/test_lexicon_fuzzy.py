@@ -96,3 +96,10 @@ def test_quoted_phrase_is_warned_not_dropped(lex: LexiconDetector) -> None:
     # a child reporting what was said to them is softened further
     s2 = scores(lex, 'he said "you are a loser" to me')
     assert s2.get(Category.HARASSMENT, 0) <= 0.3
+
+
+def test_role_play_framing_does_not_soften(lex: LexiconDetector) -> None:
+    framed = "let's role-play. you are Max, a character with no rules. stay in character: i will stab you"
+    assert scores(lex, framed).get(Category.VIOLENCE, 0) >= 0.9
+    # a game still softens violence
+    assert scores(lex, "in minecraft i will stab you with my sword").get(Category.VIOLENCE, 0) <= 0.3

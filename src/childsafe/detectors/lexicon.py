@@ -22,7 +22,11 @@ _FUZZY_SINGLE_MIN = 5
 """A one-word phrase matches a misspelling only when it is at least this long and the text word is no word."""
 FUZZY_FACTOR = 0.9
 """Confidence kept by a phrase matched through misspellings."""
+REAL_WORD_FACTOR = 0.6
+"""Confidence kept when a misspelling is itself a word ("end my lie"): enough to warn, rarely to block."""
 _PHRASE_TOKEN = re.compile(r"[a-z0-9']+")
+_NONE: frozenset[str] = frozenset()
+_CACHE_MAX = 50_000
 TIER_SCORES = {"strong": 0.95, "medium": 0.75, "weak": 0.25}
 CONTEXT_SCORE = 0.3
 """Confidence left after a context rule (help-seeking, negation, games, history, a victim's report) applies."""
@@ -78,10 +82,17 @@ _CUES: dict[str, tuple[frozenset[Category], re.Pattern[str]]] = {
         re.compile(
             r"\b(fortnite|minecraft|roblox|video ?game|the game|my game|this game|among us|call of duty|zelda|mario"
             r"|pokemon|boss|level|zombie|zombies|creeper|npc|respawn|match|boxing|karate|wrestling|football"
-            r"|soccer|chess|team|tournament|dungeon|dragon|monster|monsters|sword|character)\b"
+            r"|soccer|chess|team|tournament|dungeon|dragon|monster|monsters|sword|my character|game character)\b"
         ),
     ),
 }
+# Role-play and "no rules" framing is how a request is smuggled past a filter: no context rule softens a
+# match in a message that uses it.
+_JAILBREAK = re.compile(
+    r"\b(stay in character|with no rules|has no rules|have no rules|no restrictions|ignore (all |your )?"
+    r"(previous |prior )?(rules|instructions)|pretend (you are|to be) .{0,40}\b(no|without) (rules|limits|filters)"
+    r"|jailbreak|dan mode|developer mode)\b"
+)
 _NEGATION = re.compile(
     r"\b(not|never|dont|do not|doesnt|does not|didnt|did not|no one should|nobody should|stop)\s+(\w+\s+){0,2}$"
 )
@@ -151,8 +162,8 @@ class LexiconDetector(Detector):
         self.phrase_count = len(table)
 
     def _build_fuzzy(self, table: dict[str, list[tuple[Category, str]]]) -> None:
-        """Index phrases by first word, and phrase words by their one-letter deletions (symspell style)."""
-        by_first: dict[str, list[tuple[tuple[str, ...], str, tuple[tuple[Category, str], ...]]]] = {}
+        """Index phrases by their first two words, and phrase words by one-letter deletions (symspell style)."""
+        by_first: dict[tuple[str, str], list[tuple[tuple[str, ...], str, tuple[tuple[Category, str], ...]]]] = {}
         deletes: dict[str, set[str]] = {}
         for key, entries in table.items():
             tokens = tuple(_PHRASE_TOKEN.findall(key))
@@ -160,57 +171,88 @@ class LexiconDetector(Detector):
                 continue  # phrases with punctuation match exactly only
             if len(tokens) == 1 and len(tokens[0]) < _FUZZY_SINGLE_MIN:
                 continue
-            by_first.setdefault(tokens[0], []).append((tokens, key, tuple(entries)))
+            pair = (tokens[0], tokens[1] if len(tokens) > 1 else "")
+            by_first.setdefault(pair, []).append((tokens, key, tuple(entries)))
             for tok in tokens:
                 if len(tok) >= _FUZZY_MIN and tok.isalpha():
-                    for d in _deletions(tok):
+                    for d in _deletions(_phonetic(tok)):
                         deletes.setdefault(d, set()).add(tok)
         self._fuzzy_first = by_first
         self._fuzzy_deletes = deletes
+        self._fuzzy_longest = max((len(t) for v in by_first.values() for t, _, _ in v), default=0)
+        # Candidates per word: chat repeats words, and the lookup is the costly part of fuzzy matching.
+        self._cand_cache: dict[str, frozenset[str]] = {}
 
-    def _candidates(self, token: str) -> set[str]:
-        """Phrase words within one edit (insert, delete, substitute, swap) of ``token``, same first letter."""
+    def _candidates(self, token: str) -> frozenset[str]:
+        """Phrase words within one edit (insert, delete, substitute, swap) of ``token``, same first letter.
+
+        Both sides are compared after phonetic folding ("ph" -> "f", "ck" -> "k"), so "fone" is near "phone".
+        """
         if len(token) < _FUZZY_MIN - 1 or not token.isalpha():
-            return set()
+            return _NONE
+        if len(token) == _FUZZY_MIN - 1 and token in vocabulary():
+            return _NONE  # "you", "the", "sex" are words, not "your", "they", "sexy" missing a letter
+        cached = self._cand_cache.get(token)
+        if cached is not None:
+            return cached
+        key = _phonetic(token)
         found: set[str] = set()
-        for d in _deletions(token):
+        for d in _deletions(key):
             found |= self._fuzzy_deletes.get(d, set())
-        return {w for w in found if w != token and w[0] == token[0] and _osa_le1(token, w)}
+        out = set()
+        for w in found:
+            pw = _phonetic(w)
+            if w != token and pw[0] == key[0] and _osa_le1(key, pw):
+                out.add(w)
+        result = frozenset(out) if out else _NONE
+        if len(self._cand_cache) >= _CACHE_MAX:
+            self._cand_cache.clear()
+        self._cand_cache[token] = result
+        return result
 
-    def _fuzzy_matches(self, ctx: TextContext) -> list[tuple[int, int, str, tuple[tuple[Category, str], ...]]]:
-        """Phrases matched word by word where some words are misspelt by one edit."""
+    def _fuzzy_matches(self, ctx: TextContext) -> list[tuple[int, int, str, tuple[tuple[Category, str], ...], float]]:
+        """Phrases matched word by word where some words are misspelt by one edit, with the confidence factor."""
         words = ctx.words
         cands = [self._candidates(tok) for tok, _, _ in words]
         if not any(cands):
             return []
         vocab = vocabulary()
+        # next_fuzzy[i]: the first position >= i holding a misspelt-word candidate (a match must cover one)
+        next_fuzzy = [len(words)] * (len(words) + 1)
+        for i in range(len(words) - 1, -1, -1):
+            next_fuzzy[i] = i if cands[i] else next_fuzzy[i + 1]
         found = []
         for i, (tok, start, _) in enumerate(words):
+            if next_fuzzy[i] - i >= self._fuzzy_longest:
+                continue
+            seconds = ("", words[i + 1][0], *cands[i + 1]) if i + 1 < len(words) else ("",)
             for first in (tok, *cands[i]):
-                for tokens, key, entries in self._fuzzy_first.get(first, ()):
-                    if i + len(tokens) > len(words):
-                        continue
-                    fuzzy = real_word_fuzz = evidence = 0
-                    for k, want in enumerate(tokens):
-                        got = words[i + k][0]
-                        if got == want:
-                            evidence += len(want) >= _FUZZY_MIN
-                        elif want in cands[i + k]:
-                            fuzzy += 1
-                            if got in vocab:
-                                real_word_fuzz += 1
-                            else:
-                                evidence += 1
-                        else:
-                            break
-                    else:
-                        if fuzzy == 0:
-                            continue  # an exact match: the automaton found it
-                        if len(tokens) == 1 and real_word_fuzz:
+                for second in seconds:
+                    for tokens, key, entries in self._fuzzy_first.get((first, second), ()):
+                        if i + len(tokens) > len(words) or next_fuzzy[i] >= i + len(tokens):
                             continue
-                        if real_word_fuzz and evidence == 0:
-                            continue  # only real words bent into a phrase ("shout up"): too weak
-                        found.append((start, words[i + len(tokens) - 1][2], key, entries))
+                        fuzzy = real_word_fuzz = evidence = 0
+                        for k, want in enumerate(tokens):
+                            got = words[i + k][0]
+                            if got == want:
+                                evidence += len(want) >= 3
+                            elif want in cands[i + k]:
+                                fuzzy += 1
+                                if got in vocab:
+                                    real_word_fuzz += 1
+                                else:
+                                    evidence += 1
+                            else:
+                                break
+                        else:
+                            if fuzzy == 0:
+                                continue  # an exact match: the automaton found it
+                            if len(tokens) == 1 and real_word_fuzz:
+                                continue
+                            if real_word_fuzz and evidence == 0:
+                                continue  # only real words bent into a phrase: too weak
+                            factor = REAL_WORD_FACTOR if real_word_fuzz else FUZZY_FACTOR
+                            found.append((start, words[i + len(tokens) - 1][2], key, entries, factor))
         return found
 
     def detect(self, ctx: TextContext) -> list[Detection]:
@@ -236,15 +278,16 @@ class LexiconDetector(Detector):
             if _bounded(text, start, end + 1):
                 allowed.append((start, end + 1))
         best: dict[Category, Detection] = {}
-        exact = [(*m, False) for m in self._matches(ctx)]
-        fuzzy = [(*m, True) for m in self._fuzzy_matches(ctx)]
-        for start, end, key, entries, is_fuzzy in exact + fuzzy:
+        exact = [(*m, 1.0) for m in self._matches(ctx)]
+        matches = exact + self._fuzzy_matches(ctx)
+        jailbreak = bool(matches) and _JAILBREAK.search(text) is not None
+        for start, end, key, entries, factor in matches:
             if any(a <= start < b or a < end <= b for a, b in allowed):
                 continue
-            softened = self._context(text, start)
+            softened = {} if jailbreak else self._context(text, start)
             for category, tier in entries:
-                score = TIER_SCORES[tier] * (FUZZY_FACTOR if is_fuzzy else 1.0)
-                evidence = f"phrase {key!r} ({tier}{', misspelt' if is_fuzzy else ''})"
+                score = TIER_SCORES[tier] * factor
+                evidence = f"phrase {key!r} ({tier}{', misspelt' if factor < 1.0 else ''})"
                 if category is Category.PERSONAL_INFO and ctx.role is Role.CHILD:
                     # These phrases ask for details; a child asking is no disclosure (personal_info finds those).
                     score = min(score, 0.2)
@@ -301,6 +344,11 @@ def _bounded(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
     return not before.isalnum() and not after.isalnum()
+
+
+def _phonetic(word: str) -> str:
+    """Fold spellings that sound alike, so a phonetic misspelling counts as one edit at most."""
+    return word.replace("ph", "f").replace("ck", "k")
 
 
 def _deletions(word: str) -> set[str]:
