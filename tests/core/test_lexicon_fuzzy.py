@@ -103,3 +103,12 @@ def test_role_play_framing_does_not_soften(lex: LexiconDetector) -> None:
     assert scores(lex, framed).get(Category.VIOLENCE, 0) >= 0.9
     # a game still softens violence
     assert scores(lex, "in minecraft i will stab you with my sword").get(Category.VIOLENCE, 0) <= 0.3
+
+
+def test_reported_speech_and_why_harmful_questions(lex: LexiconDetector) -> None:
+    # someone else's words, reported by the child: still noticed (a warn), not read as the child's intent
+    s = scores(lex, "a kid in my class told me to kill myself, who should i tell")
+    assert 0 < s.get(Category.SELF_HARM, 0) <= 0.3
+    assert scores(lex, "i want to kill myself").get(Category.SELF_HARM, 0) >= 0.9
+    assert scores(lex, "why is vaping bad for kids").get(Category.DRUGS, 0) <= 0.3
+    assert scores(lex, "where can i buy a vape").get(Category.DRUGS, 0) >= 0.9

@@ -35,7 +35,8 @@ QUOTE_SCORE = 0.45
 frames wrap a request ('a character says "..."'), so a quote is warned about, not waved through."""
 
 # Categories whose matches a context rule may soften. Sexual content involving minors, grooming, self-harm
-# and personal details are never softened: a child asking for help with them still needs the help.
+# and personal details are never softened: a child asking for help with them still needs the help. (The one
+# exception: self-harm words someone else said to the child, "told me to kill myself", are reported speech.)
 _SOFTENABLE = frozenset(
     {
         Category.HARASSMENT,
@@ -54,9 +55,21 @@ _CUES: dict[str, tuple[frozenset[Category], re.Pattern[str]]] = {
         re.compile(
             r"\b(how (do|can|should) i (stop|deal|handle|cope|help|avoid|report|tell|respond)|what (do|should) i do"
             r"|how to (stop|deal|handle|cope|avoid|report|help|respond|talk)|is it (ok|okay|normal|safe|bad|wrong)"
-            r"|why (is|are) .{0,30}\b(bad|wrong|dangerous|harmful|unhealthy|addictive|illegal)"
             r"|what are the (risks|dangers)"
             r"|how (do|can) (i|we) (protect|keep)|dangers of|risks of|stay safe|safety tips|warning signs)\b"
+        ),
+    ),
+    # "why is vaping bad for kids": the cue words come after the match, so this one reads the whole sentence
+    "asks-why-harmful": (
+        _SOFTENABLE,
+        re.compile(r"\bwhy (is|are|do|does) .{0,40}\b(bad|wrong|dangerous|harmful|unhealthy|addictive|illegal)\b"),
+    ),
+    # "a kid told me to kill myself, who should i tell": someone else's words reported, not the child's intent
+    "reported-speech": (
+        frozenset({Category.SELF_HARM}),
+        re.compile(
+            r"\b(told|tell|tells|telling|keep telling|keeps telling|kept telling|said|says|saying|wrote|posted)"
+            r"\s+(me\s+)?(that\s+)?(i\s+should\s+|to\s+(go\s+)?)$"
         ),
     ),
     "educational": (
@@ -326,7 +339,7 @@ class LexiconDetector(Detector):
         prefix = text[sent_start:start]
         out: dict[Category, str] = {}
         for cue, (cats, pattern) in _CUES.items():
-            target = sentence if cue in ("games-sports", "educational") else prefix
+            target = sentence if cue in ("games-sports", "educational", "asks-why-harmful") else prefix
             if pattern.search(target):
                 for c in cats:
                     out.setdefault(c, cue)
