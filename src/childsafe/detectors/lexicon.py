@@ -12,14 +12,12 @@ from pydantic import Field
 
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
 from childsafe.text.context import TextContext
-from childsafe.text.normalize import normalize, vocabulary
+from childsafe.text.normalize import known_word, normalize, vocabulary
 from childsafe.types import Category, Detection, Role
 
 _COMPACT_MIN = 8
 _FUZZY_MIN = 4
 """Phrase words at least this long may match a misspelling (one edit); shorter words must match exactly."""
-_FUZZY_SINGLE_MIN = 5
-"""A one-word phrase matches a misspelling only when it is at least this long and the text word is no word."""
 FUZZY_FACTOR = 0.9
 """Confidence kept by a phrase matched through misspellings."""
 REAL_WORD_FACTOR = 0.6
@@ -182,7 +180,9 @@ class LexiconDetector(Detector):
             tokens = tuple(_PHRASE_TOKEN.findall(key))
             if not tokens or " ".join(tokens) != key:
                 continue  # phrases with punctuation match exactly only
-            if len(tokens) == 1 and len(tokens[0]) < _FUZZY_SINGLE_MIN:
+            if len(tokens) == 1:
+                # one word within one edit of another is too common ("china"/"chink", "setting"/"sexting"):
+                # single-word phrases match exactly only; misspelt single words are the classifier's job
                 continue
             pair = (tokens[0], tokens[1] if len(tokens) > 1 else "")
             by_first.setdefault(pair, []).append((tokens, key, tuple(entries)))
@@ -229,7 +229,6 @@ class LexiconDetector(Detector):
         cands = [self._candidates(tok) for tok, _, _ in words]
         if not any(cands):
             return []
-        vocab = vocabulary()
         # next_fuzzy[i]: the first position >= i holding a misspelt-word candidate (a match must cover one)
         next_fuzzy = [len(words)] * (len(words) + 1)
         for i in range(len(words) - 1, -1, -1):
@@ -251,7 +250,7 @@ class LexiconDetector(Detector):
                                 evidence += len(want) >= 3
                             elif want in cands[i + k]:
                                 fuzzy += 1
-                                if got in vocab:
+                                if known_word(got):
                                     real_word_fuzz += 1
                                 else:
                                     evidence += 1
@@ -260,8 +259,6 @@ class LexiconDetector(Detector):
                         else:
                             if fuzzy == 0:
                                 continue  # an exact match: the automaton found it
-                            if len(tokens) == 1 and real_word_fuzz:
-                                continue
                             if real_word_fuzz and evidence == 0:
                                 continue  # only real words bent into a phrase: too weak
                             factor = REAL_WORD_FACTOR if real_word_fuzz else FUZZY_FACTOR
