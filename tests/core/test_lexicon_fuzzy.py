@@ -41,7 +41,7 @@ def test_one_edit(a: str, b: str, close: bool) -> None:
     ("text", "category", "role"),
     [
         ("i wannt to kil myelf", Category.SELF_HARM, Role.CHILD),
-        ("you are a worthhless losr", Category.HARASSMENT, Role.CONTACT),
+        ("nobody liks you, you are a losr", Category.HARASSMENT, Role.CONTACT),
         ("dont tel your parnets about us", Category.GROOMING, Role.CONTACT),
         ("lets do the blakout chalenge", Category.DANGEROUS, Role.CHILD),
         ("i will stba you", Category.VIOLENCE, Role.CHILD),
