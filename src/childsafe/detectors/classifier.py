@@ -316,16 +316,17 @@ class ClassifierDetector(Detector):
             variants.append("".join(out))
         return variants
 
-    def _views(self, ctx: TextContext) -> list[str]:
+    def _views(self, ctx: TextContext) -> tuple[list[str], bool]:
+        """Texts to score for one message, and whether they are identity counterfactuals (averaged, not maxed)."""
         variants = self._identity_variants(ctx)
         if variants is not None:
-            return variants
+            return variants, True
         # The tokenizer lowercases and strips accents, so a raw text equal to the normalised one modulo case
         # would only cost a second forward pass.
         views = [ctx.normalized]
         if self.cfg.score_raw and ctx.raw.strip() and ctx.raw.lower() != ctx.normalized:
             views.append(ctx.raw)
-        return views
+        return views, False
 
     def detect(self, ctx: TextContext) -> list[Detection]:
         return self.detect_batch([ctx])[0]
@@ -333,19 +334,31 @@ class ClassifierDetector(Detector):
     def detect_batch(self, ctxs: Sequence[TextContext]) -> list[list[Detection]]:
         texts: list[str] = []
         owner: list[int] = []
+        averaged: list[bool] = []
+        extra: list[bool] = []  # decoded (base64, rot13) stretches: their own max, after the identity mean
         for i, ctx in enumerate(ctxs):
-            for v in self._views(ctx):
+            views, counterfactual = self._views(ctx)
+            for v in views:
                 texts.append(v)
                 owner.append(i)
+                extra.append(False)
+            averaged.append(counterfactual)
+            for d in ctx.decoded:
+                texts.append(d.context.normalized)
+                owner.append(i)
+                extra.append(True)
         per_text = self.score_texts(texts) if texts else np.zeros((0, len(self._cats)))
         scores = np.zeros((len(ctxs), len(self._cats)), dtype=np.float64)
         if texts:
-            own = np.asarray(owner)
-            np.maximum.at(scores, own, per_text)
-            for i, ctx in enumerate(ctxs):
-                if self.cfg.identity_invariant and self._identity_variants(ctx) is not None:
+            own, dec = np.asarray(owner), np.asarray(extra, dtype=bool)
+            for i in range(len(ctxs)):
+                base = per_text[(own == i) & ~dec]
+                if len(base):
                     # counterfactual views: their mean, not their max, is the group-invariant score
-                    scores[i] = per_text[own == i].mean(axis=0)
+                    scores[i] = base.mean(axis=0) if averaged[i] else base.max(axis=0)
+                decoded = per_text[(own == i) & dec]
+                if len(decoded):
+                    scores[i] = np.maximum(scores[i], decoded.max(axis=0))
         floor = self.cfg.floor
         results: list[list[Detection]] = []
         if Category.GROOMING in self._cats:
