@@ -63,6 +63,11 @@ class ServerConfig(_Strict):
     auto_create_children: bool = Field(False, description="Unknown child ids get a profile (default age)")
     show_disclosure: bool = Field(True, description="Show the AI disclosure to the child at session start")
     stream_window_chars: int = Field(200, ge=20, description="Streamed output is checked in windows this big")
+    worker_threads: int = Field(
+        32, ge=1, le=512,
+        description="Threads running safety checks and database calls; more requests in flight at once let the "
+        "classifier score them in shared batches",
+    )
     apps: list[AppKeyConfig] = Field(default_factory=list)
     upstream: UpstreamConfig = Field(default_factory=UpstreamConfig)
     demo: bool = False

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -158,6 +159,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # asyncio's default pool has cpu_count + 4 threads: too few requests in flight for the classifier's
+        # batcher to merge; the checks themselves release the GIL inside the model.
+        executor = ThreadPoolExecutor(config.server.worker_threads, thread_name_prefix="childsafe-worker")
+        asyncio.get_running_loop().set_default_executor(executor)
         await asyncio.to_thread(engine.warmup)
         purger = asyncio.create_task(_purge_loop(gw))
         try:
@@ -167,6 +172,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
             await gw.aclose()
+            executor.shutdown(wait=False)
 
     title = "childsafe gateway" + (" (DEMO: scripted assistant, not a real model)" if config.server.demo else "")
     app = FastAPI(title=title, lifespan=lifespan)
