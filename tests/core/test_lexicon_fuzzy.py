@@ -116,3 +116,10 @@ def test_reported_speech_and_why_harmful_questions(lex: LexiconDetector) -> None
     assert scores(lex, "i want to kill myself").get(Category.SELF_HARM, 0) >= 0.9
     assert scores(lex, "why is vaping bad for kids").get(Category.DRUGS, 0) <= 0.3
     assert scores(lex, "where can i buy a vape").get(Category.DRUGS, 0) >= 0.9
+
+
+def test_single_words_match_swaps_and_doubled_letters_only(lex: LexiconDetector) -> None:
+    assert scores(lex, "how do i get cocaien").get(Category.DRUGS, 0) >= 0.6  # swapped pair
+    assert scores(lex, "how do i get cocaiine").get(Category.DRUGS, 0) >= 0.6  # doubled letter, long word
+    assert scores(lex, "is there a looser town than this").get(Category.HARASSMENT, 0) < 0.4  # "looser" is a word
+    assert scores(lex, "how do i get cocane").get(Category.DRUGS, 0) < 0.4  # a dropped letter: not for one word

@@ -22,6 +22,8 @@ FUZZY_FACTOR = 0.9
 """Confidence kept by a phrase matched through misspellings."""
 REAL_WORD_FACTOR = 0.6
 """Confidence kept when a misspelling is itself a word ("end my lie"): enough to warn, rarely to block."""
+_SINGLE_MIN = 5
+"""Single-word phrases this long match a swapped pair or a doubled letter ("cocaien", "cocaiine")."""
 _PHRASE_TOKEN = re.compile(r"[a-z0-9']+")
 _NONE: frozenset[str] = frozenset()
 _CACHE_MAX = 50_000
@@ -176,13 +178,16 @@ class LexiconDetector(Detector):
         """Index phrases by their first two words, and phrase words by one-letter deletions (symspell style)."""
         by_first: dict[tuple[str, str], list[tuple[tuple[str, ...], str, tuple[tuple[Category, str], ...]]]] = {}
         deletes: dict[str, set[str]] = {}
+        singles: dict[str, tuple[tuple[Category, str], ...]] = {}
         for key, entries in table.items():
             tokens = tuple(_PHRASE_TOKEN.findall(key))
             if not tokens or " ".join(tokens) != key:
                 continue  # phrases with punctuation match exactly only
             if len(tokens) == 1:
                 # one word within one edit of another is too common ("china"/"chink", "setting"/"sexting"):
-                # single-word phrases match exactly only; misspelt single words are the classifier's job
+                # single words match only two typos that seldom make another word (see _single_variants)
+                if len(tokens[0]) >= _SINGLE_MIN and tokens[0].isalpha():
+                    singles[tokens[0]] = tuple(entries)
                 continue
             pair = (tokens[0], tokens[1] if len(tokens) > 1 else "")
             by_first.setdefault(pair, []).append((tokens, key, tuple(entries)))
@@ -192,6 +197,7 @@ class LexiconDetector(Detector):
                         deletes.setdefault(d, set()).add(tok)
         self._fuzzy_first = by_first
         self._fuzzy_deletes = deletes
+        self._fuzzy_singles = singles
         self._fuzzy_longest = max((len(t) for v in by_first.values() for t, _, _ in v), default=0)
         # Candidates per word: chat repeats words, and the lookup is the costly part of fuzzy matching.
         self._cand_cache: dict[str, frozenset[str]] = {}
@@ -227,13 +233,19 @@ class LexiconDetector(Detector):
         """Phrases matched word by word where some words are misspelt by one edit, with the confidence factor."""
         words = ctx.words
         cands = [self._candidates(tok) for tok, _, _ in words]
-        if not any(cands):
-            return []
         # next_fuzzy[i]: the first position >= i holding a misspelt-word candidate (a match must cover one)
         next_fuzzy = [len(words)] * (len(words) + 1)
         for i in range(len(words) - 1, -1, -1):
             next_fuzzy[i] = i if cands[i] else next_fuzzy[i + 1]
         found = []
+        if self._fuzzy_singles:
+            for tok, start, end in words:
+                if len(tok) >= _SINGLE_MIN and tok.isalpha() and not known_word(tok):
+                    for variant in _single_variants(tok):
+                        entries = self._fuzzy_singles.get(variant)
+                        if entries is not None:
+                            found.append((start, end, variant, entries, FUZZY_FACTOR))
+                            break
         for i, (tok, start, _) in enumerate(words):
             if next_fuzzy[i] - i >= self._fuzzy_longest:
                 continue
@@ -354,6 +366,14 @@ def _bounded(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
     return not before.isalnum() and not after.isalnum()
+
+
+def _single_variants(word: str) -> list[str]:
+    """Spellings one neighbour swap or one doubled letter away: typos that rarely spell another real word."""
+    out = [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1) if word[i] != word[i + 1]]
+    if len(word) > 6:  # "looser" is a word, "cocaiine" is not: short words double into other words
+        out += [word[:i] + word[i + 1 :] for i in range(1, len(word)) if word[i] == word[i - 1]]
+    return out
 
 
 def _phonetic(word: str) -> str:
