@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
+from childsafe.config import ReportingConfig
 
 INCIDENT_TYPES = {
     "csam": "Child Pornography (possession, manufacture, and distribution)",
@@ -22,15 +22,8 @@ INCIDENT_TYPES = {
 REPORTABLE_CATEGORIES = frozenset({"sexual_minors", "grooming"})
 
 
-class ReporterSettings(BaseModel):
-    """The reporting organisation and its contact (``config.reporting`` when present)."""
-
-    org_name: str = "childsafe operator (set reporting.org_name)"
-    contact_name: str = "Trust & Safety"
-    contact_email: str = "safety@example.invalid"
-    contact_phone: str | None = None
-    hold_days: int = Field(365, ge=365, description="Legal hold for preserved evidence; at least one year")
-    endpoint: str | None = None
+class ReporterSettings(ReportingConfig):
+    """The reporting organisation and its contact: the ``reporting`` config section, plus helpers."""
 
     @classmethod
     def from_config(cls, config: object) -> ReporterSettings:
@@ -47,8 +40,7 @@ class ReporterSettings(BaseModel):
         return _placeholders(self.org_name, self.contact_email)
 
 
-_DEFAULT_ORG = "childsafe operator (set reporting.org_name)"
-_DEFAULT_EMAIL = "safety@example.invalid"
+_DEFAULT_ORG = ReportingConfig().org_name
 
 
 def _placeholders(org: object, email: object) -> list[str]:
