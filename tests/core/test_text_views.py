@@ -27,6 +27,12 @@ from childsafe.text.normalize import segment, vocabulary
         ("touch 🙈 grass", "touch grass"),  # decoration does not split words apart
         ("ok 👍🏽 ©", "ok ©"),  # emoji with no word dropped, other symbols kept
         ("a🔫b", "a gun b"),
+        ("your outfit is 🔥", "your outfit is"),  # praise: no word
+        ("set the 🏫 on 🔥", "set the school on fire"),
+        ("my 🌿 is growing", "my plant is growing"),
+        ("come smoke a 🌿", "come smoke a weed"),  # something smoked, with an article between
+        ("my mom made 🍑 pie", "my mom made pie"),
+        ("show me your 🍑", "show me your butt"),
     ],
 )
 def test_emoji_become_words(raw: str, expected: str) -> None:

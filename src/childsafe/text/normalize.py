@@ -190,11 +190,12 @@ def vocabulary() -> frozenset[str]:
 
 
 EmojiSense = dict[str, str]
+_SENSES = frozenset({"verb", "be", "obj", "own", "on", "default"})
 
 
 @functools.lru_cache(maxsize=1)
 def _emoji_table() -> dict[str, EmojiSense]:
-    """Emoji -> {context: word} from data/emoji.yaml (contexts: verb, be, obj, default)."""
+    """Emoji -> {context: word} from data/emoji.yaml (contexts: verb, be, obj, own, on, default)."""
     import yaml
 
     raw = resources.files("childsafe.text").joinpath("data/emoji.yaml").read_text(encoding="utf-8")
@@ -204,7 +205,10 @@ def _emoji_table() -> dict[str, EmojiSense]:
         ch = "".join(c for c in str(key) if not _is_invisible(c))
         if len(ch) != 1:
             continue
-        senses = {"default": value} if isinstance(value, str) else {k: str(v) for k, v in value.items()}
+        senses = {"default": value} if isinstance(value, str) else {str(k): str(v) for k, v in value.items()}
+        unknown = set(senses) - _SENSES
+        if unknown:  # e.g. an unquoted `on:` that YAML reads as true
+            raise ValueError(f"emoji.yaml: {key!r} has unknown context(s) {sorted(unknown)}; known: {sorted(_SENSES)}")
         table[ch] = senses
     return table
 
@@ -216,8 +220,12 @@ _VERB_BEFORE = frozenset(
 _VERB_OBJECTS = frozenset("him her them you u ya me myself yourself himself herself themselves everyone us".split())
 _BE_BEFORE = frozenset("was were am is are be being been im its hes shes theyre youre".split())
 _OBJ_BEFORE = frozenset(
-    "buy sell selling buying get got some snort sniff any need want try do doing much line lines gram grams".split()
+    "buy sell selling buying get got some snort sniff any need want try do doing much line lines gram grams"
+    " smoke smoking roll rolling send sending show showing see".split()
 )
+_OWN_BEFORE = frozenset("your ur my her his their ya".split())
+_ARTICLES = frozenset("a an the some this that".split())
+_ON_BEFORE = frozenset("on set light lit catch caught".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,14 +421,20 @@ def _step_join_spaced(pieces: list[Piece]) -> list[Piece]:
     return [p for p, d in zip(pieces, drop, strict=True) if not d]
 
 
-def _word_before(pieces: list[Piece]) -> str:
+def _words_before(pieces: list[Piece], count: int = 2) -> list[str]:
+    """The last ``count`` words of ``pieces``, nearest first."""
+    words: list[str] = []
     k = len(pieces) - 1
-    while k >= 0 and not pieces[k][0].isalnum():
-        k -= 1
-    end = k + 1
-    while k >= 0 and pieces[k][0].isalnum():
-        k -= 1
-    return "".join(p[0] for p in pieces[k + 1 : end])
+    while len(words) < count:
+        while k >= 0 and not pieces[k][0].isalnum():
+            k -= 1
+        if k < 0:
+            break
+        end = k + 1
+        while k >= 0 and pieces[k][0].isalnum():
+            k -= 1
+        words.append("".join(p[0] for p in pieces[k + 1 : end]))
+    return words + [""] * (count - len(words))
 
 
 def _word_after(pieces: list[Piece], i: int) -> str:
@@ -452,15 +466,19 @@ def _step_emoji(pieces: list[Piece]) -> list[Piece]:
             if not _is_emoji(c):
                 out.append((c, s, e))
             continue
-        before = _word_before(out)
+        before, before2 = _words_before(out)
         after = _word_after(pieces, k + 1)
         word = None
         if "verb" in senses and (before in _VERB_BEFORE or after in _VERB_OBJECTS):
             word = senses["verb"]
         elif "be" in senses and before in _BE_BEFORE:
             word = senses["be"]
-        elif "obj" in senses and before in _OBJ_BEFORE:
+        elif "obj" in senses and (before in _OBJ_BEFORE or (before in _ARTICLES and before2 in _OBJ_BEFORE)):
             word = senses["obj"]
+        elif "on" in senses and before in _ON_BEFORE:
+            word = senses["on"]
+        elif "own" in senses and before in _OWN_BEFORE:
+            word = senses["own"]
         else:
             word = senses.get("default")
         if word is None:
