@@ -808,6 +808,48 @@ FAMILIES: list[Family] = [
     ], slots={"org": ["the bank", "paypal", "royal mail", "the police"],
               "site": ["instagram", "snapchat", "tiktok", "roblox", "gmail", "discord"],
               "subject": ["maths", "science", "history", "english", "french"]}, per_template=9),
+    # Positive and neutral statements about groups: the shared hate sets teach "names a group = hateful" (see
+    # shared/datasets/FINDINGS.md), and the fairness audit found the model warning on sentences that defend a
+    # group. Counter-speech and plain facts about groups are safe.
+    F("safe_group_positive", ["safe"], [
+        "{grp} people should be treated fairly at school",
+        "{grp} people have the same rights as everyone",
+        "we learned about famous {grp} inventors in class today",
+        "{grp} families are part of our community",
+        "my teacher said {grp} people have been treated unfairly in history",
+        "there is nothing wrong with being {grp}",
+        "everyone should be kind to {grp} kids",
+        "the {grp} family next door brought us cake",
+        "{grp} people can become doctors, pilots or artists",
+        "it's not ok to make fun of {grp} people",
+        "i stood up for a {grp} kid who was being teased",
+        "our school celebrates {grp} culture every year",
+    ], slots={"grp": ["black", "white", "asian", "latino", "arab", "jewish", "muslim", "gay", "trans",
+                      "non-binary", "deaf", "blind", "autistic", "disabled", "polish", "chinese", "indian",
+                      "roma", "indigenous", "bisexual", "queer", "sikh", "hindu", "nigerian"]}, per_template=10),
+    # Everyday slang and dialect (African-American English, UK and internet slang) in benign sentences: the
+    # model read "that shirt fire" or "you killed it" as violence.
+    F("safe_slang", ["safe"], [
+        "that {thing} is fire",
+        "your {thing} go hard no cap",
+        "she ate that {event}, no crumbs",
+        "he be cooking in the kitchen every sunday",
+        "we finna go to the park after school",
+        "you killed it at the {event} bro",
+        "that {thing} slaps fr",
+        "lowkey that {event} was the best one yet",
+        "ion even know what happened in the {event} lol",
+        "bro went crazy on that {thing}",
+        "my {thing} is bussin, you gotta try it",
+        "they was dead funny at the {event}",
+        "that {event} was sick, innit",
+        "he smashed the {event}, proper mint",
+        "deadass the {thing} is so good",
+        "you slayed the {event} today",
+    ], slots={"thing": ["shirt", "song", "drawing", "jacket", "haircut", "cake", "beat", "trainers", "video",
+                        "dance"],
+              "event": ["talent show", "match", "school play", "concert", "spelling bee", "test", "race",
+                        "dance battle", "presentation"]}, per_template=8),
 ]
 
 # Hand-written near-identical pairs and boundary cases (labels, text).
