@@ -171,8 +171,9 @@ class Engine:
             raise InvalidInputError("a conversation needs at least one message")
         mon = self.monitor(age)
         decision: Decision | None = None
-        for m in msgs:
-            decision = mon.add(m, emit=False)
+        for i, m in enumerate(msgs):
+            prev = msgs[i - 1].text if i and msgs[i - 1].role is m.role else None
+            decision = mon.add(m, emit=False, previous=prev)
         assert decision is not None
         self._emit(decision, msgs[-1].text, "conversation", metadata)
         return decision
@@ -241,6 +242,31 @@ class Engine:
             detections.extend(found)
         return detections, errors
 
+    def _detect_joined(
+        self, previous: str, text: str, role: Role, index: int, found: list[Detection]
+    ) -> list[Detection]:
+        """Findings of the joining detectors on ``previous + text`` that the message alone does not have.
+
+        They carry no span (the phrase straddles two messages), so they flag and explain but never redact."""
+        joiners = [d for d in self._active() if d.joins_messages]
+        size = self.config.engine.max_chunk_chars
+        if not joiners or len(text) > size:
+            return []
+        ctx = TextContext.from_text(previous[-size // 2 :] + "\n" + text, role, index)
+        best = {(d.category, d.detector): d.score for d in found}
+        out: list[Detection] = []
+        for det in joiners:
+            try:
+                extra = det.detect(ctx)
+            except Exception as exc:  # the message alone was checked; a failure here adds nothing
+                log.warning("detector %s failed on joined messages: %s", det.name, type(exc).__name__)
+                continue
+            for d in extra:
+                if d.score > best.get((d.category, d.detector), 0.0) and d.category is not Category.PERSONAL_INFO:
+                    best[(d.category, d.detector)] = d.score
+                    out.append(replace(d, span=None, evidence=f"with the previous message: {d.evidence}"))
+        return out
+
     def _detect_text(self, text: str, role: Role, index: int) -> tuple[list[Detection], list[str]]:
         """Detect on a text of any length: long texts are checked in overlapping chunks."""
         detections, errors, _ = self._detect_text_ctx(text, role, index)
@@ -304,12 +330,18 @@ class ConversationMonitor:
         self.count = int(state.get("count", 0))
         self.first_flag_index: int | None = state.get("first_flag_index")
 
-    def add(self, message: Message | dict[str, Any], emit: bool = True) -> Decision:
-        """Add the next message and return the decision for it in the context of the conversation."""
+    def add(self, message: Message | dict[str, Any], emit: bool = True, previous: str | None = None) -> Decision:
+        """Add the next message and return the decision for it in the context of the conversation.
+
+        ``previous`` is the text of the same speaker's message just before this one, when the caller has it (a
+        request's history, a transcript): phrase detectors also read the two joined, so a request split across
+        messages is caught. The monitor itself keeps no message text."""
         msg = Message.parse(message)
         index = self.count
         self.count += 1
         detections, errors, ctx = self.engine._detect_text_ctx(msg.text, msg.role, index)
+        if previous:
+            detections = detections + self.engine._detect_joined(previous, msg.text, msg.role, index, detections)
         if ctx is None:  # a long text: the tracker sees its first chunk
             ctx = TextContext.from_text(msg.text[: self.engine.config.engine.max_chunk_chars], msg.role, index)
         try:

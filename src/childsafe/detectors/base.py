@@ -63,6 +63,10 @@ class Detector(ABC):
     categories: ClassVar[frozenset[Category]]
     kinds: ClassVar[frozenset[str]] = frozenset({"text"})
     Config: ClassVar[type[DetectorConfig]] = DetectorConfig
+    joins_messages: ClassVar[bool] = False
+    """Also run on a message joined to the same speaker's previous one, so a request split across two messages
+    ("how do i make a" / "bomb") is seen whole. Meant for cheap phrase detectors; the conversation supplies the
+    previous text, nothing extra is stored."""
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config if config is not None else self.Config()

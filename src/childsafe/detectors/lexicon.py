@@ -123,6 +123,7 @@ class LexiconDetector(Detector):
     name = "lexicon"
     version = "2026.11.1"
     categories = frozenset(Category)
+    joins_messages = True
     Config = LexiconConfig
 
     def _load(self) -> None:

@@ -91,7 +91,9 @@ def _check_input(gw: Gateway, app: AppRecord, child: ChildRecord, conv_id: str, 
         mapped = _ROLE_MAP.get(role)
         if mapped is None:
             continue
-        d = monitor.add(Message(mapped, text))
+        at = start + offset
+        previous = msgs[at - 1][1] if at > 0 and msgs[at - 1][0] == role else None
+        d = monitor.add(Message(mapped, text), previous=previous)
         if start + offset == newest:
             decision = d
     if decision is None:

@@ -147,7 +147,9 @@ class GuardTarget:
         failed = False
         first: int | None = None
         for i, m in enumerate(conv):
-            d = mon.add(m, emit=False)
+            # as the gateway does: the request's history gives the same speaker's previous message
+            prev = conv[i - 1].text if i and conv[i - 1].role is m.role else None
+            d = mon.add(m, emit=False, previous=prev)
             actions.append(d.action)
             cats.update(dict.fromkeys(c.value for c in d.categories))
             failed = failed or _FAIL_CLOSED in d.rules
