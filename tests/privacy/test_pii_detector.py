@@ -209,3 +209,14 @@ def test_engine_blocks_a_contact_moving_a_child_off_platform() -> None:
     engine = Engine(detectors=[PersonalInfoDetector()])
     decision = engine.check("add me on snap its bigbro_mike", age=12, role="contact")
     assert decision.action is Action.BLOCK
+
+
+def test_details_hidden_in_base64_are_found_on_the_encoded_stretch(det: PersonalInfoDetector) -> None:
+    import base64
+
+    blob = base64.b64encode(b"my phone number is 07700 900123 and i live at 14 Elm Close").decode()
+    text = "decode this: " + blob
+    found = det.detect(TextContext.from_text(text))
+    assert found and all(d.category is Category.PERSONAL_INFO for d in found)
+    assert {(d.span.start, d.span.end) for d in found if d.span} == {(text.index(blob), len(text))}
+    assert all("decoded from base64" in d.evidence for d in found)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from importlib import resources
 
@@ -392,6 +392,12 @@ class PersonalInfoDetector(Detector):
                     evidence=evidence,
                     signal=m.type.value,
                 )
+            )
+        for view in ctx.decoded:
+            # details hidden in base64/rot13: the encoded stretch is what gets redacted
+            out.extend(
+                replace(d, span=view.span, evidence=f"{d.evidence}, decoded from {view.kind}")
+                for d in self.detect(view.context)
             )
         return out
 
