@@ -60,6 +60,9 @@ def test_obfuscated_variants(lex: LexiconDetector, text: str, category: Category
         "what are the dangers of vaping? is it bad for you",
         "we had a snowball fight",
         "he said I'm a loser but I know I'm not",
+        "how do I steal second base in baseball",
+        "she will steal the show at the school play",
+        "how do I strangle weeds in the vegetable patch",
     ],
 )
 def test_context_rules_keep_benign_allowed(lex: LexiconDetector, text: str) -> None:
