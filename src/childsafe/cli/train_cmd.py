@@ -39,9 +39,9 @@ def train(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Cap records per source (quick runs)")] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Stop after N steps")] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, max=64)] = 2,
-    layers: Annotated[int | None, typer.Option("--layers", min=1, max=6, help="Keep the first N of the base "
-                                               "model's 6 encoder layers (faster, usually a little less accurate)")]
-    = None,
+    layers: Annotated[int, typer.Option("--layers", min=1, max=6, help="Keep the first N of the base model's 6 "
+                                        "encoder layers (4 ships: as accurate as 6 on held-out sets, 1.5x faster)")]
+    = 4,
 ) -> None:
     """Train, export to int8 ONNX, calibrate and write the manifest (needs the train extra)."""
     if mode not in ("finetune", "frozen"):
