@@ -5,28 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from childsafe.cli.common import fail
+from childsafe.cli.common import fail, open_store
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (YAML); default: $CHILDSAFE_CONFIG or built-in")
 ]
-
-
-def _open(config: Path | None) -> tuple[Any, Any]:
-    from childsafe.config import ConfigError, load_config
-    from childsafe.store import Store
-    from childsafe.types import ChildsafeError
-
-    try:
-        cfg = load_config(config)
-        store = Store.from_config(cfg.store)
-    except (ConfigError, ChildsafeError) as exc:
-        fail(str(exc))
-    return cfg, store
 
 
 def _bound(value: str | None, option: str) -> tuple[int | None, datetime | None]:
@@ -63,7 +50,7 @@ def register(app: typer.Typer) -> None:
         from childsafe.audit.settings import AuditSettings
         from childsafe.types import ChildsafeError
 
-        cfg, store = _open(config)
+        cfg, store = open_store(config)
         try:
             settings = AuditSettings.from_config(cfg)
             if public_key is not None:
@@ -94,7 +81,7 @@ def register(app: typer.Typer) -> None:
         from childsafe.audit import open_audit_log
         from childsafe.types import ChildsafeError
 
-        cfg, store = _open(config)
+        cfg, store = open_store(config)
         try:
             cp = open_audit_log(store.engine, cfg).checkpoint()
         except ChildsafeError as exc:
@@ -115,7 +102,7 @@ def register(app: typer.Typer) -> None:
 
         from_seq, since = _bound(from_, "--from")
         to_seq, until = _bound(to, "--to")
-        _cfg, store = _open(config)
+        _cfg, store = open_store(config)
         log = AuditLog(store.engine, None)
         n = 0
         try:
@@ -143,7 +130,7 @@ def register(app: typer.Typer) -> None:
         """Confirmed and overturned cases as labelled examples: id, text, labels, source."""
         from childsafe.review import ReviewService
 
-        cfg, store = _open(config)
+        cfg, store = open_store(config)
         try:
             service = ReviewService.from_store(store, cfg)
             n = 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from childsafe.cli.common import fail
+from childsafe.cli.common import fail, open_store
 
 if TYPE_CHECKING:
     from childsafe.privacy.service import PrivacyServices
@@ -33,17 +33,10 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _services(config: Path | None) -> Iterator[PrivacyServices]:
     """Open the configured store and its privacy services; clear errors, exit code 2, never a traceback."""
-    from childsafe.config import ConfigError, load_config
     from childsafe.privacy.service import PrivacyServices
-    from childsafe.store import Store, StoreError
+    from childsafe.store import StoreError
 
-    if config is not None and not config.exists():
-        fail(f"config file not found: {config}")
-    try:
-        cfg = load_config(config)
-        store = Store.from_config(cfg.store)
-    except (ConfigError, StoreError) as exc:
-        fail(str(exc))
+    cfg, store = open_store(config)
     try:
         services = PrivacyServices.from_config(cfg, store)
         _join_oversight(services, store, cfg)

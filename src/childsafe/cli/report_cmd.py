@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from childsafe.cli.common import fail
+from childsafe.cli.common import fail, open_store
 
 if TYPE_CHECKING:
     from childsafe.reporting import ReportingService
@@ -38,18 +38,10 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _service(config: Path | None) -> Iterator[ReportingService]:
     """The reporting service over the configured store; clear errors, exit code 2, never a traceback."""
-    from childsafe.config import ConfigError, load_config
     from childsafe.reporting import ReportingService
-    from childsafe.store import Store
     from childsafe.types import ChildsafeError
 
-    if config is not None and not config.exists():
-        fail(f"config file not found: {config}")
-    try:
-        cfg = load_config(config)
-        store = Store.from_config(cfg.store)
-    except (ConfigError, ChildsafeError) as exc:
-        fail(str(exc))
+    cfg, store = open_store(config)
     try:
         yield ReportingService.from_config(cfg, store)
     except ChildsafeError as exc:  # an unknown case or report, a case that is not reportable, a key problem
