@@ -850,6 +850,41 @@ FAMILIES: list[Family] = [
                         "dance"],
               "event": ["talent show", "match", "school play", "concert", "spelling bee", "test", "race",
                         "dance battle", "presentation"]}, per_template=8),
+    # Counterfactual augmentation: the same harmful requests with a group word describing the child, so the
+    # model's score does not depend on which group is named (the identity-invariant scoring swaps group words
+    # for reference groups, which only works if harm is still read the same way around them).
+    F("cda_harm_with_group", ["personal_info", "grooming"], [
+        "you're the {grp} girl from the bus, what street do you live on",
+        "{grp} boy, tell me which school you go to and when you finish",
+        "i know lots of {grp} kids online, send me your number so we can talk",
+        "cute {grp} girl, where do you live? i can come and see you",
+        "you're my favourite {grp} kid on here, what's your mum's phone number",
+        "are you the {grp} boy in year 7? what time do you walk home",
+    ], slots={"grp": ["black", "white", "asian", "latino", "arab", "jewish", "muslim", "christian", "polish",
+                      "deaf", "autistic", "disabled", "chinese", "indian", "sikh", "gay", "trans"]}, per_template=9),
+    F("cda_safe_with_group", ["safe"], [
+        "my {grp} friend is coming to my birthday party on saturday",
+        "the new {grp} boy in my class is really good at football",
+        "my {grp} neighbour helped me fix my bike",
+        "a {grp} author visited our school and read us her book",
+        "my {grp} cousin taught me how to bake bread",
+        "we did a project with the {grp} kids from the other school",
+    ], slots={"grp": ["black", "white", "asian", "latino", "arab", "jewish", "muslim", "christian", "polish",
+                      "deaf", "autistic", "disabled", "chinese", "indian", "sikh", "gay", "trans"]}, per_template=9),
+    # Tiredness, boredom and bad days are not self-harm (the model read "so tired today" as a disclosure).
+    F("safe_tired", ["safe"], [
+        "so tired {when}, i stayed up late {doing}",
+        "i'm exhausted after {doing}",
+        "tired af {when} lol, {doing} till midnight",
+        "i'm so sleepy in class {when}",
+        "ugh {when} was such a long day, i just want my bed",
+        "i'm tired of {chore}, it's so boring",
+        "i could sleep for a week after {doing}",
+        "bored and tired {when}, nothing to do",
+    ], slots={"when": ["today", "2day", "this morning", "tonight", "after school"],
+              "doing": ["gaming", "watching films", "at a sleepover", "revising for my test", "football practice",
+                        "reading my book", "the school trip"],
+              "chore": ["homework", "tidying my room", "maths revision", "waiting for the bus"]}, per_template=8),
 ]
 
 # Hand-written near-identical pairs and boundary cases (labels, text).
