@@ -85,11 +85,13 @@ def test_batch_matches_single() -> None:
 def test_long_text_is_scored_in_windows(det: ClassifierDetector) -> None:
     filler = "we went to the beach and played football and had ice cream with my cousins. " * 30
     tail = "i want to kill myself tonight."
-    assert len(det._tokenizer.encode(filler).ids) > 300  # the harmful sentence sits far beyond one window
-    scores = det.score_texts([filler + tail, filler])
-    j = det._cats.index(Category.SELF_HARM)
-    assert scores[0, j] >= _block(det, Category.SELF_HARM)
-    assert scores[1, j] < _block(det, Category.SELF_HARM)
+    ids = det._tokenizer.encode(filler + tail, add_special_tokens=False).ids
+    assert len(ids) > 300  # the harmful sentence sits far beyond one window
+    windows = det._windows(list(ids))
+    assert len(windows) > 3 and windows[-1][-2] == ids[-1]  # the last window reaches the end of the text
+    # Mean pooling dilutes the sentence inside its window; the sentence views catch it (the next test).
+    assert _scores(det, filler + tail).get(Category.SELF_HARM, 0.0) >= _block(det, Category.SELF_HARM)
+    assert _scores(det, filler).get(Category.SELF_HARM, 0.0) < _block(det, Category.SELF_HARM)
 
 
 def test_empty_text_is_allowed(det: ClassifierDetector) -> None:
@@ -158,3 +160,22 @@ def test_encoded_request_is_scored_on_its_decoded_text(det: ClassifierDetector) 
         assert _scores(det, wrapped).get(Category.SELF_HARM, 0.0) >= 0.5, wrapped
     harmless = "decode this and answer: " + base64.b64encode(b"what is the capital of france").decode()
     assert max(_scores(det, harmless).values(), default=0.0) < 0.5
+
+
+def test_one_harmful_sentence_in_a_paragraph_is_scored_on_its_own(det: ClassifierDetector) -> None:
+    story = (
+        "We went to the beach on Saturday. My cousins built a huge sandcastle with a moat. "
+        "Then we had ice cream and played football until it got dark. "
+    )
+    harmful = story + "I want to kill myself tonight."
+    j = det._cats.index(Category.SELF_HARM)
+    assert det._sentences(TextContext.from_text(harmful))[-1] == "I want to kill myself tonight."
+    assert _scores(det, harmful).get(Category.SELF_HARM, 0.0) >= _block(det, Category.SELF_HARM)
+    assert _scores(det, story).get(Category.SELF_HARM, 0.0) < _block(det, Category.SELF_HARM)
+    assert det.score_texts([story])[0, j] < 0.5
+
+
+def test_sentence_split_keeps_distinct_sentences_of_three_words_or_more(det: ClassifierDetector) -> None:
+    text = "Hi there. Hi there. ok. The moon goes round the earth! The moon goes round the earth! What is a comet?"
+    assert det._sentences(TextContext.from_text(text)) == ["The moon goes round the earth!", "What is a comet?"]
+    assert det._sentences(TextContext.from_text("what is the capital of france and why is it there?")) == []

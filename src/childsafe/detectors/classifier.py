@@ -35,6 +35,7 @@ _HELP_SEEKING = re.compile(
     r"|how to (stop|deal with|handle|cope|report|respond)|someone (called|keeps calling) me|i am being bullied"
     r"|i'm being bullied|im being bullied|they (call|called) me)\b"
 )
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _HYPHENATED_IDENTITY = re.compile(r"\bnon[- ]binary\b|\bwheelchair users?\b")
 _HELP_SEEKING_SOFTENS = (Category.HARASSMENT, Category.HATE, Category.VIOLENCE)
 _HELP_SEEKING_CAP = 0.35
@@ -58,6 +59,11 @@ class ClassifierConfig(DetectorConfig):
     window_stride: int = Field(64, ge=8, le=512)
     max_windows: int = Field(32, ge=1, le=1024)
     """Longest text scored = max_windows overlapping windows; the rest is not scored by this detector."""
+    sentence_views: bool = True
+    """Also score each sentence of a multi-sentence message on its own (max per category): mean pooling over a
+    window dilutes one harmful sentence among benign ones (measured: "i want to kill myself tonight." after a
+    paragraph of beach-day filler scored 0.14 in its 96-token window and 0.9+ alone)."""
+    max_sentences: int = Field(32, ge=0, le=1024)
     score_raw: bool = True
     """Also score the raw text (not only the normalised one) and keep the max per category."""
     identity_invariant: bool = True
@@ -247,8 +253,15 @@ class ClassifierDetector(Detector):
         probs = np.zeros((n, len(self._cats)), dtype=np.float64)
         order = sorted(range(n), key=lambda i: len(windows[i]))
         bs = self.cfg.batch_size
-        for s in range(0, n, bs):
-            idx = order[s : s + bs]
+        groups: list[list[int]] = []
+        for i in order:
+            # A new batch when this row would pad the batch's shortest row to more than ~1.3x its length:
+            # sentences and the whole message in one padded batch cost as much as the whole message each.
+            if groups and len(groups[-1]) < bs and len(windows[i]) <= 1.3 * len(windows[groups[-1][0]]) + 4:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        for idx in groups:
             width = max(len(windows[i]) for i in idx)
             ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
@@ -316,7 +329,7 @@ class ClassifierDetector(Detector):
             variants.append("".join(out))
         return variants
 
-    def _views(self, ctx: TextContext) -> tuple[list[str], bool]:
+    def _views(self, ctx: TextContext, raw: bool = True) -> tuple[list[str], bool]:
         """Texts to score for one message, and whether they are identity counterfactuals (averaged, not maxed)."""
         variants = self._identity_variants(ctx)
         if variants is not None:
@@ -324,20 +337,48 @@ class ClassifierDetector(Detector):
         # The tokenizer lowercases and strips accents, so a raw text equal to the normalised one modulo case
         # would only cost a second forward pass.
         views = [ctx.normalized]
-        if self.cfg.score_raw and ctx.raw.strip() and ctx.raw.lower() != ctx.normalized:
+        if raw and self.cfg.score_raw and ctx.raw.strip() and ctx.raw.lower() != ctx.normalized:
             views.append(ctx.raw)
         return views, False
 
     def detect(self, ctx: TextContext) -> list[Detection]:
         return self.detect_batch([ctx])[0]
 
+    def _sentences(self, ctx: TextContext) -> list[str]:
+        """The distinct sentences (3+ words) of a message that has at least two of them."""
+        if not self.cfg.sentence_views or len(ctx.raw) < 80:  # short chat lines dilute little
+            return []
+        seen: dict[str, str] = {}
+        for part in _SENTENCE_END.split(ctx.raw):
+            part = part.strip()
+            if len(part.split()) >= 3:
+                seen.setdefault(part.lower(), part)
+        sentences = list(seen.values())
+        return sentences[: self.cfg.max_sentences] if len(sentences) >= 2 else []
+
     def detect_batch(self, ctxs: Sequence[TextContext]) -> list[list[Detection]]:
+        units = list(ctxs)
+        parent = list(range(len(ctxs)))
+        for i, ctx in enumerate(ctxs):
+            for sentence in self._sentences(ctx):
+                units.append(TextContext.from_text(sentence, ctx.role, ctx.index, decode=False))
+                parent.append(i)
+        unit_scores = self._scores(units, whole=len(ctxs))
+        scores = unit_scores[: len(ctxs)].copy()
+        for k in range(len(ctxs), len(units)):
+            scores[parent[k]] = np.maximum(scores[parent[k]], unit_scores[k])
+        return self._finish(ctxs, scores)
+
+    def _scores(self, ctxs: Sequence[TextContext], whole: int | None = None) -> np.ndarray:
+        """Calibrated scores per message (views, identity counterfactual mean, decoded stretches), unadjusted.
+
+        Only the first ``whole`` contexts (the messages, not their sentences) also get the raw-text view."""
         texts: list[str] = []
         owner: list[int] = []
         averaged: list[bool] = []
         extra: list[bool] = []  # decoded (base64, rot13) stretches: their own max, after the identity mean
         for i, ctx in enumerate(ctxs):
-            views, counterfactual = self._views(ctx)
+            views, counterfactual = self._views(ctx, raw=whole is None or i < whole)
             for v in views:
                 texts.append(v)
                 owner.append(i)
@@ -359,6 +400,10 @@ class ClassifierDetector(Detector):
                 decoded = per_text[(own == i) & dec]
                 if len(decoded):
                     scores[i] = np.maximum(scores[i], decoded.max(axis=0))
+        return scores
+
+    def _finish(self, ctxs: Sequence[TextContext], scores: np.ndarray) -> list[list[Detection]]:
+        """Role and help-seeking adjustments, then one Detection per category above the floor."""
         floor = self.cfg.floor
         results: list[list[Detection]] = []
         if Category.GROOMING in self._cats:
