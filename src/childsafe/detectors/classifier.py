@@ -35,6 +35,7 @@ _HELP_SEEKING = re.compile(
     r"|how to (stop|deal with|handle|cope|report|respond)|someone (called|keeps calling) me|i am being bullied"
     r"|i'm being bullied|im being bullied|they (call|called) me)\b"
 )
+_CONTEXT_CATEGORIES = frozenset({Category.VIOLENCE, Category.HATE, Category.HARASSMENT, Category.OTHER_UNSAFE})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _HYPHENATED_IDENTITY = re.compile(r"\bnon[- ]binary\b|\bwheelchair users?\b")
 _HELP_SEEKING_SOFTENS = (Category.HARASSMENT, Category.HATE, Category.VIOLENCE)
@@ -64,6 +65,12 @@ class ClassifierConfig(DetectorConfig):
     window dilutes one harmful sentence among benign ones (measured: "i want to kill myself tonight." after a
     paragraph of beach-day filler scored 0.14 in its 96-token window and 0.9+ alone)."""
     max_sentences: int = Field(32, ge=0, le=1024)
+    sentence_categories: list[Category] = Field(
+        default_factory=lambda: [c for c in Category if c not in _CONTEXT_CATEGORIES]
+    )
+    """Categories a lone sentence may raise. Violence, hate, harassment and other_unsafe need the whole text:
+    out of context, sentences of news and history read as violence (measured on 600 AG News texts: stopped
+    4.5% by whole-text scoring, 16.8% with sentence views for every category, 4.7% with this default)."""
     score_raw: bool = True
     """Also score the raw text (not only the normalised one) and keep the max per category."""
     identity_invariant: bool = True
@@ -365,8 +372,10 @@ class ClassifierDetector(Detector):
                 parent.append(i)
         unit_scores = self._scores(units, whole=len(ctxs))
         scores = unit_scores[: len(ctxs)].copy()
-        for k in range(len(ctxs), len(units)):
-            scores[parent[k]] = np.maximum(scores[parent[k]], unit_scores[k])
+        if len(units) > len(ctxs):
+            cols = [j for j, c in enumerate(self._cats) if c in self.cfg.sentence_categories]
+            for k in range(len(ctxs), len(units)):
+                scores[parent[k], cols] = np.maximum(scores[parent[k], cols], unit_scores[k, cols])
         return self._finish(ctxs, scores)
 
     def _scores(self, ctxs: Sequence[TextContext], whole: int | None = None) -> np.ndarray:
