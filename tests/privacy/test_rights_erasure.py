@@ -230,6 +230,7 @@ def test_purge_deletes_by_age_per_kind(world: World) -> None:
     s = world.services
     s.settings = PrivacySettings(retention=RetentionSettings(messages=7, decisions=90, conversations=60, usage=30))
     assert s.purge() == {"messages": 0, "decisions": 0, "conversations": 0, "usage": 0, "upstream_errors": 0}
+    assert all(e["type"] != "data.purged" for e in world.events)  # a run that deletes nothing is not audited
     world.clock.advance(days=8)
     counts = s.purge()
     assert counts["messages"] == 4 and counts["decisions"] == 0 and counts["conversations"] == 0

@@ -22,8 +22,12 @@ def purge(
     audit: AuditHook = no_audit,
     actor: str = "retention-job",
 ) -> dict[str, int]:
-    """Run the purge job once; returns the rows deleted per kind. Evidence under legal hold is not touched."""
+    """Run the purge job once; returns the rows deleted per kind. Evidence under legal hold is not touched.
+
+    A run that deletes something is audited; an empty run (the hourly job, most hours) changes no data and is
+    not."""
     now = clock()
     counts = data.purge(cutoffs(retention, now))
-    audit({"type": "data.purged", "at": now.isoformat(), "actor": actor, "child_id": None, "details": counts})
+    if any(counts.values()):
+        audit({"type": "data.purged", "at": now.isoformat(), "actor": actor, "child_id": None, "details": counts})
     return counts
