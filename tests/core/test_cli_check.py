@@ -19,7 +19,8 @@ def test_check_text_json_record() -> None:
     assert r.returncode == 0, r.stderr
     rec = json.loads(r.stdout)
     assert set(rec) == {"action", "categories", "scores", "reasons"}
-    assert rec["action"] == "block" and rec["categories"] == ["harassment"]
+    assert rec["action"] == "block" and "harassment" in rec["categories"]
+    assert rec["scores"]["harassment"] >= 0.9 and rec["scores"]["harassment"] == max(rec["scores"].values())
     assert set(rec["scores"]) == {c.value for c in Category}
 
 

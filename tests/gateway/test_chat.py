@@ -143,7 +143,10 @@ def test_streamed_unsafe_output_is_never_sent(gw: Gw, piece: int) -> None:
     assert "home address" not in text and "which school" not in text and "best friends" not in text
     assert text.startswith(f"{AI_DISCLOSURE}\n\nHere is a friendly answer")  # safe text was not held forever
     assert events[-1]["choices"][0]["finish_reason"] == "content_filter"
-    assert events[-1]["childsafe"]["action"] == "block" and "personal_info" in events[-1]["childsafe"]["categories"]
+    # an assistant asking a child where they live and go to school stops the stream; asked together with
+    # "we can be best friends", grooming may escalate it to a person as well
+    last = events[-1]["childsafe"]
+    assert last["action"] in ("block", "escalate") and "personal_info" in last["categories"]
     assert events[0]["childsafe"]["action"] == "allow"
     replacement = events[-2]["choices"][0]["delta"]["content"]
     assert replacement.startswith("\n\n") and len(replacement) > 20
