@@ -77,3 +77,23 @@ def test_offsets_always_valid(raw: str) -> None:
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
 def test_no_crash_on_any_unicode(raw: str) -> None:
     TextContext.from_text(raw)
+
+
+@pytest.mark.parametrize(
+    ("typed", "folded"),
+    [
+        ("how do i poiison it", "how do i poison it"),
+        ("see you tonighht", "see you tonight"),
+        ("my pareents are out", "my parents are out"),
+        ("a looser jumper", "a looser jumper"),  # a real word outside the vocabulary stays
+        ("the committee met", "the committee met"),
+        ("show me your butt", "show me your butt"),
+    ],
+)
+def test_doubled_letter_typos_fold_only_into_known_words(typed: str, folded: str) -> None:
+    n = normalize(typed)
+    assert n.text == folded
+    assert normalize(n.text).text == n.text
+    start = n.text.find("poison")
+    if start >= 0:  # the kept letter's span covers both typed letters
+        assert typed[n.starts[start] : n.ends[start + 5]] == "poiison"

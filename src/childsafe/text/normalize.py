@@ -488,9 +488,6 @@ def _step_emoji(pieces: list[Piece]) -> list[Piece]:
     return out
 
 
-_MAX_SEGMENT = 60
-
-
 def known_word(word: str) -> bool:
     """A vocabulary word, or one with a regular ending (plural, -ing, -ed, -er, -est, -ly) on one."""
     vocab = vocabulary()
@@ -571,6 +568,50 @@ def _step_squeeze(pieces: list[Piece]) -> list[Piece]:
             continue
         out.append(p)
     return out
+
+
+def _step_doubles(pieces: list[Piece]) -> list[Piece]:
+    """Undo a doubled-letter typo ("alonne", "poiison", "tonighht") when the word is unknown and dropping one
+    letter of a double gives a known word; known words ("books", "attack") are never touched."""
+    out: list[Piece] = []
+    i, n = 0, len(pieces)
+    while i < n:
+        if not pieces[i][0].isalpha():
+            out.append(pieces[i])
+            i += 1
+            continue
+        j = i
+        while j < n and pieces[j][0].isalpha():
+            j += 1
+        word = "".join(p[0] for p in pieces[i:j])
+        drop = _double_to_drop(word) if len(word) >= 4 else None
+        for k in range(i, j):
+            if k - i == drop:
+                c, st, _ = out[-1]
+                out[-1] = (c, st, pieces[k][2])  # the kept twin covers both original letters
+            else:
+                out.append(pieces[k])
+        i = j
+    return out
+
+
+_RARE_DOUBLES = frozenset("ahijkquvwxy")
+"""Letters English rarely doubles: "riight", "poiison", "tonighht" are typos whatever word they make."""
+
+
+def _double_to_drop(word: str) -> int | None:
+    """Index of the letter to drop so ``word`` becomes a known word (the second of a doubled pair), or None.
+
+    A common double ("ee", "ll", "oo") is undone only when the result has 6+ letters ("pareents"): shorter
+    words with one are often real words outside the vocabulary ("looser" is not "loser", "butt" not "but")."""
+    if known_word(word):
+        return None
+    for k in range(1, len(word)):
+        if word[k] != word[k - 1] or (word[k] not in _RARE_DOUBLES and len(word) < 7):
+            continue
+        if known_word(word[:k] + word[k + 1 :]):
+            return k
+    return None
 
 
 def _step_abbrev(pieces: list[Piece]) -> list[Piece]:
@@ -663,6 +704,7 @@ def normalize(raw: str) -> Normalized:
     pieces = _step_join_spaced(pieces)
     pieces = _step_leet(pieces)  # joining can make new mixed tokens ("k i l l@0" -> "kill@0")
     pieces = _step_squeeze(pieces)
+    pieces = _step_doubles(pieces)
     pieces = _step_abbrev(pieces)
     pieces = _step_spaces(pieces)
     return Normalized(
