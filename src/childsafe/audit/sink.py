@@ -7,7 +7,7 @@ from typing import Any
 
 from childsafe.audit.events import AuditEvent, AuditEventType
 from childsafe.audit.log import AuditLog
-from childsafe.store.background import BackgroundWriter
+from childsafe.store.background import BackgroundWriter, QueuedSink
 from childsafe.store.recorder import decision_scope
 
 log = logging.getLogger("childsafe.audit")
@@ -47,7 +47,7 @@ def decision_audit_event(event: Any) -> AuditEvent:
     )
 
 
-class AuditSink:
+class AuditSink(QueuedSink[AuditEvent]):
     """``childsafe.events.EventSink`` that queues decisions and appends them to an :class:`AuditLog` in batches.
 
     ``only_flagged`` keeps allowed decisions out of the log (they are still in the decisions table). The
@@ -60,18 +60,6 @@ class AuditSink:
             audit.append_many, name="childsafe-audit-writer", what="audit events", batch_size=batch_size, logger=log
         )
 
-    @property
-    def written(self) -> int:
-        return self._writer.written
-
-    @property
-    def failed(self) -> int:
-        return self._writer.failed
-
-    @property
-    def dropped(self) -> int:
-        return self._writer.dropped
-
     def emit(self, event: Any) -> None:
         if self._only_flagged and _value(event.decision.action) == "allow":
             return
@@ -79,9 +67,3 @@ class AuditSink:
 
     def put(self, event: AuditEvent) -> None:
         self._writer.put(event)
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        return self._writer.flush(timeout)
-
-    def close(self, timeout: float = 10.0) -> None:
-        self._writer.close(timeout)

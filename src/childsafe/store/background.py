@@ -218,3 +218,28 @@ class BackgroundWriter(Generic[T]):
             written,
             failed,
         )
+
+
+class QueuedSink(Generic[T]):
+    """Base of the event sinks that write through one :class:`BackgroundWriter`: counters, flush and close."""
+
+    _writer: BackgroundWriter[T]
+
+    @property
+    def written(self) -> int:
+        return self._writer.written
+
+    @property
+    def failed(self) -> int:
+        return self._writer.failed
+
+    @property
+    def dropped(self) -> int:
+        return self._writer.dropped
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is written; False on timeout."""
+        return self._writer.flush(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._writer.close(timeout)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from childsafe.store.background import BackgroundWriter
+from childsafe.store.background import BackgroundWriter, QueuedSink
 from childsafe.store.interfaces import ConversationRecord, ConversationStates, DecisionEntry, DecisionLog
 
 log = logging.getLogger("childsafe.store")
@@ -70,12 +70,13 @@ def entry_from_event(event: Any, scope: DecisionScope | None = None) -> Decision
     )
 
 
-class StoreEventSink:
+class StoreEventSink(QueuedSink[DecisionEntry | ConversationRecord]):
     """``childsafe.events.EventSink`` writing decisions (and escalations) to a :class:`DecisionLog`.
 
     It also takes conversation-state saves (:meth:`save_conversation`) when the caller keeps the newest
     state in memory itself: writes then reach the database in batches, one transaction for many requests,
-    instead of one commit per request. The queue, thread and counters are a :class:`BackgroundWriter`."""
+    instead of one commit per request. The queue, thread and counters are a :class:`BackgroundWriter`;
+    ``written`` counts decisions and conversation states (a superseded state of one conversation counts too)."""
 
     def __init__(
         self, decisions: DecisionLog, conversations: ConversationStates | None = None, *, batch_size: int = 200
@@ -85,19 +86,6 @@ class StoreEventSink:
         self._writer: BackgroundWriter[DecisionEntry | ConversationRecord] = BackgroundWriter(
             self._write, name="childsafe-store-writer", what="decisions", batch_size=batch_size, logger=log
         )
-
-    @property
-    def written(self) -> int:
-        """Decisions and conversation states written (superseded states of one conversation count as written)."""
-        return self._writer.written
-
-    @property
-    def failed(self) -> int:
-        return self._writer.failed
-
-    @property
-    def dropped(self) -> int:
-        return self._writer.dropped
 
     def emit(self, event: Any) -> None:
         self._writer.put(entry_from_event(event, decision_scope.get()))
@@ -117,10 +105,3 @@ class StoreEventSink:
             self._conversations.save_many(list(latest.values()))
         if decisions:
             self._decisions.record(decisions)
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far is written; False on timeout."""
-        return self._writer.flush(timeout)
-
-    def close(self, timeout: float = 10.0) -> None:
-        self._writer.close(timeout)
