@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,9 +21,7 @@ from childsafe.config import Config
 from childsafe.engine import Engine
 from childsafe.gateway import create_app
 from childsafe.store import Store
-from childsafe.store.testing import isolated_database
 
-PG_URL = os.environ.get("CHILDSAFE_TEST_PG_URL")
 API_KEY = "sk-test-app"
 # One client for all tests: a new httpx client per call builds a TLS context each time, which is slow.
 HTTP = httpx.Client(timeout=10, trust_env=False)
@@ -145,23 +142,6 @@ def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
 def upstream(upstream_server: tuple[FakeUpstream, str]) -> tuple[FakeUpstream, str]:
     upstream_server[0].reset()
     return upstream_server
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not PG_URL, reason="CHILDSAFE_TEST_PG_URL is not set (see .ci/postgres.sh)"),
-            ],
-        ),
-    ]
-)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with isolated_database(request.param, tmp_path, PG_URL) as url:
-        yield url
 
 
 def make_config(db_url: str, tmp_path: Path, upstream_url: str | None, **server: Any) -> Config:

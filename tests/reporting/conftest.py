@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -14,27 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from childsafe.review.testing import OversightEnv
-from childsafe.store.testing import isolated_database
-
-PG_URL = os.environ.get("CHILDSAFE_TEST_PG_URL")
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not PG_URL, reason="CHILDSAFE_TEST_PG_URL is not set (see .ci/postgres.sh)"),
-            ],
-        ),
-    ]
-)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with isolated_database(request.param, tmp_path, PG_URL) as url:
-        yield url
-
 
 Env = OversightEnv
 

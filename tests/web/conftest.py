@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,27 +19,8 @@ from childsafe.engine import Engine
 from childsafe.gateway import create_app
 from childsafe.store import ConversationRecord, DecisionEntry, Store
 from childsafe.store.schema import Base
-from childsafe.store.testing import isolated_database
 
-PG_URL = os.environ.get("CHILDSAFE_TEST_PG_URL")
 API_KEY = "sk-web-test"
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not PG_URL, reason="CHILDSAFE_TEST_PG_URL is not set (see .ci/postgres.sh)"),
-            ],
-        ),
-    ]
-)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with isolated_database(request.param, tmp_path, PG_URL) as url:
-        yield url
 
 
 @dataclass

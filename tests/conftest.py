@@ -1,3 +1,5 @@
+"""Fixtures shared by every test package."""
+
 from __future__ import annotations
 
 import os
@@ -24,5 +26,6 @@ PG_URL = os.environ.get("CHILDSAFE_TEST_PG_URL")
     ]
 )
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database URL: SQLite in tmp_path, and an isolated PostgreSQL schema when one is configured."""
     with isolated_database(request.param, tmp_path, PG_URL) as url:
         yield url
