@@ -344,18 +344,7 @@ class ChildKeyedMessageVault:
         nonce, ct = encrypt_with(self._keys.get_or_create(child_id), text, conversation_id)
         now = self._db.clock()
         with self._db.write() as s:
-            s.add(
-                MessageRow(
-                    conversation_id=conversation_id,
-                    role=role,
-                    decision_id=decision_id,
-                    content_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                    nonce=nonce,
-                    ciphertext=ct,
-                    created_at=now,
-                    expires_at=now + self._retention,
-                )
-            )
+            s.add(MessageRow.sealed(conversation_id, role, text, decision_id, nonce, ct, now, self._retention))
 
     def _decrypt(self, key: bytes | None, row: MessageRow) -> str | None:
         if key is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
@@ -117,6 +118,30 @@ class MessageRow(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+    @classmethod
+    def sealed(
+        cls,
+        conversation_id: str,
+        role: str,
+        text: str,
+        decision_id: str | None,
+        nonce: bytes,
+        ciphertext: bytes,
+        now: datetime,
+        retention: timedelta,
+    ) -> MessageRow:
+        """A row for an already-encrypted message: the plaintext leaves only its SHA-256 behind."""
+        return cls(
+            conversation_id=conversation_id,
+            role=role,
+            decision_id=decision_id,
+            content_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            nonce=nonce,
+            ciphertext=ciphertext,
+            created_at=now,
+            expires_at=now + retention,
+        )
 
 
 class UpstreamErrorRow(Base):

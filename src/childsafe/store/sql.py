@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -352,18 +351,7 @@ class SqlMessageVault:
         now = self._clock()
         nonce, ct = self._cipher.encrypt(text, conversation_id)
         with self._db.write_session() as s:
-            s.add(
-                MessageRow(
-                    conversation_id=conversation_id,
-                    role=role,
-                    decision_id=decision_id,
-                    content_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                    nonce=nonce,
-                    ciphertext=ct,
-                    created_at=now,
-                    expires_at=now + self._retention,
-                )
-            )
+            s.add(MessageRow.sealed(conversation_id, role, text, decision_id, nonce, ct, now, self._retention))
 
     def read(self, conversation_id: str) -> list[StoredMessage]:
         now = self._clock()
