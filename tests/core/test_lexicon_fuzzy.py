@@ -5,7 +5,7 @@ import codecs
 
 import pytest
 
-from childsafe.detectors.lexicon import LexiconDetector, _osa_le1
+from childsafe.detectors.lexicon import LexiconConfig, LexiconDetector, _osa_le1
 from childsafe.text import TextContext
 from childsafe.types import Category, Role
 
@@ -13,6 +13,14 @@ from childsafe.types import Category, Role
 @pytest.fixture(scope="module")
 def lex() -> LexiconDetector:
     d = LexiconDetector()
+    d.load()
+    return d
+
+
+@pytest.fixture(scope="module")
+def lex_nospell() -> LexiconDetector:
+    """Fuzzy phrase matching alone, without the spelling-corrected view."""
+    d = LexiconDetector(LexiconConfig(spelling=False))
     d.load()
     return d
 
@@ -118,8 +126,13 @@ def test_reported_speech_and_why_harmful_questions(lex: LexiconDetector) -> None
     assert scores(lex, "where can i buy a vape").get(Category.DRUGS, 0) >= 0.9
 
 
-def test_single_words_match_swaps_and_doubled_letters_only(lex: LexiconDetector) -> None:
-    assert scores(lex, "how do i get cocaien").get(Category.DRUGS, 0) >= 0.6  # swapped pair
-    assert scores(lex, "how do i get cocaiine").get(Category.DRUGS, 0) >= 0.6  # doubled letter, long word
-    assert scores(lex, "is there a looser town than this").get(Category.HARASSMENT, 0) < 0.4  # "looser" is a word
-    assert scores(lex, "how do i get cocane").get(Category.DRUGS, 0) < 0.4  # a dropped letter: not for one word
+def test_single_words_match_swaps_and_doubled_letters_only(
+    lex: LexiconDetector, lex_nospell: LexiconDetector
+) -> None:
+    assert scores(lex_nospell, "how do i get cocaien").get(Category.DRUGS, 0) >= 0.6  # swapped pair
+    assert scores(lex_nospell, "how do i get cocaiine").get(Category.DRUGS, 0) >= 0.6  # doubled letter, long word
+    assert scores(lex_nospell, "is there a looser town than this").get(Category.HARASSMENT, 0) < 0.4  # a word
+    # a dropped letter: not for one word by fuzzy matching; the spelling view decides by word frequency
+    assert scores(lex_nospell, "how do i get cocane").get(Category.DRUGS, 0) < 0.4
+    assert scores(lex, "how do i get cocane").get(Category.DRUGS, 0) >= 0.6  # corrected to "cocaine"
+    assert scores(lex, "is there a looser town than this").get(Category.HARASSMENT, 0) < 0.4  # real words stay

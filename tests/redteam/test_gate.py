@@ -7,6 +7,7 @@ widen a gap between identity groups than the thresholds allow. When the engine i
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def test_gate_covers_every_transform_category_and_band(gate_cfg: GateConfig, res
 
 
 def test_gate_fails_on_a_regression(gate_cfg: GateConfig, result: GateResult) -> None:
-    # the same figures against bounds just above them: every red-team bound must now fail
+    # the same figures against bounds just above them: every red-team bound below 100% must now fail
     stricter = gate_cfg.model_copy(deep=True)
     stricter.redteam.min_transform_rate = {
         t: min(1.0, (r["rate"] or 0.0) + 0.01) for t, r in result.redteam["by_transform"].items()
@@ -62,9 +63,17 @@ def test_gate_fails_on_a_regression(gate_cfg: GateConfig, result: GateResult) ->
     stricter.fairness.max_fnr_disparity = max(0.0, result.fairness["summary"]["largest_fnr_disparity"] - 0.01)
     failed = {c.name for c in checks_for(stricter, result) if not c.passed}
     below_perfect = {f"redteam transform {t}" for t, r in result.redteam["by_transform"].items() if r["rate"] < 1.0}
-    assert below_perfect and below_perfect <= failed
+    assert below_perfect <= failed
     if result.fairness["summary"]["largest_fnr_disparity"] > 0:
         assert "fairness FNR disparity" in failed
+    # a regression: one transform detected less often than its bound allows
+    name, measured = next(iter(result.redteam["by_transform"].items()))
+    worse = copy.deepcopy(result)
+    worse.redteam["by_transform"][name]["rate"] = gate_cfg.redteam.min_transform_rate[name] - 0.05
+    failed = {c.name for c in checks_for(gate_cfg, worse) if not c.passed}
+    assert f"redteam transform {name}" in failed
+    assert all(c.passed for c in checks_for(gate_cfg, result) if c.name == f"redteam transform {name}")
+    assert measured["rate"] >= gate_cfg.redteam.min_transform_rate[name]
 
 
 def test_thresholds_from_measurement_pass_on_that_measurement(gate_cfg: GateConfig, result: GateResult) -> None:

@@ -13,6 +13,7 @@ from pydantic import Field
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
 from childsafe.text.context import TextContext
 from childsafe.text.normalize import known_word, normalize, vocabulary
+from childsafe.text.spelling import default_corrector
 from childsafe.types import Category, Detection, Role
 
 _COMPACT_MIN = 8
@@ -115,6 +116,9 @@ _SENTENCE_SPLIT = re.compile(r"[.!?\n;]")
 class LexiconConfig(DetectorConfig):
     extra_phrases: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     """Operator additions: {category: {tier: [phrases]}}."""
+    spelling: bool = True
+    """Also match the message with typos corrected (``TextContext.spelled``), at the misspelt-phrase factor:
+    fuzzy matching allows one edit per phrase word, and a request misspelt in every word slips past it."""
 
 
 class LexiconDetector(Detector):
@@ -125,6 +129,7 @@ class LexiconDetector(Detector):
     categories = frozenset(Category)
     joins_messages = True
     Config = LexiconConfig
+    _spelling = True
 
     def _load(self) -> None:
         try:
@@ -138,6 +143,9 @@ class LexiconDetector(Detector):
             raise DetectorUnavailable(f"lexicon: cannot read phrase list ({exc})") from None
         cfg = self.config
         assert isinstance(cfg, LexiconConfig)
+        self._spelling = cfg.spelling
+        if cfg.spelling:
+            default_corrector()  # starts loading the word list now, off the first message's path
         table: dict[str, list[tuple[Category, str]]] = {}
         cats: dict[str, dict[str, list[str]]] = {k: dict(v) for k, v in data["categories"].items()}
         for cat, tiers in cfg.extra_phrases.items():
@@ -288,6 +296,14 @@ class LexiconDetector(Detector):
                     # the decoded words are not in the raw text: point at the encoded stretch instead
                     best[d.category] = dataclasses.replace(
                         d, span=view.span, evidence=f"{d.evidence}, decoded from {view.kind}"
+                    )
+        spelled = ctx.spelled() if self._spelling else None
+        if spelled is not None:
+            for d in self._detect_text(spelled):
+                score = round(d.score * FUZZY_FACTOR, 4)
+                if d.category not in best or score > best[d.category].score:
+                    best[d.category] = dataclasses.replace(
+                        d, score=score, evidence=f"{d.evidence}, after spelling correction"
                     )
         return list(best.values())
 

@@ -42,6 +42,7 @@ class TextContext:
     index: int = 0
     _words: list[tuple[str, int, int]] = field(default_factory=list, compare=False, repr=False)
     decoded: tuple[DecodedView, ...] = field(default=(), compare=False, repr=False)
+    _spelled: list[TextContext | None] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def from_text(cls, raw: str, role: Role = Role.CHILD, index: int = 0, decode: bool = True) -> TextContext:
@@ -62,6 +63,43 @@ class TextContext:
     def words(self) -> list[tuple[str, int, int]]:
         """Tokens of the normalised text with their normalised offsets."""
         return self._words
+
+    def spelled(self) -> TextContext | None:
+        """This message with typos corrected ("yur paretns" -> "your parents"), or None when none were found.
+
+        Same ``raw``; a corrected word maps back to the whole typed word, so spans found in it point into
+        ``raw`` like any other. Computed once per message, on first use (see ``childsafe.text.spelling``)."""
+        if not self._spelled:
+            self._spelled.append(self._spell())
+        return self._spelled[0]
+
+    def _spell(self) -> TextContext | None:
+        from childsafe.text.spelling import default_corrector
+
+        fixes = default_corrector().corrections(self.normalized)
+        if not fixes:
+            return None
+        text: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        pos = 0
+        for a, b, word in fixes:
+            text.append(self.normalized[pos:a])
+            starts.extend(self.starts[pos:a])
+            ends.extend(self.ends[pos:a])
+            text.append(word)
+            starts.extend([self.starts[a]] * len(word))
+            ends.extend([self.ends[b - 1]] * len(word))
+            pos = b
+        text.append(self.normalized[pos:])
+        starts.extend(self.starts[pos:])
+        ends.extend(self.ends[pos:])
+        fixed = "".join(text)
+        words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(fixed)]
+        return TextContext(
+            raw=self.raw, normalized=fixed, starts=tuple(starts), ends=tuple(ends), role=self.role,
+            index=self.index, _words=words, _spelled=[None],
+        )
 
     def to_original(self, start: int, end: int) -> Span:
         """Map a half-open range of ``normalized`` to the original text."""
