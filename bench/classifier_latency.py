@@ -88,7 +88,10 @@ def main() -> None:
         lat.append(time.perf_counter() - s)
         cpu.append(time.process_time() - c)
     res["single_thread_ms"] = {"p50": round(pct(lat, 50), 2), "p99": round(pct(lat, 99), 2), "n": len(lat),
-                               "cpu_p50": round(pct(cpu, 50), 2), "cpu_p99": round(pct(cpu, 99), 2)}
+                               "cpu_p50": round(pct(cpu, 50), 2), "cpu_p99": round(pct(cpu, 99), 2),
+                               # the target's "short message": the ten chat lines above (4-12 words)
+                               "short_p50": round(pct(lat[:400], 50), 2), "short_cpu_p50": round(pct(cpu[:400], 50), 2),
+                               "seed_p50": round(pct(lat[400:], 50), 2)}
     res["load_average_1min"] = round(__import__("os").getloadavg()[0], 2)
     long_text = " ".join(texts[:300])[:4000]
     ll = []

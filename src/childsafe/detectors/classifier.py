@@ -85,9 +85,13 @@ class ClassifierConfig(DetectorConfig):
     parents and secrets as grooming and shipped with 0.5; the current one, trained with child-voice examples,
     scores those at 0.01-0.09, and halving hid adult-voice requests typed into a child's account ("how can i
     get a child alone...": 0.61 -> 0.30)."""
-    score_raw: bool = True
+    score_raw: bool = False
     """Also score the raw text (not only the normalised one) and keep the max per category, when normalisation
-    changed its letters or digits (not only case, punctuation, apostrophes, spacing or emoji)."""
+    changed its letters or digits (not only case, punctuation, apostrophes, spacing or emoji). Off by default:
+    measured on the shipped model, it changed no figure of the red-team suite, JailbreakBench, probes, seed
+    test, AG News or unhealthy_conversations by more than 0.001 AUPRC, and it was the cause of the fairness
+    audit's one text-speak false positive ("so tired 2day stayed up late": 0.31 self_harm raw, 0.20
+    normalised); it doubles the cost of messages with slang or typos."""
     spelling: bool = True
     """Score the normalised text with typos corrected (one edit away, by word frequency: "yur paretns" ->
     "your parents"); the raw text is then scored too, so a wrong correction only adds a view."""
