@@ -53,6 +53,20 @@ def test_abbreviation_maps_to_whole_token() -> None:
     assert raw[span.start : span.end] == "wyd"
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("see u l8r", "see you later"),  # a digit inside text-speak is not leetspeak ("lbr")
+        ("meet me 2moro", "meet me tomorrow"),
+        ("some1 told me", "someone told me"),
+        ("gr8 game m8", "great game mate"),
+        ("k1ll urs3lf", "kill urself"),  # leetspeak is still folded
+    ],
+)
+def test_text_speak_with_digits_is_expanded(raw: str, expected: str) -> None:
+    assert normalize(raw).text == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=80))
 def test_idempotent(raw: str) -> None:

@@ -171,6 +171,20 @@ _ABBREVIATIONS: dict[str, str] = {
     "gr8": "great",
     "l8r": "later",
     "m8": "mate",
+    "l8": "late",
+    "w8": "wait",
+    "h8": "hate",
+    "str8": "straight",
+    "2night": "tonight",
+    "2moro": "tomorrow",
+    "2morrow": "tomorrow",
+    "tmrw": "tomorrow",
+    "4ever": "forever",
+    "any1": "anyone",
+    "some1": "someone",
+    "sum1": "someone",
+    "every1": "everyone",
+    "no1": "no one",
     "cya": "see you",
     "omw": "on my way",
     "wanna": "want to",
@@ -298,8 +312,8 @@ def _leet_range(pieces: list[Piece], i: int, j: int, heavy: bool) -> tuple[int, 
     """The part of token pieces[i:j] to fold, or None when it does not look like an obfuscated word."""
     token = "".join(p[0] for p in pieces[i:j])
     letters = sum(1 for c in token if c.isalpha())
-    if letters == len(token):
-        return None
+    if letters == len(token) or token in _ABBREVIATIONS:
+        return None  # text-speak with digits ("l8r", "2moro") is expanded later, not folded as leet
     if letters == 0:
         # in a message already written in leetspeak, short digit runs are words too ("m3 47 7h3 park")
         return (i, j) if heavy and _LEET_DIGITS_ONLY.fullmatch(token) else None
