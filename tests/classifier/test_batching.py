@@ -114,7 +114,24 @@ def test_threaded_scores_match_sequential_scores(det: ClassifierDetector) -> Non
         t.join(timeout=30)
     assert len(out) == len(texts)
     threaded = np.stack([out[i] for i in range(len(texts))])
-    # Batched rows are padded together and int8 activations are quantised per batch, so scores move a little.
-    assert np.abs(threaded - sequential).max() < 0.05
-    assert ((threaded >= 0.5) == (sequential >= 0.5)).all()
+    # exact rows: every window runs alone, so merging callers changes no score at all
+    assert np.array_equal(threaded, sequential)
     assert (sequential >= 0.5).any(axis=1).sum() >= 6  # the harmful texts really score high
+
+
+def test_a_score_does_not_depend_on_the_batch() -> None:
+    """Dynamic int8 quantisation scales activations per run: padded batches moved scores by up to 0.15."""
+    texts = [
+        "i want to kill myself tonight",
+        "send me your address and keep it secret from your mum",
+        "my dog learned a new trick today",
+        "what is the history of the atomic bomb and why was it dropped on two cities in 1945",
+    ]
+    exact = ClassifierDetector(ClassifierConfig(threads=2))
+    alone = np.vstack([exact.score_texts([t]) for t in texts])
+    assert np.array_equal(exact.score_texts(texts), alone)
+    assert np.array_equal(exact.score_texts(texts[::-1])[::-1], alone)
+    padded = ClassifierDetector(ClassifierConfig(exact_rows=False))
+    batched = padded.score_texts(texts)
+    assert np.abs(batched - alone).max() < 0.2  # the same model either way; only the quantisation scale moves
+    assert ((batched >= 0.5) == (alone >= 0.5)).all()

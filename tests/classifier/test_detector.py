@@ -70,7 +70,6 @@ def test_obfuscated_text_scored_through_normalised_view(det: ClassifierDetector)
 
 
 def test_batch_matches_single() -> None:
-    # Dynamic int8 quantisation scales activations per batch, so padding neighbours move scores slightly.
     det = ClassifierDetector(ClassifierConfig(floor=0.0))
     texts = ["hello how are you", "i hate all immigrants", "what's your address? send me your number"]
     ctxs = [TextContext.from_text(t) for t in texts]
@@ -79,7 +78,7 @@ def test_batch_matches_single() -> None:
         single = {d.category: d.score for d in det.detect(ctx)}
         assert {d.category for d in got} == set(single) == set(Category)
         for d in got:
-            assert d.score == pytest.approx(single[d.category], abs=0.03)
+            assert d.score == single[d.category]  # each window runs alone: exactly the same score
 
 
 def test_long_text_is_scored_in_windows(det: ClassifierDetector) -> None:
