@@ -51,6 +51,7 @@ _EXTRA_COUNT = 500
 """The count given to a lexicon term the frequency list lacks: proposed for its misspellings, never over a
 common word."""
 _LOAD_TIMEOUT_S = 10.0
+_COMMON = 1000
 
 
 class SpellingCorrector:
@@ -63,6 +64,7 @@ class SpellingCorrector:
         self._known = frozenset(known) | vocabulary() | chat_words()
         self._extra = frozenset(candidates) | vocabulary()
         self._freq: dict[str, int] = {}
+        self._keep: frozenset[str] | set[str] = self._known
         self._ready = threading.Event()
         self.error: str | None = None
         threading.Thread(target=self._load, name="childsafe-spelling", daemon=True).start()
@@ -73,6 +75,9 @@ class SpellingCorrector:
             for w in self._extra:  # lexicon terms missing from the list ("pornhub") can still be proposed
                 freq.setdefault(w, _EXTRA_COUNT)
             self._freq = freq
+            # words seen 1,000+ times are never corrected: a more common neighbour was usually wrong ("dot" ->
+            # "dont", "loot" -> "lot"), and most words of a message are these: one set lookup each
+            self._keep = self._known | {w for w, c in freq.items() if c >= _COMMON}
         except Exception as exc:  # a missing resource disables correction; the raw and normalised views remain
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -90,9 +95,13 @@ class SpellingCorrector:
     def corrections(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, word) for each word of ``text`` that would be corrected, in order."""
         out = []
+        keep = self._keep
         for m in _WORD.finditer(text):
-            fixed = self.word(m.group(0))
-            if fixed != m.group(0):
+            w = m.group(0)
+            if len(w) < _MIN_LEN or w in keep:
+                continue  # most words of most messages: one set lookup
+            fixed = self.word(w)
+            if fixed != w:
                 out.append((m.start(), m.end(), fixed))
         return out
 
@@ -103,7 +112,7 @@ class SpellingCorrector:
         if not self._ready.is_set():
             self._ready.wait(_LOAD_TIMEOUT_S)
         freq = self._freq
-        if not freq:
+        if not freq or w in self._keep:
             return w
         if len(w) >= 5 and (w + "s" in freq or w + "es" in freq):
             return w  # the singular of a listed plural ("axolotl"): rare, not wrong
