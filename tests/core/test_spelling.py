@@ -48,7 +48,8 @@ def test_edits_rank_a_swap_above_a_far_replacement() -> None:
 
 def test_text_correction_keeps_everything_but_the_words(corrector: SpellingCorrector) -> None:
     assert corrector.correct("are yur paretns arund? 12pm, ok") == "are your parents around? 12pm, ok"
-    assert corrector.corrections("all fine here") == []
+    assert corrector.corrections(TextContext.from_text("all fine here, ps5 x2").words) == []
+    assert corrector.corrections(TextContext.from_text("yur ok").words) == [(0, 3, "your")]
 
 
 def test_spelled_view_maps_corrected_words_back_to_the_typed_ones(corrector: SpellingCorrector) -> None:

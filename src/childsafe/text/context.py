@@ -76,7 +76,7 @@ class TextContext:
     def _spell(self) -> TextContext | None:
         from childsafe.text.spelling import default_corrector
 
-        fixes = default_corrector().corrections(self.normalized)
+        fixes = default_corrector().corrections(self.words)
         if not fixes:
             return None
         text: list[str] = []

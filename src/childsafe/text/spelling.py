@@ -92,17 +92,18 @@ class SpellingCorrector:
         """``text`` (lowercase, normalised) with each misspelled word replaced by its most likely intended word."""
         return _WORD.sub(lambda m: self.word(m.group(0)), text)
 
-    def corrections(self, text: str) -> list[tuple[int, int, str]]:
-        """(start, end, word) for each word of ``text`` that would be corrected, in order."""
+    def corrections(self, words: Iterable[tuple[str, int, int]]) -> list[tuple[int, int, str]]:
+        """(start, end, word) for each of ``words`` (a TextContext's tokens) that would be corrected, in order.
+
+        Tokens with digits or apostrophes ("ps5", "x2") are left alone, as in :meth:`correct`."""
         out = []
         keep = self._keep
-        for m in _WORD.finditer(text):
-            w = m.group(0)
-            if len(w) < _MIN_LEN or w in keep:
+        for w, start, end in words:
+            if len(w) < _MIN_LEN or w in keep or not w.isalpha():
                 continue  # most words of most messages: one set lookup
             fixed = self.word(w)
             if fixed != w:
-                out.append((m.start(), m.end(), fixed))
+                out.append((start, end, fixed))
         return out
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019 - one corrector per detector, lives as long as the process
