@@ -93,8 +93,9 @@ class ClassifierConfig(DetectorConfig):
     audit's one text-speak false positive ("so tired 2day stayed up late": 0.31 self_harm raw, 0.20
     normalised); it doubles the cost of messages with slang or typos."""
     spelling: bool = True
-    """Score the normalised text with typos corrected (one edit away, by word frequency: "yur paretns" ->
-    "your parents"); the raw text is then scored too, so a wrong correction only adds a view."""
+    """Also score the normalised text with typos corrected (one edit away, by word frequency: "yur paretns" ->
+    "your parents"), max per category: the uncorrected text is still scored, so a wrong correction only adds
+    a view."""
     identity_invariant: bool = True
     """Score a text that names an identity group (Muslim, trans, Black, deaf...) as the mean over the same text
     with the group replaced by each of a fixed set of reference groups, so every group gets the same score for
@@ -289,7 +290,8 @@ class ClassifierDetector(Detector):
         return out
 
     def _run(self, windows: Sequence[list[int]]) -> np.ndarray:
-        """Calibrated probabilities, one row per window (length-sorted batches to limit padding)."""
+        """Calibrated probabilities, one row per window: one run each (``exact_rows``), or length-sorted padded
+        batches."""
         n = len(windows)
         probs = np.zeros((n, len(self._cats)), dtype=np.float64)
         if self.cfg.exact_rows:
