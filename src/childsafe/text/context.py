@@ -12,6 +12,11 @@ from childsafe.types import Role, Span
 _WORD = re.compile(r"[a-z0-9']+")
 
 
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    """Tokens of a normalised text with their offsets."""
+    return [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
 @dataclass(frozen=True, slots=True)
 class DecodedView:
     """An encoded stretch of the message (``span`` in raw) and the decoded text as its own context."""
@@ -47,7 +52,7 @@ class TextContext:
     @classmethod
     def from_text(cls, raw: str, role: Role = Role.CHILD, index: int = 0, decode: bool = True) -> TextContext:
         n = normalize(raw)
-        words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(n.text)]
+        words = _tokens(n.text)
         views: tuple[DecodedView, ...] = ()
         if decode:
             views = tuple(
@@ -95,7 +100,7 @@ class TextContext:
         starts.extend(self.starts[pos:])
         ends.extend(self.ends[pos:])
         fixed = "".join(text)
-        words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(fixed)]
+        words = _tokens(fixed)
         return TextContext(
             raw=self.raw, normalized=fixed, starts=tuple(starts), ends=tuple(ends), role=self.role,
             index=self.index, _words=words, _spelled=[None],

@@ -1,4 +1,4 @@
-"""Typo correction for the classifier's view of a message: one edit away, weighted by word frequency.
+"""Typo correction for a second view of a message (``TextContext.spelled``): one edit away, by word frequency.
 
 Children misspell, and people who want to slip past a filter misspell on purpose ("porhub", "yur paretns",
 "intellignt"). The classifier's subword tokenizer splits an unknown word into pieces it has rarely seen with
@@ -8,7 +8,8 @@ with a noisy-channel score: log word frequency plus a penalty per kind of edit (
 a common typo, a wrong first letter is rare).
 
 What it does not do: correct real words used wrongly ("seal" for "steal"), or anything two edits away. The
-classifier keeps scoring the raw text too, so a wrong correction can add a view but never remove one.
+lexicon and the classifier keep reading the uncorrected text too, so a wrong correction can add a view but
+never remove one.
 
 Frequencies: the English word list that the ``pyspellchecker`` package ships (MIT licence, counts from
 OpenSubtitles), read from the installed package: no download. It takes ~0.25 s to read, so it loads in a
@@ -55,14 +56,13 @@ _COMMON = 1000
 
 
 class SpellingCorrector:
-    """Word-by-word typo correction; words in ``known`` (slang, lexicon terms, tokenizer words) are kept.
+    """Word-by-word typo correction; vocabulary and lexicon words, slang and common words are kept.
 
     The word list loads in a background thread; the first text with a word that needs it waits for the load, so
     results never depend on timing (a text of known words is never delayed)."""
 
-    def __init__(self, known: Iterable[str] = (), candidates: Iterable[str] = ()) -> None:
-        self._known = frozenset(known) | vocabulary() | chat_words()
-        self._extra = frozenset(candidates) | vocabulary()
+    def __init__(self) -> None:
+        self._known = vocabulary() | chat_words()
         self._freq: dict[str, int] = {}
         self._keep: frozenset[str] | set[str] = self._known
         self._ready = threading.Event()
@@ -72,7 +72,7 @@ class SpellingCorrector:
     def _load(self) -> None:
         try:
             freq = dict(_frequencies())
-            for w in self._extra:  # lexicon terms missing from the list ("pornhub") can still be proposed
+            for w in vocabulary():  # lexicon terms missing from the list ("pornhub") can still be proposed
                 freq.setdefault(w, _EXTRA_COUNT)
             self._freq = freq
             # words seen 1,000+ times are never corrected: a more common neighbour was usually wrong ("dot" ->
