@@ -96,7 +96,7 @@ class ReportingConfig(_Strict):
 
 
 def _default_detectors() -> dict[str, dict[str, Any]]:
-    return {"lexicon": {}, "classifier": {}, "personal_info": {}, "grooming_stages": {}}
+    return {"lexicon": {}, "composition": {}, "classifier": {}, "personal_info": {}, "grooming_stages": {}}
 
 
 class Config(_Strict):

@@ -29,6 +29,14 @@ def _default_shared() -> Path | None:
     return None
 
 
+def _default_written() -> Path | None:
+    """data/written of the checkout this package was installed from (editable installs), else of the cwd."""
+    for cand in (Path(__file__).resolve().parents[3] / "data" / "written", Path.cwd() / "data" / "written"):
+        if cand.is_dir():
+            return cand
+    return None
+
+
 def train(
     out: Annotated[Path, typer.Option("--out", help="Directory for the new artifact (model, tokenizer, manifest)")],
     shared: Annotated[Path | None, typer.Option("--shared", help="Shared data sets folder (default: ../shared/"
@@ -42,6 +50,10 @@ def train(
     layers: Annotated[int, typer.Option("--layers", min=1, max=6, help="Keep the first N of the base model's 6 "
                                         "encoder layers (4 ships: as accurate as 6 on held-out sets, 1.5x faster)")]
     = 4,
+    written: Annotated[Path | None, typer.Option("--written", help="The project's written corpus folder "
+                                                 "(default: data/written of this checkout)")] = None,
+    rng_seed: Annotated[int, typer.Option("--rng-seed", help="Random seed (compare model changes on 2-3 seeds)")]
+    = 7,
 ) -> None:
     """Train, export to int8 ONNX, calibrate and write the manifest (needs the train extra)."""
     if mode not in ("finetune", "frozen"):
@@ -66,8 +78,12 @@ def train(
         err_console.print(f"seed corpus: {n} records regenerated into {seed}")
     elif not seed.is_file():
         fail(f"seed corpus not found: {seed}")
+    written_dir = written or _default_written()
+    if written is not None and not written.is_dir():
+        fail(f"written corpus folder not found: {written}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     manifest = run(TrainConfig(shared=shared_dir, seed=seed, out=out, mode=mode, epochs=epochs, limit=limit,
-                               max_steps=max_steps, threads=threads, layers=layers))
+                               max_steps=max_steps, threads=threads, layers=layers, written=written_dir,
+                               rng_seed=rng_seed))
     typer.echo(f"wrote {out / manifest['model_file']} (sha256 {manifest['sha256'][:16]}...) and {out}/classifier.json")
     typer.echo("to ship it: copy classifier.int8.onnx, tokenizer.json and classifier.json into src/childsafe/models/")

@@ -49,8 +49,9 @@ MANIFEST_NAME = "classifier.json"
 class ClassifierConfig(DetectorConfig):
     model_dir: str | None = None
     """Directory holding classifier.json, the ONNX model and tokenizer.json (default: the shipped model)."""
-    floor: float = Field(0.05, ge=0.0, le=1.0)
-    """Calibrated scores below this are not reported (they carry no signal for any policy threshold)."""
+    floor: float = Field(0.0, ge=0.0, le=1.0)
+    """Calibrated scores below this are not reported. 0 by default: every category's score reaches the decision
+    record, so records can be ranked (a reader's PR curve needs the model's low scores too)."""
     threads: int = Field(1, ge=1, le=64)
     """CPU threads one model run may use: onnxruntime intra-op threads, or with ``exact_rows`` the workers that
     score the rows of a large batch side by side (1 keeps latency stable when many requests run at once)."""

