@@ -67,13 +67,19 @@ def load_sets(shared: Path, seed: Path, written: Path, splits: set[str]) -> dict
 class EngineScorer:
     name = "childsafe"
 
-    def __init__(self, age: str, model_dir: str | None, policy: str | None) -> None:
+    def __init__(self, age: str, model_dir: str | None, policy: str | None, detectors: str | None = None,
+                 floor: float | None = None) -> None:
         from childsafe.config import Config
         from childsafe.engine import Engine
 
         data: dict[str, Any] = {}
-        if model_dir:
-            data["detectors"] = {**Config().detectors, "classifier": {"model_dir": model_dir}}
+        dets = dict(Config().detectors)
+        if detectors:
+            dets = {k: v for k, v in dets.items() if k in detectors.split(",")}
+        if model_dir or floor is not None:
+            dets["classifier"] = {**({"model_dir": model_dir} if model_dir else {}),
+                                  **({"floor": floor} if floor is not None else {})}
+        data["detectors"] = dets
         if policy:
             data["policy"] = policy
         self.engine = Engine.from_config(Config.model_validate(data))
@@ -176,18 +182,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seed", type=Path, default=ROOT / "data" / "seed" / "seed.jsonl")
     ap.add_argument("--written", type=Path, default=ROOT / "data" / "written")
     ap.add_argument("--splits", default="dev,test", help="dev, test or both")
+    ap.add_argument("--detectors", default=None, help="comma list: only these of the default detectors")
+    ap.add_argument("--classifier-floor", type=float, default=None, help="classifier scores below this are dropped "
+                    "(0.05 before scores became rankable)")
     ap.add_argument("--no-peer", action="store_true", help="skip alt-profanity-check")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     a = ap.parse_args(argv)
     t0 = time.time()
     sets = load_sets(a.shared, a.seed, a.written, set(a.splits.split(",")))
-    scorers: list[Any] = [EngineScorer(a.age, a.model_dir, a.policy), ClassifierScorer(a.model_dir)]
+    scorers: list[Any] = [EngineScorer(a.age, a.model_dir, a.policy, a.detectors, a.classifier_floor),
+                          ClassifierScorer(a.model_dir)]
     if not a.no_peer:
         try:
             scorers.append(AltProfanityScorer())
         except ImportError:
             print("alt-profanity-check not installed: peer column skipped (pip install 'childsafe[eval]')")
-    report: dict[str, Any] = {"age": a.age, "model_dir": a.model_dir, "policy": a.policy, "sets": {}}
+    report: dict[str, Any] = {"age": a.age, "model_dir": a.model_dir, "policy": a.policy,
+                              "detectors": a.detectors, "sets": {}}
     eng_cf: dict[str, np.ndarray] = {}
     eng_stop: dict[str, np.ndarray] = {}
     print(f"age band {a.age}; 'stopped' = redact or more severe\n")

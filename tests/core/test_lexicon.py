@@ -92,3 +92,20 @@ def test_operator_extra_phrases() -> None:
     det = LexiconDetector(LexiconDetector.Config(extra_phrases={"drugs": {"strong": ["purple drank"]}}))
     det.load()
     assert top(det, "lets get some purple drank")[Category.DRUGS] >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # questions about others and school topics: warned (the context score), not escalated
+        ("why do people self harm? we talked about it in class", 0.3),
+        ("what is self harm", 0.3),
+        ("how can i help my friend who self harms", 0.3),
+        # a disclosure stays strong, even with a question after it
+        ("i self harm every night", 0.95),
+        ("i self harm, what is the point", 0.95),
+    ],
+)
+def test_self_harm_questions_about_others_are_not_disclosures(lex: LexiconDetector, text: str,
+                                                               expected: float) -> None:
+    assert top(lex, text)[Category.SELF_HARM] == pytest.approx(expected)

@@ -91,6 +91,24 @@ _CUES: dict[str, tuple[frozenset[Category], re.Pattern[str]]] = {
             r"|threatened me|threatening me)\b"
         ),
     ),
+    # "why do people self harm? we talked about it in class": a question about others or for school is not a
+    # disclosure. Left at the context score, which still warns and shows the child where help is.
+    "about-others": (
+        frozenset({Category.SELF_HARM}),
+        re.compile(
+            r"\b(why (do|does|would|did) (people|someone|anyone|some people|teens|kids|they)|what (is|are|does|do)"
+            r"|how (can|do|should) (i|we) help (a|my|our) (friend|mate|sister|brother|classmate|cousin|student)"
+            r"|signs (of|that)|warning signs|statistics (on|about)|awareness|prevention)\b"
+        ),
+    ),
+    "school-topic": (
+        frozenset({Category.SELF_HARM}),
+        re.compile(
+            r"\b(we (talked|learned|learnt|read) about|in (class|health class|pshe|school today)"
+            r"|for (school|class|a project|my project|health class|an essay|psychology)"
+            r"|my (essay|project) (on|about))\b"
+        ),
+    ),
     "games-sports": (
         frozenset({Category.VIOLENCE}),
         re.compile(
@@ -365,7 +383,7 @@ class LexiconDetector(Detector):
         prefix = text[sent_start:start]
         out: dict[Category, str] = {}
         for cue, (cats, pattern) in _CUES.items():
-            target = sentence if cue in ("games-sports", "educational", "asks-why-harmful") else prefix
+            target = sentence if cue in ("games-sports", "educational", "asks-why-harmful", "school-topic") else prefix
             if pattern.search(target):
                 for c in cats:
                     out.setdefault(c, cue)
