@@ -15,6 +15,8 @@ day, and sex education names body parts — so the rule needs both halves close 
   starve, a post that glorifies cutting), and telling someone to kill or starve themselves.
 * **dangerous** / **drugs**: buying or making weapons and drugs; outside the law or without checks
   ("without a background check", "at my age", "dark web") it scores higher.
+* **other_unsafe**: a jailbreak wrapper (a persona "with no rules", "ignore your previous instructions",
+  "developer mode"), whatever it wraps: in a service for children it is adversarial misuse on its own.
 
 Scores are documented confidences (see ``SCORES``), compared with the policy's thresholds like the lexicon's.
 The word classes are data (``data/composition.yaml``).
@@ -43,6 +45,7 @@ SCORES: dict[str, float] = {
     "make": 0.85,  # making a weapon or a drug
     "acquire_illicit": 0.85,  # buying one without checks, illegally, or as a minor
     "acquire": 0.7,  # buying one, no further cue
+    "jailbreak": 0.75,  # a wrapper that tells the model to drop its rules: adversarial misuse, blocked
 }
 _SENT = re.compile(r"[.!?;\n]+|\s-\s|,\s(?:and|but|so)\s")
 _SELF = re.compile(r"^(?:myself|me)\b")
@@ -68,10 +71,16 @@ class _Classes:
     acquire_weapon: re.Pattern[str]
     acquire_drug: re.Pattern[str]
     illicit: re.Pattern[str]
+    jailbreak: re.Pattern[str]
     version: str
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> _Classes:
+        for key, items in data.items():
+            if key != "version" and (not isinstance(items, list) or not all(isinstance(i, str) for i in items)):
+                raise ValueError(f"class {key!r} must be a list of strings (a ': ' inside an entry makes YAML read "
+                                 "a mapping)")
+
         def word(key: str) -> re.Pattern[str]:
             return re.compile(rf"\b(?:{_alt(list(data[key]))})\b")
 
@@ -90,7 +99,7 @@ class _Classes:
             harm_context=word("harm_context"), selfharm_promo=word("selfharm_promo"),
             acquire_weapon=re.compile(rf"\b(?P<lead>{acq}){filler}\s+(?:{weapon})\b"),
             acquire_drug=re.compile(rf"\b(?P<lead>{acq}){filler}\s+(?:{drug})\b"),
-            illicit=word("illicit"), version=str(data.get("version", "0")),
+            illicit=word("illicit"), jailbreak=word("jailbreak"), version=str(data.get("version", "0")),
         )
 
 
@@ -104,7 +113,7 @@ class CompositionDetector(Detector):
     name = "composition"
     version = "1.0.0"
     categories = frozenset({Category.SEXUAL_MINORS, Category.VIOLENCE, Category.SELF_HARM, Category.DANGEROUS,
-                            Category.DRUGS})
+                            Category.DRUGS, Category.OTHER_UNSAFE})
     joins_messages = True
     Config = CompositionConfig
 
@@ -123,13 +132,11 @@ class CompositionDetector(Detector):
         if self._classes is None:
             self.load()
         assert self._classes is not None
+        # The typo-corrected view is not read: one edit turns too many short words into sexual ones ("tts" ->
+        # "tits"), and the lexicon already matches misspelt phrases.
         out: list[Detection] = []
         for view in (ctx, *(d.context for d in ctx.decoded)):
             out.extend(self._detect_view(view, self._classes, ctx))
-        spelled = ctx.spelled()
-        if spelled is not None:
-            have = {d.category for d in out}
-            out.extend(d for d in self._detect_view(spelled, self._classes, ctx) if d.category not in have)
         return _best(out)
 
     def _detect_view(self, view: TextContext, k: _Classes, owner: TextContext) -> list[Detection]:
@@ -190,6 +197,9 @@ class CompositionDetector(Detector):
         promo = k.selfharm_promo.search(sent)
         if promo is not None:
             out.append((Category.SELF_HARM, SCORES["selfharm_promo"], f"promotes self-harm: '{promo.group(0)}'"))
+        jb = k.jailbreak.search(sent)
+        if jb is not None:
+            out.append((Category.OTHER_UNSAFE, SCORES["jailbreak"], f"jailbreak wrapper: '{jb.group(0)}'"))
         for cat, pat in ((Category.DANGEROUS, k.acquire_weapon), (Category.DRUGS, k.acquire_drug)):
             a = pat.search(sent)
             if a is None or context:
