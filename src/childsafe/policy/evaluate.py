@@ -2,22 +2,54 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from childsafe.policy.schema import Policy, Rule
+from childsafe.policy.schema import Fusion, Policy, Rule
 from childsafe.types import Action, AgeBand, Category, Decision, Detection, Role
 
 UNAVAILABLE_REASON = "safety check unavailable"
+_EPS = 1e-4
 
 
-def category_scores(detections: Iterable[Detection]) -> dict[Category, float]:
-    """Every category with the highest score any detection gave it (0.0 when none)."""
+def category_scores(detections: Iterable[Detection], fusion: Fusion | None = None) -> dict[Category, float]:
+    """Every category's risk score: the highest score any detection gave it (0.0 when none), or, with
+    ``fusion``, the fitted combination of the known detectors (see :class:`Fusion`)."""
+    dets = list(detections)
     scores = dict.fromkeys(Category, 0.0)
-    for d in detections:
+    for d in dets:
         if d.score > scores[d.category]:
             scores[d.category] = d.score
-    return scores
+    if fusion is None:
+        return scores
+    best: dict[tuple[str, Category], float] = {}
+    for d in dets:
+        key = (d.detector, d.category)
+        best[key] = max(best.get(key, 0.0), d.score)
+    known = set(fusion.weights) | set(fusion.present)
+    fused: dict[Category, float] = {}
+    for c in Category:
+        z = fusion.bias[c]
+        for name, w in fusion.weights.items():
+            f = best.get((name, c), 0.0)
+            if name == "classifier":
+                f = min(max(f, _EPS), 1 - _EPS)
+                f = math.log(f / (1 - f))
+            z += w * f
+        for name, w in fusion.present.items():
+            if best.get((name, c), 0.0) > 0.0:
+                z += w
+        p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+        # detectors the fusion does not know (plugins) keep their own score
+        others = [s for (name, cat), s in best.items() if cat is c and name not in known]
+        if c in fusion.floor_categories:
+            others += [s for (name, cat), s in best.items() if cat is c and name in fusion.floor_detectors]
+        if ("classifier", c) not in best and "classifier" in fusion.weights:
+            fused[c] = scores[c]  # no model score (classifier disabled): the fitted weights do not apply
+        else:
+            fused[c] = max([p, *others])
+    return fused
 
 
 def decide(
@@ -32,7 +64,7 @@ def decide(
     ``context`` may carry ``errors`` (detector names that failed): the decision then fails closed.
     """
     context = context or {}
-    scores = category_scores(detections)
+    scores = category_scores(detections, policy.fusion)
     fired: list[tuple[Rule, float]] = []
     for rule in policy.rules:
         score = scores[rule.category]

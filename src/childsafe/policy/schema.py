@@ -47,13 +47,44 @@ class Rule(BaseModel):
         return (self.bands is None or band in self.bands) and (self.roles is None or role in self.roles)
 
 
+class Fusion(BaseModel):
+    """How the detectors' scores for one category become the engine's risk score for it.
+
+    Without it, a category's score is the highest score any detector gave it. With it, the known detectors'
+    scores are combined by a small logistic model fitted on development data (``python -m
+    childsafe.train.fusion``): ``sigmoid(sum_d w_d * f_d + present_d * [f_d > 0] + bias[category])`` where
+    ``f_classifier`` is the classifier's logit and the other features are the detectors' scores. The weights are
+    shared by every category, the bias is per category, so the model has few parameters and ranks records
+    across detectors (the fixed rule confidences no longer tie). Safety floors: for the ``floor_categories``,
+    the score never falls below the strongest rule detection (a phrase or composition that means a child is
+    being sexualised or is disclosing self-harm is never argued down by the model). Detectors not listed
+    (plugins) enter with their own score through the maximum."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: dict[str, float] = Field(..., description="detector name -> weight of its score (classifier: logit)")
+    present: dict[str, float] = Field(default_factory=dict, description="detector name -> added when it fired")
+    bias: dict[Category, float]
+    floor_categories: tuple[Category, ...] = (Category.SEXUAL_MINORS, Category.SELF_HARM)
+    floor_detectors: tuple[str, ...] = ("lexicon", "composition")
+    fitted_on: str = ""
+
+    @model_validator(mode="after")
+    def _every_category(self) -> Fusion:
+        missing = [c.value for c in Category if c not in self.bias]
+        if missing:
+            raise ValueError(f"fusion.bias needs every category; missing: {', '.join(missing)}")
+        return self
+
+
 class Policy(BaseModel):
-    """A whole policy: a version string and its rules."""
+    """A whole policy: a version string, its rules and, optionally, how detector scores are fused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: str = Field(..., min_length=1)
     definitions: dict[str, Any] | None = Field(None, description="YAML anchors; ignored by the evaluator")
+    fusion: Fusion | None = None
     rules: tuple[Rule, ...]
 
     @model_validator(mode="after")
