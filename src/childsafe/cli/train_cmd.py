@@ -54,6 +54,8 @@ def train(
                                                  "(default: data/written of this checkout)")] = None,
     rng_seed: Annotated[int, typer.Option("--rng-seed", help="Random seed (compare model changes on 2-3 seeds)")]
     = 7,
+    source_weight: Annotated[list[str] | None, typer.Option("--source-weight", help="NAME=W: training weight of a "
+                                                            "shared source's records (repeatable)")] = None,
 ) -> None:
     """Train, export to int8 ONNX, calibrate and write the manifest (needs the train extra)."""
     if mode not in ("finetune", "frozen"):
@@ -78,12 +80,21 @@ def train(
         err_console.print(f"seed corpus: {n} records regenerated into {seed}")
     elif not seed.is_file():
         fail(f"seed corpus not found: {seed}")
+    weights: dict[str, float] = {}
+    for item in source_weight or []:
+        name, _, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            fail(f"--source-weight takes NAME=NUMBER, not {item!r}")
+        if not name.strip() or weights[name.strip()] <= 0:
+            fail(f"--source-weight takes NAME=NUMBER with a positive number, not {item!r}")
     written_dir = written or _default_written()
     if written is not None and not written.is_dir():
         fail(f"written corpus folder not found: {written}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     manifest = run(TrainConfig(shared=shared_dir, seed=seed, out=out, mode=mode, epochs=epochs, limit=limit,
                                max_steps=max_steps, threads=threads, layers=layers, written=written_dir,
-                               rng_seed=rng_seed))
+                               rng_seed=rng_seed, source_weights=weights))
     typer.echo(f"wrote {out / manifest['model_file']} (sha256 {manifest['sha256'][:16]}...) and {out}/classifier.json")
     typer.echo("to ship it: copy classifier.int8.onnx, tokenizer.json and classifier.json into src/childsafe/models/")

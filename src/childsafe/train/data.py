@@ -203,8 +203,11 @@ def seed_split(rec: dict[str, Any]) -> str:
 
 def build(shared: Path, seed_path: Path, seed_weight: float = 3.0, rng_seed: int = 7,
           val_frac: float = 0.08, limit: int | None = None, cap_scale: float = 1.0,
-          written: Path | None = WRITTEN_DIR, written_weight: float = 2.0) -> dict[str, list[Example]]:
-    """Build the fixed, cross-deduplicated splits. ``limit`` caps each source (for fast tests)."""
+          written: Path | None = WRITTEN_DIR, written_weight: float = 2.0,
+          source_weights: dict[str, float] | None = None) -> dict[str, list[Example]]:
+    """Build the fixed, cross-deduplicated splits. ``limit`` caps each source (for fast tests);
+    ``source_weights`` sets the training weight of a shared source's records (default 1)."""
+    source_weights = source_weights or {}
     rng = random.Random(rng_seed)
     splits: dict[str, list[Example]] = {"train": [], "val": [], "dev": [], "test": []}
     held: list[Example] = []
@@ -224,7 +227,8 @@ def build(shared: Path, seed_path: Path, seed_weight: float = 3.0, rng_seed: int
             else:
                 h = int(text_key(text)[:8], 16) / 0xFFFFFFFF
                 split = "val" if h < val_frac else "train"
-            splits[split].append(Example(text, vec, name, split, any_only=any_only))
+            weight = source_weights.get(name, 1.0) if split == "train" else 1.0
+            splits[split].append(Example(text, vec, name, split, weight, any_only=any_only))
     for rec in load_seed(seed_path):
         svec = label_vector(list(rec["labels"]))
         if svec is None:

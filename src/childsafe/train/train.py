@@ -51,6 +51,7 @@ class TrainConfig:
     seed_weight: float = 3.0
     written: Path | None = Path("data/written")
     written_weight: float = 2.0
+    source_weights: dict[str, float] = field(default_factory=dict)  # training weight per shared source (default 1)
     any_weight: float = 0.5  # weight of the any-unsafe term (highest logit vs harmful-or-not) on category-known rows
     threads: int = 2
     layers: int | None = 4  # keep the first N of the base model's 6 encoder layers (None: all); chosen by measurement
@@ -402,7 +403,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     cfg.out.mkdir(parents=True, exist_ok=True)
     splits = build(cfg.shared, cfg.seed, seed_weight=cfg.seed_weight, rng_seed=cfg.rng_seed, limit=cfg.limit,
                    cap_scale=cfg.cap_scale, written=cfg.written,
-                   written_weight=cfg.written_weight)
+                   written_weight=cfg.written_weight, source_weights=cfg.source_weights)
     log("splits: " + ", ".join(f"{k}={len(v)}" for k, v in splits.items()))
     tok_src = base_model_dir() / TOKENIZER_FILE
     net = train_model(cfg, splits, make_tokenizer(tok_src, cfg.train_max_length))
@@ -419,7 +420,7 @@ def finalize(cfg: TrainConfig, splits: dict[str, list[Example]] | None = None,
     if splits is None:
         splits = build(cfg.shared, cfg.seed, seed_weight=cfg.seed_weight, rng_seed=cfg.rng_seed, limit=cfg.limit,
                        cap_scale=cfg.cap_scale, written=cfg.written,
-                   written_weight=cfg.written_weight)
+                   written_weight=cfg.written_weight, source_weights=cfg.source_weights)
     int8 = cfg.out / MODEL_FILE
     tok = make_tokenizer(cfg.out / TOKENIZER_FILE, cfg.max_length)
     z: dict[str, np.ndarray] = {}
