@@ -40,3 +40,22 @@ def test_missing_seed_file_exits_2(tmp_path: Path) -> None:
                                       "--seed", str(tmp_path / "seed.jsonl")])
     assert res.exit_code == 2
     assert "seed corpus not found" in res.output
+
+
+def test_bad_source_weight_exits_2(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for bad in ("toxicchat_train", "toxicchat_train=lots", "toxicchat_train=-1"):
+        res = CliRunner().invoke(_app(), ["train", "--out", str(tmp_path / "o"), "--shared", str(shared),
+                                          "--source-weight", bad])
+        assert res.exit_code == 2, bad
+        assert "--source-weight takes NAME=NUMBER" in res.output
+
+
+def test_missing_written_folder_exits_2(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    res = CliRunner().invoke(_app(), ["train", "--out", str(tmp_path / "o"), "--shared", str(shared),
+                                      "--written", str(tmp_path / "nope")])
+    assert res.exit_code == 2
+    assert "written corpus folder not found" in res.output

@@ -65,6 +65,18 @@ def train(
         fail(f"shared data sets folder not found ({shared_dir}); pass --shared DIR")
     if seed is not None and not seed.is_file():
         fail(f"seed corpus not found: {seed}")
+    weights: dict[str, float] = {}
+    for item in source_weight or []:
+        name, _, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            fail(f"--source-weight takes NAME=NUMBER, not {item!r}")
+        if not name.strip() or weights[name.strip()] <= 0:
+            fail(f"--source-weight takes NAME=NUMBER with a positive number, not {item!r}")
+    written_dir = written or _default_written()
+    if written is not None and not written.is_dir():
+        fail(f"written corpus folder not found: {written}")
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
@@ -80,18 +92,6 @@ def train(
         err_console.print(f"seed corpus: {n} records regenerated into {seed}")
     elif not seed.is_file():
         fail(f"seed corpus not found: {seed}")
-    weights: dict[str, float] = {}
-    for item in source_weight or []:
-        name, _, value = item.partition("=")
-        try:
-            weights[name.strip()] = float(value)
-        except ValueError:
-            fail(f"--source-weight takes NAME=NUMBER, not {item!r}")
-        if not name.strip() or weights[name.strip()] <= 0:
-            fail(f"--source-weight takes NAME=NUMBER with a positive number, not {item!r}")
-    written_dir = written or _default_written()
-    if written is not None and not written.is_dir():
-        fail(f"written corpus folder not found: {written}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     manifest = run(TrainConfig(shared=shared_dir, seed=seed, out=out, mode=mode, epochs=epochs, limit=limit,
                                max_steps=max_steps, threads=threads, layers=layers, written=written_dir,
