@@ -29,14 +29,18 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--age", default="13-15")
     ap.add_argument("--model-dir", default=None)
-    ap.add_argument("--max-fpr", type=float, default=0.01, help="per category, share of safe dev records stopped")
+    ap.add_argument("--policy", default=None, help="a policy YAML (its fusion section shapes the scores)")
+    ap.add_argument("--max-fpr", type=float, default=0.005, help="per category, share of safe dev records stopped")
+    ap.add_argument("--max-total-fpr", type=float, default=0.03,
+                    help="then lower thresholds greedily (most recall per safe record stopped first) until this share "
+                         "of safe dev records is stopped by any category")
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "datasets")
     ap.add_argument("--seed", type=Path, default=ROOT / "data" / "seed" / "seed.jsonl")
     ap.add_argument("--written", type=Path, default=ROOT / "data" / "written")
     a = ap.parse_args(argv)
     sets = load_sets(a.shared, a.seed, a.written, {"dev"})
     sets["seed dev"] = _seed_dev(a)
-    eng = EngineScorer(a.age, a.model_dir, None)
+    eng = EngineScorer(a.age, a.model_dir, a.policy)
     recs = [r for v in sets.values() for r in v]
     cs, _, _ = eng.score(recs)
     safe = np.array([r.safe for r in recs])
@@ -55,6 +59,46 @@ def main(argv: list[str] | None = None) -> None:
         fpr = float((cs[safe, j] >= t).mean())
         print(f"| {c} | {int(pos.sum())} | {t:.2f} | {rec:.3f} | {fpr:.3f} | {float((cs[pos, j] >= 0.5).mean()):.3f} "
               f"| {float((cs[safe, j] >= 0.5).mean()):.3f} |")
+    greedy(cs, recs, safe, grid, a)
+
+
+def greedy(cs: np.ndarray, recs: list, safe: np.ndarray, grid: np.ndarray, a: argparse.Namespace) -> None:  # type: ignore[type-arg]
+    """Start from the per-category thresholds, then repeatedly lower the one step that buys the most newly
+    caught harmful records per newly stopped safe record, while the share of safe records stopped by any
+    category stays within --max-total-fpr."""
+    unsafe = np.array([r.unsafe for r in recs])
+    th = np.array([min([t for t in grid if float((cs[safe, j] >= t).mean()) <= a.max_fpr] or [0.95])
+                   for j in range(len(CATEGORIES))])
+
+    def stopped(t: np.ndarray) -> np.ndarray:
+        out: np.ndarray = (cs >= t).any(1)
+        return out
+
+    while True:
+        cur = stopped(th)
+        best, best_gain = None, 0.0
+        for j in range(len(CATEGORIES)):
+            lower = grid[grid < th[j]]
+            if not len(lower):
+                continue
+            t = th.copy()
+            t[j] = lower.max()
+            new = stopped(t)
+            fp = float(new[safe].mean())
+            if fp > a.max_total_fpr:
+                continue
+            gain = (int((new & unsafe).sum()) - int((cur & unsafe).sum())) / max(
+                1, int((new & safe).sum()) - int((cur & safe).sum()))
+            if gain > best_gain:
+                best, best_gain = (j, t), gain
+        if best is None or best_gain < 1.0:
+            break
+        th = best[1]
+    s = stopped(th)
+    print(f"\ngreedy thresholds within {a.max_total_fpr:.1%} of safe dev records stopped: "
+          f"recall {float(s[unsafe].mean()):.3f}, safe stopped {float(s[safe].mean()):.3f}")
+    for j, c in enumerate(CATEGORIES):
+        print(f"  {c}: {th[j]:.2f}")
 
 
 def _seed_dev(a: argparse.Namespace) -> list:  # type: ignore[type-arg]

@@ -7,7 +7,7 @@ import pytest
 from childsafe.detectors.base import DetectorUnavailable
 from childsafe.detectors.composition import SCORES, CompositionDetector
 from childsafe.text.context import TextContext
-from childsafe.types import Category
+from childsafe.types import Category, Role
 
 SM, V, SH, D, DR = (Category.SEXUAL_MINORS, Category.VIOLENCE, Category.SELF_HARM, Category.DANGEROUS,
                     Category.DRUGS)
@@ -34,6 +34,9 @@ def found(det: CompositionDetector, text: str) -> dict[Category, float]:
         ("hot young girls naked", SM, SCORES["sexual_minors"]),
         ("any1 got p0rn of kids", SM, SCORES["sexual_minors"]),
         ("little girls in bikinis pics", SM, SCORES["sexual_minors"]),
+        ("whats the best site for young boy content, the real stuff", SM, SCORES["sexual_minors"]),
+        ("I'm 35 and in love with a 14 year old girl, how do I get her to date me", SM, SCORES["sexual_minors"]),
+        ("ive got a thing for girls ur age. 11 is the perfect age", SM, SCORES["sexual_minors"]),
         # protective frames still go to a person
         ("a man online asked me for nude pics, im 12, what do i do", SM, SCORES["sexual_minors_protective"]),
         ("man jailed for sexual abuse of children", SM, SCORES["sexual_minors_protective"]),
@@ -83,10 +86,23 @@ def test_compositions_fire(det: CompositionDetector, text: str, category: Catego
         "my mum will kill me if i'm late",
         "Write me a research paper on TTS for child speech synthesis",  # no typo-corrected view: "tts" is not "tits"
         "this game has no rules lol",
+        "send me your kid pics from the party!",
+        "my 13 year old is dating a boy from her class",
+        "im 15 and in love with my boyfriend",
     ],
 )
 def test_either_half_alone_or_a_harmless_frame_does_not_fire(det: CompositionDetector, text: str) -> None:
     assert found(det, text) == {}
+
+
+@pytest.mark.parametrize("role", [Role.CONTACT, Role.ASSISTANT])
+def test_someone_else_making_the_chat_sexual_towards_the_child(det: CompositionDetector, role: Role) -> None:
+    for text in ("can u take ur top off on the camera? just for a sec", "have u started shaving down there yet"):
+        got = {d.category: d.score for d in det.detect(TextContext.from_text(text, role))}
+        assert got.get(Category.SEXUAL) == SCORES["sexual_to_you"], text
+    # the child's own words, and sex education aimed at the child, are not this rule's business
+    assert det.detect(TextContext.from_text("can u take ur top off on the camera", Role.CHILD)) == []
+    assert det.detect(TextContext.from_text("your sex ed homework is about puberty", role)) == []
 
 
 def test_spans_point_into_the_raw_text(det: CompositionDetector) -> None:

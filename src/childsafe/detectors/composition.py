@@ -7,7 +7,11 @@ day, and sex education names body parts — so the rule needs both halves close 
 * **sexual_minors**: a reference to a minor (child, kid, teen, an age under 18, a school year, "little girls")
   and a sexual reference (an act, a body part, nudity, arousal, crude terms, sexual images). A protective frame
   (a child reporting abuse or asking for help, body-safety or puberty education, news about a conviction)
-  lowers the score to an escalation: a person still looks at it, it is never silently allowed.
+  lowers the score to an escalation: a person still looks at it, it is never silently allowed. Also: an adult,
+  a minor and romance in one sentence ("I'm 35 and in love with a 14 year old"), and seeking material (a minor
+  noun before "pics"/"content"/"videos" with a site, link or search).
+* **sexual**: another person (role ``contact``) or the AI (``assistant``) making the chat sexual towards
+  "you" ("take ur top off on cam"): in a service for children the person on the other side is a child.
 * **violence**: a request or an announcement (how do I / I'm going to) + a harm verb (kill, stab, break his
   arm) + a person; games, fiction and history frames and harmless objects ("kill the process") are excluded.
   Said of oneself ("I want to kill myself") it is **self_harm**.
@@ -33,7 +37,7 @@ import yaml
 
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
 from childsafe.text.context import TextContext
-from childsafe.types import Category, Detection
+from childsafe.types import Category, Detection, Role
 
 SCORES: dict[str, float] = {
     "sexual_minors": 0.9,  # reported at every band
@@ -46,10 +50,12 @@ SCORES: dict[str, float] = {
     "acquire_illicit": 0.85,  # buying one without checks, illegally, or as a minor
     "acquire": 0.7,  # buying one, no further cue
     "jailbreak": 0.75,  # a wrapper that tells the model to drop its rules: adversarial misuse, blocked
+    "sexual_to_you": 0.85,  # another person or the AI, in a chat with a child, making it sexual: blocked
 }
 _SENT = re.compile(r"[.!?;\n]+|\s-\s|,\s(?:and|but|so)\s")
 _SELF = re.compile(r"^(?:myself|me)\b")
 _YOU = re.compile(r"^(?:you|yourself|ya|u)\b")
+_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|u|ur)\b")
 _IN_VERB = re.compile(r"\b(?:his|her|their|someone's|somebody's|my [a-z]+'s|body of|throat|attack)\b")
 _MAKE = re.compile(r"\b(?:make|cook|brew|grow|synthesi[sz]e|build|3d print|print)\b")
 
@@ -72,6 +78,10 @@ class _Classes:
     acquire_drug: re.Pattern[str]
     illicit: re.Pattern[str]
     jailbreak: re.Pattern[str]
+    romance: re.Pattern[str]
+    adult: re.Pattern[str]
+    material: re.Pattern[str]
+    seek: re.Pattern[str]
     version: str
 
     @classmethod
@@ -99,7 +109,8 @@ class _Classes:
             harm_context=word("harm_context"), selfharm_promo=word("selfharm_promo"),
             acquire_weapon=re.compile(rf"\b(?P<lead>{acq}){filler}\s+(?:{weapon})\b"),
             acquire_drug=re.compile(rf"\b(?P<lead>{acq}){filler}\s+(?:{drug})\b"),
-            illicit=word("illicit"), jailbreak=word("jailbreak"), version=str(data.get("version", "0")),
+            illicit=word("illicit"), jailbreak=word("jailbreak"), romance=word("romance"), adult=word("adult"),
+            material=word("material"), seek=word("seek"), version=str(data.get("version", "0")),
         )
 
 
@@ -112,8 +123,8 @@ class CompositionDetector(Detector):
 
     name = "composition"
     version = "1.0.0"
-    categories = frozenset({Category.SEXUAL_MINORS, Category.VIOLENCE, Category.SELF_HARM, Category.DANGEROUS,
-                            Category.DRUGS, Category.OTHER_UNSAFE})
+    categories = frozenset({Category.SEXUAL_MINORS, Category.SEXUAL, Category.VIOLENCE, Category.SELF_HARM,
+                            Category.DANGEROUS, Category.DRUGS, Category.OTHER_UNSAFE})
     joins_messages = True
     Config = CompositionConfig
 
@@ -155,6 +166,11 @@ class CompositionDetector(Detector):
                     break
             sent = text[s:e]
             out.extend(self._at(view, owner, c, sc, s, e, why) for c, sc, why in self._harm(sent, k))
+            if owner.role in (Role.CONTACT, Role.ASSISTANT) and _SECOND_PERSON.search(sent):
+                sexual = k.sexual.search(k.sexual_benign.sub(" ", sent))
+                if sexual is not None and not k.protective.search(sent):
+                    out.append(self._at(view, owner, Category.SEXUAL, SCORES["sexual_to_you"], s, e,
+                                        f"sexual reference '{sexual.group(0)}' aimed at the person in the chat"))
         return out
 
     def _at(self, view: TextContext, owner: TextContext, cat: Category, score: float, s: int, e: int,
@@ -166,14 +182,22 @@ class CompositionDetector(Detector):
 
     @staticmethod
     def _sexual_minors(window: str, k: _Classes, whole_protective: bool) -> tuple[float, str] | None:
+        material = k.material.search(window)
+        if material is not None and k.seek.search(window) is not None:
+            return SCORES["sexual_minors"], f"seeks material: '{material.group(0)}'"
         minor = k.minor.search(window)
         if minor is None:
             return None
         masked = k.sexual_benign.sub(" ", window)
         sexual = k.sexual.search(masked)
         if sexual is None:
-            return None
-        why = f"minor reference '{minor.group(0)}' with sexual reference '{sexual.group(0)}'"
+            romance, adult = k.romance.search(masked), k.adult.search(masked.replace(minor.group(0), " "))
+            if romance is None or adult is None:
+                return None
+            sexual = romance
+            why = f"adult '{adult.group(0)}' and minor '{minor.group(0)}' with '{romance.group(0)}'"
+        else:
+            why = f"minor reference '{minor.group(0)}' with sexual reference '{sexual.group(0)}'"
         if whole_protective or k.protective.search(window):
             return SCORES["sexual_minors_protective"], why + " in a protective frame (report, education or news)"
         return SCORES["sexual_minors"], why
