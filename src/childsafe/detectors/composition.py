@@ -43,7 +43,8 @@ SCORES: dict[str, float] = {
     "sexual_minors": 0.9,  # reported at every band
     "sexual_minors_protective": 0.35,  # escalated: a person looks, nothing is allowed silently
     "harm_person": 0.85,  # blocked at every child band
-    "harm_you": 0.65,  # "I'm going to kill you": often banter between friends; warned for teens, blocked younger
+    "harm_you": 0.65,
+    "harm_mild": 0.55,  # punch, slap, kick: venting as often as intent  # "I'm going to kill you": often banter between friends; warned for teens, blocked younger
     "harm_self": 0.85,
     "selfharm_promo": 0.9,
     "make": 0.85,  # making a weapon or a drug
@@ -78,6 +79,8 @@ class _Classes:
     acquire_drug: re.Pattern[str]
     illicit: re.Pattern[str]
     jailbreak: re.Pattern[str]
+    harm_mild: re.Pattern[str]
+    refusal: re.Pattern[str]
     romance: re.Pattern[str]
     adult: re.Pattern[str]
     material: re.Pattern[str]
@@ -94,7 +97,8 @@ class _Classes:
         def word(key: str) -> re.Pattern[str]:
             return re.compile(rf"\b(?:{_alt(list(data[key]))})\b")
 
-        lead, verb, obj = (_alt(list(data[k])) for k in ("harm_lead", "harm_verb", "harm_object"))
+        lead, obj = _alt(list(data["harm_lead"])), _alt(list(data["harm_object"]))
+        verb = _alt(list(data["harm_verb"]) + list(data["harm_verb_mild"]))
         gap = r"(?:\s+(?:just|really|actually|like|even|finally|literally|fucking|secretly|quietly|quickly|"\
               r"easily|successfully|slowly|best))*"
         harm = re.compile(rf"\b(?:{lead}){gap}\s+(?P<verb>{verb})(?:\s+(?P<obj>(?:{obj})\b.*)|\b.*)$")
@@ -110,6 +114,7 @@ class _Classes:
             acquire_weapon=re.compile(rf"\b(?P<lead>{acq}){filler}\s+(?:{weapon})\b"),
             acquire_drug=re.compile(rf"\b(?P<lead>{acq}){filler}\s+(?:{drug})\b"),
             illicit=word("illicit"), jailbreak=word("jailbreak"), romance=word("romance"), adult=word("adult"),
+            harm_mild=re.compile(rf"^(?:{_alt(list(data['harm_verb_mild']))})$"), refusal=word("refusal"),
             material=word("material"), seek=word("seek"), version=str(data.get("version", "0")),
         )
 
@@ -155,10 +160,12 @@ class CompositionDetector(Detector):
         spans = _sentences(text)
         out: list[Detection] = []
         whole_protective = k.protective.search(text) is not None
+        # an assistant refusing, or explaining a word, is not sexualising anyone
+        assistant_frame = owner.role is Role.ASSISTANT and (whole_protective or k.refusal.search(text) is not None)
         for i, (s, e) in enumerate(spans):
             # the sentence alone, and with the next one (the two halves are often split: "she's 13. send nudes")
             windows = [(s, e)] + ([(s, spans[i + 1][1])] if i + 1 < len(spans) else [])
-            for ws, we in windows:
+            for ws, we in windows if not assistant_frame else ():
                 found = self._sexual_minors(text[ws:we], k, whole_protective)
                 if found is not None:
                     score, why = found
@@ -214,6 +221,8 @@ class CompositionDetector(Detector):
                 why = f"request or intent to {m.group('verb')} {obj.split()[0]}"
                 if _SELF.match(obj):
                     out.append((Category.SELF_HARM, SCORES["harm_self"], why))
+                elif k.harm_mild.match(m.group("verb")):
+                    out.append((Category.VIOLENCE, SCORES["harm_mild"], why))
                 elif _YOU.match(obj):
                     out.append((Category.VIOLENCE, SCORES["harm_you"], why))
                 else:
