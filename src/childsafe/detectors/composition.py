@@ -43,8 +43,8 @@ SCORES: dict[str, float] = {
     "sexual_minors": 0.9,  # reported at every band
     "sexual_minors_protective": 0.35,  # escalated: a person looks, nothing is allowed silently
     "harm_person": 0.85,  # blocked at every child band
-    "harm_you": 0.65,
-    "harm_mild": 0.55,  # punch, slap, kick: venting as often as intent  # "I'm going to kill you": often banter between friends; warned for teens, blocked younger
+    "harm_you": 0.65,  # "I'm going to kill you": often banter between friends
+    "harm_mild": 0.55,  # punch, slap, kick: venting as often as intent
     "harm_self": 0.85,
     "selfharm_promo": 0.9,
     "make": 0.85,  # making a weapon or a drug
