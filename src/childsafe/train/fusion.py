@@ -97,7 +97,7 @@ def fused(x: np.ndarray, params: dict[str, Any]) -> np.ndarray:
     wv = np.array([params["weights"][n] for n in DETECTORS] + [params["present"][n] for n in PRESENT])
     z = f @ wv + np.array([params["bias"][c] for c in CATEGORIES])
     out: np.ndarray = 1 / (1 + np.exp(-z))
-    for cat in ("sexual_minors", "self_harm"):
+    for cat in ("sexual_minors",):
         j = CATEGORIES.index(cat)
         rule = np.maximum(x[:, DETECTORS.index("lexicon"), j], x[:, DETECTORS.index("composition"), j])
         out[:, j] = np.maximum(out[:, j], rule)
