@@ -19,6 +19,8 @@ day, and sex education names body parts — so the rule needs both halves close 
   starve, a post that glorifies cutting), and telling someone to kill or starve themselves.
 * **dangerous** / **drugs**: buying or making weapons and drugs; outside the law or without checks
   ("without a background check", "at my age", "dark web") it scores higher.
+* **violence** / **hate** / **dangerous**, asked for outright: writing a threat; praising an atrocity or an
+  attack; making or getting a weapon of mass harm; huffing and chroming (not when asked about safely).
 * **other_unsafe**: a jailbreak wrapper (a persona "with no rules", "ignore your previous instructions",
   "developer mode"), whatever it wraps: in a service for children it is adversarial misuse on its own.
 
@@ -52,6 +54,10 @@ SCORES: dict[str, float] = {
     "acquire": 0.7,  # buying one, no further cue
     "jailbreak": 0.75,  # a wrapper that tells the model to drop its rules: adversarial misuse, blocked
     "sexual_to_you": 0.85,  # another person or the AI, in a chat with a child, making it sexual: blocked
+    "threat_request": 0.85,  # "write a death threat to ..."
+    "glorify": 0.85,  # praising atrocities against groups (hate) or attacks (violence)
+    "cbrn": 0.9,  # making or getting weapons of mass harm
+    "inhalant": 0.8,  # huffing, chroming: unless asked about safely
 }
 _SENT = re.compile(r"[.!?;\n]+|\s-\s|,\s(?:and|but|so)\s")
 _SELF = re.compile(r"^(?:myself|me)\b")
@@ -81,6 +87,12 @@ class _Classes:
     jailbreak: re.Pattern[str]
     harm_mild: re.Pattern[str]
     refusal: re.Pattern[str]
+    threat_request: re.Pattern[str]
+    glorify_hate: re.Pattern[str]
+    glorify_violence: re.Pattern[str]
+    cbrn: re.Pattern[str]
+    inhalant: re.Pattern[str]
+    safety_question: re.Pattern[str]
     romance: re.Pattern[str]
     adult: re.Pattern[str]
     material: re.Pattern[str]
@@ -115,6 +127,9 @@ class _Classes:
             acquire_drug=re.compile(rf"\b(?P<lead>{acq}){filler}\s+(?:{drug})\b"),
             illicit=word("illicit"), jailbreak=word("jailbreak"), romance=word("romance"), adult=word("adult"),
             harm_mild=re.compile(rf"^(?:{_alt(list(data['harm_verb_mild']))})$"), refusal=word("refusal"),
+            threat_request=word("threat_request"), glorify_hate=word("glorify_hate"),
+            glorify_violence=word("glorify_violence"), cbrn=word("cbrn"), inhalant=word("inhalant"),
+            safety_question=word("safety_question"),
             material=word("material"), seek=word("seek"), version=str(data.get("version", "0")),
         )
 
@@ -230,6 +245,16 @@ class CompositionDetector(Detector):
         promo = k.selfharm_promo.search(sent)
         if promo is not None:
             out.append((Category.SELF_HARM, SCORES["selfharm_promo"], f"promotes self-harm: '{promo.group(0)}'"))
+        for cat, pat, key, what in ((Category.VIOLENCE, k.threat_request, "threat_request", "asks for a threat"),
+                                    (Category.HATE, k.glorify_hate, "glorify", "praises an atrocity"),
+                                    (Category.VIOLENCE, k.glorify_violence, "glorify", "praises an attack"),
+                                    (Category.DANGEROUS, k.cbrn, "cbrn", "weapon of mass harm")):
+            hit = pat.search(sent)
+            if hit is not None and (cat is not Category.DANGEROUS or not k.safety_question.search(sent)):
+                out.append((cat, SCORES[key], f"{what}: '{hit.group(0)}'"))
+        huff = k.inhalant.search(sent)
+        if huff is not None and not k.safety_question.search(sent):
+            out.append((Category.DANGEROUS, SCORES["inhalant"], f"inhalant use: '{huff.group(0)}'"))
         jb = k.jailbreak.search(sent)
         if jb is not None:
             out.append((Category.OTHER_UNSAFE, SCORES["jailbreak"], f"jailbreak wrapper: '{jb.group(0)}'"))
