@@ -163,14 +163,15 @@ def test_monitor_state_round_trips() -> None:
 def test_a_request_split_across_two_messages_is_read_whole() -> None:
     engine = Engine(detectors=[LexiconDetector()])
     first, second = "i want to kill", "myself"
-    assert engine.check(first, age=11).action is Action.ALLOW
+    # each half alone is at most a warning ("i want to kill" is a weak phrase); only the two read whole escalate
+    assert not engine.check(first, age=11).action.stops_content
     assert engine.check(second, age=11).action is Action.ALLOW
     joined = engine.check_messages([{"role": "user", "content": first}, {"role": "user", "content": second}], age=11)
     assert joined.action is Action.ESCALATE and Category.SELF_HARM in joined.categories
     assert all(d.span is None for d in joined.detections if d.category is Category.SELF_HARM)
     # Two different speakers are not one request, and the monitor keeps no message text in its state.
     mixed = engine.check_messages([{"role": "assistant", "content": first}, {"role": "user", "content": second}])
-    assert mixed.action is Action.ALLOW
+    assert not mixed.action.stops_content and Category.SELF_HARM not in mixed.categories
     mon = engine.monitor(11)
     mon.add({"role": "user", "content": first})
     assert mon.add({"role": "user", "content": second}, previous=first).action is Action.ESCALATE

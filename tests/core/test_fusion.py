@@ -51,6 +51,11 @@ def test_floors_keep_a_rule_that_sexualises_a_child_whatever_the_model_says() ->
     # a category without a floor can be argued down by the model
     v = category_scores([d("classifier", Category.VIOLENCE, 0.001), d("composition", Category.VIOLENCE, 0.85)], FUSION)
     assert v[Category.VIOLENCE] < 0.85
+    # with a strong floor, only rule detections from that score up keep their say in the other categories
+    strong = FUSION.model_copy(update={"strong_floor": 0.9})
+    weak = category_scores([d("classifier", Category.VIOLENCE, 0.001), d("lexicon", Category.VIOLENCE, 0.75)], strong)
+    sure = category_scores([d("classifier", Category.VIOLENCE, 0.001), d("lexicon", Category.VIOLENCE, 0.95)], strong)
+    assert weak[Category.VIOLENCE] < 0.75 and sure[Category.VIOLENCE] == pytest.approx(0.95)
 
 
 def test_unknown_detectors_keep_their_score_and_no_classifier_means_the_maximum() -> None:

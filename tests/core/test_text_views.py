@@ -27,7 +27,7 @@ from childsafe.text.normalize import segment, vocabulary
         ("touch 🙈 grass", "touch grass"),  # decoration does not split words apart
         ("ok 👍🏽 ©", "ok ©"),  # emoji with no word dropped, other symbols kept
         ("a🔫b", "a gun b"),
-        ("your outfit is 🔥", "your outfit is"),  # praise: no word
+        ("your outfit is 🔥", "your outfit is hot"),  # praise: the word it means ("you look 🔥 for a 12 year old")
         ("set the 🏫 on 🔥", "set the school on fire"),
         ("my 🌿 is growing", "my plant is growing"),
         ("come smoke a 🌿", "come smoke a weed"),  # something smoked, with an article between

@@ -25,7 +25,7 @@ def test_moderations_with_the_openai_client(gw: Gw) -> None:
     safe, unsafe = resp.results
     assert not safe.flagged and unsafe.flagged
     cats = unsafe.model_dump()["categories"]
-    assert set(cats) >= {c.value for c in Category} and cats["dangerous"] is True and cats["violence"] is False
+    assert set(cats) >= {c.value for c in Category} and cats["dangerous"] is True and cats["drugs"] is False
     assert unsafe.model_dump()["category_scores"]["dangerous"] > 0.5
     extra = unsafe.model_extra or {}
     assert extra["childsafe"]["action"] == "block" and extra["childsafe"]["age_band"] == "10-12"

@@ -30,7 +30,7 @@ class KeywordDetector(Detector):
         if "zzharm" in ctx.normalized:
             out.append(self.detection(Category.VIOLENCE, 0.99, evidence="zzharm"))
         elif "zzmild" in ctx.normalized:
-            out.append(self.detection(Category.VIOLENCE, 0.5, evidence="zzmild"))
+            out.append(self.detection(Category.VIOLENCE, 0.3, evidence="zzmild"))
         return out
 
 

@@ -30,7 +30,7 @@ FAIRNESS = """
 dimensions:
   job:
     - {group: teacher, self: "a teacher", people: "teachers", kid: "kid"}
-    - {group: dealer, self: "a weed dealer", people: "weed dealers", kid: "kid"}
+    - {group: dealer, self: "a drug dealer who sells weed to kids", people: "weed dealers", kid: "kid"}
 templates:
   benign:
     - {id: b1, text: "I am {self} and I love football."}

@@ -65,7 +65,7 @@ def train(
         fail(f"shared data sets folder not found ({shared_dir}); pass --shared DIR")
     if seed is not None and not seed.is_file():
         fail(f"seed corpus not found: {seed}")
-    weights: dict[str, float] = {}
+    weights: dict[str, float] = {}  # added to the recipe's own (train.REAL_USER_WEIGHTS)
     for item in source_weight or []:
         name, _, value = item.partition("=")
         try:
@@ -82,7 +82,7 @@ def train(
         import transformers  # noqa: F401
 
         from childsafe.train import seedgen
-        from childsafe.train.train import TrainConfig, run
+        from childsafe.train.train import REAL_USER_WEIGHTS, TrainConfig, run
     except ImportError as exc:
         fail(f"childsafe train needs the [train] extra (pip install 'childsafe[train]'): {exc}")
     out.mkdir(parents=True, exist_ok=True)
@@ -95,6 +95,6 @@ def train(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     manifest = run(TrainConfig(shared=shared_dir, seed=seed, out=out, mode=mode, epochs=epochs, limit=limit,
                                max_steps=max_steps, threads=threads, layers=layers, written=written_dir,
-                               rng_seed=rng_seed, source_weights=weights))
+                               rng_seed=rng_seed, source_weights={**REAL_USER_WEIGHTS, **weights}))
     typer.echo(f"wrote {out / manifest['model_file']} (sha256 {manifest['sha256'][:16]}...) and {out}/classifier.json")
     typer.echo("to ship it: copy classifier.int8.onnx, tokenizer.json and classifier.json into src/childsafe/models/")

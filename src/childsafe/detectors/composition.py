@@ -58,10 +58,24 @@ SCORES: dict[str, float] = {
     "glorify": 0.85,  # praising atrocities against groups (hate) or attacks (violence)
     "cbrn": 0.9,  # making or getting weapons of mass harm
     "inhalant": 0.8,  # huffing, chroming: unless asked about safely
+    "school_weapon": 0.9,  # a weapon brought to school, in any framing
+    "hate_request": 0.9,  # "tell me a racist joke"
+    "dehumanise": 0.85,  # "they are animals and should be sent back"
+    "hack_request": 0.8,  # into someone's account or device
+    "fiction_factor": 0.6,  # a story or character frame lowers the harm rules, no longer silences them
 }
 _SENT = re.compile(r"[.!?;\n]+|\s-\s|,\s(?:and|but|so)\s")
 _SELF = re.compile(r"^(?:myself|me)\b")
 _YOU = re.compile(r"^(?:you|yourself|ya|u)\b")
+_FICTION = re.compile(r"\b(?:story|stories|novel|character|characters|script|screenplay|fiction|fanfic|fan fic|movie|"
+                      r"film|play|scene|roleplay|role-play|role play|poem|lyrics)\b")
+# The findings a fiction frame lowers (by their evidence): people write stories in which someone is hurt or
+# buys a gun. Requests to write hate, threats or self-harm promotion, weapons to school, weapons of mass harm and
+# jailbreak wrappers are not lowered: the fiction is the wrapper.
+_FICTION_SOFTENS = ("request or intent", "making:", "getting", "dehumanises", "inhalant")
+_GAME = re.compile(r"\b(?:round|next round|first round|lobby|respawn|spawn|pvp|gg|in game|in-game|minecraft|fortnite|"
+                   r"roblox|valorant|call of duty|cod|gta|game|games|gaming|level|boss fight|npc|mob|quest|dnd|d&d"
+                   r"|dungeon|campaign)\b")
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|u|ur)\b")
 _IN_VERB = re.compile(r"\b(?:his|her|their|someone's|somebody's|my [a-z]+'s|body of|throat|attack)\b")
 _MAKE = re.compile(r"\b(?:make|cook|brew|grow|synthesi[sz]e|build|3d print|print)\b")
@@ -93,6 +107,11 @@ class _Classes:
     cbrn: re.Pattern[str]
     inhalant: re.Pattern[str]
     safety_question: re.Pattern[str]
+    school_weapon: re.Pattern[str]
+    hate_request: re.Pattern[str]
+    dehumanise: re.Pattern[str]
+    hack_request: re.Pattern[str]
+    fiction: re.Pattern[str]
     romance: re.Pattern[str]
     adult: re.Pattern[str]
     material: re.Pattern[str]
@@ -129,7 +148,9 @@ class _Classes:
             harm_mild=re.compile(rf"^(?:{_alt(list(data['harm_verb_mild']))})$"), refusal=word("refusal"),
             threat_request=word("threat_request"), glorify_hate=word("glorify_hate"),
             glorify_violence=word("glorify_violence"), cbrn=word("cbrn"), inhalant=word("inhalant"),
-            safety_question=word("safety_question"),
+            safety_question=word("safety_question"), school_weapon=word("school_weapon"),
+            hate_request=word("hate_request"), dehumanise=word("dehumanise"), hack_request=word("hack_request"),
+            fiction=_FICTION,
             material=word("material"), seek=word("seek"), version=str(data.get("version", "0")),
         )
 
@@ -163,11 +184,18 @@ class CompositionDetector(Detector):
         if self._classes is None:
             self.load()
         assert self._classes is not None
-        # The typo-corrected view is not read: one edit turns too many short words into sexual ones ("tts" ->
-        # "tits"), and the lexicon already matches misspelt phrases.
+        # The typo-corrected view feeds the harm rules only: one edit turns too many short words into sexual
+        # ones ("tts" -> "tits"), and the lexicon already matches misspelt sexual phrases.
         out: list[Detection] = []
         for view in (ctx, *(d.context for d in ctx.decoded)):
             out.extend(self._detect_view(view, self._classes, ctx))
+        spelled = ctx.spelled()
+        if spelled is not None:  # misspelt requests ("how do i hak intto my frend's accunt"): the harm rules only
+            k = self._classes
+            for s, e in _sentences(spelled.normalized):
+                found = self._harm(spelled.normalized[s:e], k, spelled.normalized)
+                out.extend(self._at(spelled, ctx, c, sc, s, e, why + ", after spelling correction")
+                           for c, sc, why in found)
         return _best(out)
 
     def _detect_view(self, view: TextContext, k: _Classes, owner: TextContext) -> list[Detection]:
@@ -187,7 +215,7 @@ class CompositionDetector(Detector):
                     out.append(self._at(view, owner, Category.SEXUAL_MINORS, score, ws, we, why))
                     break
             sent = text[s:e]
-            out.extend(self._at(view, owner, c, sc, s, e, why) for c, sc, why in self._harm(sent, k))
+            out.extend(self._at(view, owner, c, sc, s, e, why) for c, sc, why in self._harm(sent, k, text))
             if owner.role in (Role.CONTACT, Role.ASSISTANT) and _SECOND_PERSON.search(sent):
                 sexual = k.sexual.search(k.sexual_benign.sub(" ", sent))
                 if sexual is not None and not k.protective.search(sent):
@@ -225,9 +253,29 @@ class CompositionDetector(Detector):
         return SCORES["sexual_minors"], why
 
     @staticmethod
-    def _harm(sent: str, k: _Classes) -> list[tuple[Category, float, str]]:
+    def _harm(sent: str, k: _Classes, whole: str = "") -> list[tuple[Category, float, str]]:
+        out = CompositionDetector._harm_rules(sent, k)
+        # A story, script or character frame anywhere in the message ("one character says ...") is how a
+        # request is smuggled past a filter: it lowers these findings, it does not silence them.
+        if k.fiction.search(whole or sent):
+            f = SCORES["fiction_factor"]
+            out = [(c, round(sc * f, 4), why + ", in a fiction frame") if why.startswith(_FICTION_SOFTENS) else
+                   (c, sc, why) for c, sc, why in out]
+        return out
+
+    @staticmethod
+    def _harm_rules(sent: str, k: _Classes) -> list[tuple[Category, float, str]]:
         out: list[tuple[Category, float, str]] = []
-        context = k.harm_context.search(sent) is not None
+        rules = ((Category.VIOLENCE, k.school_weapon, "school_weapon", "weapon to school"),
+                 (Category.HATE, k.hate_request, "hate_request", "asks for hate"),
+                 (Category.HATE, k.dehumanise, "dehumanise", "dehumanises a group"),
+                 (Category.OTHER_UNSAFE, k.hack_request, "hack_request", "breaking into an account"))
+        for cat, pat, key, what in rules:
+            hit = pat.search(sent)
+            if hit is not None and not (key == "hack_request" and k.safety_question.search(sent)):
+                out.append((cat, SCORES[key], f"{what}: '{hit.group(0)}'"))
+        context = _GAME.search(sent) is not None or (
+            k.harm_context.search(sent) is not None and _FICTION.search(sent) is None)
         m = k.harm.search(sent)
         if m is not None and not context:
             # the object is named after the verb, or inside it ("break his arm")

@@ -43,8 +43,8 @@ def category_scores(detections: Iterable[Detection], fusion: Fusion | None = Non
         p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
         # detectors the fusion does not know (plugins) keep their own score
         others = [s for (name, cat), s in best.items() if cat is c and name not in known]
-        if c in fusion.floor_categories:
-            others += [s for (name, cat), s in best.items() if cat is c and name in fusion.floor_detectors]
+        floor = 0.0 if c in fusion.floor_categories else fusion.strong_floor
+        others += [s for (name, cat), s in best.items() if cat is c and name in fusion.floor_detectors and s >= floor]
         if ("classifier", c) not in best and "classifier" in fusion.weights:
             fused[c] = scores[c]  # no model score (classifier disabled): the fitted weights do not apply
         else:

@@ -69,6 +69,11 @@ class Fusion(BaseModel):
     bias: dict[Category, float]
     floor_categories: tuple[Category, ...] = (Category.SEXUAL_MINORS,)
     floor_detectors: tuple[str, ...] = ("lexicon", "composition")
+    strong_floor: float = Field(1.0, ge=0.0, le=1.0)
+    """Every other category is floored by a rule detection scoring at least this (1.0: off). The shipped policy
+    uses 0.9: the lexicon's strong phrases and the strongest compositions keep their say, weaker rule hits go
+    through the model (measured: the red team's story and role-play wrappers, which the model reads poorly,
+    went from 95.5% to 99.5% detected, dev recall at 5% of safe records stopped 0.760 -> 0.757)."""
     fitted_on: str = ""
 
     @model_validator(mode="after")

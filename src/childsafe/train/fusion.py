@@ -91,21 +91,22 @@ def fit(x: np.ndarray, y: np.ndarray, any_only: np.ndarray, l2: float = 1.0) -> 
     }
 
 
-def fused(x: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-    """The fused score of every (record, category), as ``policy.evaluate.category_scores`` computes it."""
+def fused(x: np.ndarray, params: dict[str, Any], strong_floor: float = 0.9) -> np.ndarray:
+    """The fused score of every (record, category), as ``policy.evaluate.category_scores`` computes it with the
+    shipped floors (sexual_minors: any rule score; other categories: rule scores from ``strong_floor``)."""
     f = features(x)
     wv = np.array([params["weights"][n] for n in DETECTORS] + [params["present"][n] for n in PRESENT])
     z = f @ wv + np.array([params["bias"][c] for c in CATEGORIES])
     out: np.ndarray = 1 / (1 + np.exp(-z))
-    for cat in ("sexual_minors",):
-        j = CATEGORIES.index(cat)
-        rule = np.maximum(x[:, DETECTORS.index("lexicon"), j], x[:, DETECTORS.index("composition"), j])
-        out[:, j] = np.maximum(out[:, j], rule)
+    rule = np.maximum(x[:, DETECTORS.index("lexicon"), :], x[:, DETECTORS.index("composition"), :])
+    floor = np.full(len(CATEGORIES), strong_floor)
+    floor[CATEGORIES.index("sexual_minors")] = 0.0
+    out = np.where(rule >= floor, np.maximum(out, rule), out)
     return out
 
 
 def to_yaml(params: dict[str, Any], fitted_on: str) -> str:
-    lines = ["fusion:", f"  fitted_on: {fitted_on!r}", "  weights:"]
+    lines = ["fusion:", "  strong_floor: 0.9", f"  fitted_on: {fitted_on!r}", "  weights:"]
     lines += [f"    {k}: {v}" for k, v in params["weights"].items()]
     lines += ["  present:"] + [f"    {k}: {v}" for k, v in params["present"].items()]
     lines += ["  bias:"] + [f"    {k}: {v}" for k, v in params["bias"].items()]

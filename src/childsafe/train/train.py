@@ -30,6 +30,9 @@ from childsafe.train.data import CATEGORIES, Example, build
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+REAL_USER_WEIGHTS: dict[str, float] = {
+    "toxicchat_train": 3.0, "donotanswer_prompts": 2.0, "olid_offenseval_train": 2.0, "harmbench_behaviors": 2.0,
+}
 MODEL_FILE = "classifier.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "classifier.json"
@@ -51,7 +54,9 @@ class TrainConfig:
     seed_weight: float = 3.0
     written: Path | None = Path("data/written")
     written_weight: float = 2.0
-    source_weights: dict[str, float] = field(default_factory=dict)  # training weight per shared source (default 1)
+    # Training weight per shared source (default 1). The real-user sets weigh more: same recipe, two seeds each,
+    # toxicchat dev AUPRC 0.511 +- 0.018 -> 0.576 +- 0.023 with these, whole dev 0.9406 -> 0.9461 (model card).
+    source_weights: dict[str, float] = field(default_factory=lambda: dict(REAL_USER_WEIGHTS))
     any_weight: float = 0.5  # weight of the any-unsafe term (highest logit vs harmful-or-not) on category-known rows
     threads: int = 2
     layers: int | None = 4  # keep the first N of the base model's 6 encoder layers (None: all); chosen by measurement
