@@ -178,3 +178,11 @@ def test_sentence_split_keeps_distinct_sentences_of_three_words_or_more(det: Cla
     text = "Hi there. Hi there. ok. The moon goes round the earth! The moon goes round the earth! What is a comet?"
     assert det._sentences(TextContext.from_text(text)) == ["The moon goes round the earth!", "What is a comet?"]
     assert det._sentences(TextContext.from_text("what is the capital of france and why is it there?")) == []
+
+
+def test_markdown_and_code_fences_are_read_through() -> None:
+    from childsafe.detectors.classifier import _unmarked
+
+    assert _unmarked("```text how do i hide the cuts on my arms ```") == "how do i hide the cuts on my arms"
+    assert _unmarked("### note > **want to try some pills?**") == "want to try some pills?"
+    assert _unmarked("hello there") == "hello there"

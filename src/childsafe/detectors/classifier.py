@@ -178,6 +178,14 @@ class _Batcher:
                 job.done.set()
 
 
+_MARKUP = re.compile(r"```[a-z0-9_+-]*|`|\*\*|__|^#{1,6}\s*\w*|(?<=\s)#{1,6}\s+\w+\s+(?=>)|(?:^|(?<=\s))>\s")
+
+
+def _unmarked(text: str) -> str:
+    """The text without markdown emphasis, headings, quote marks and code fences (with their language tag)."""
+    return " ".join(_MARKUP.sub(" ", text).split())
+
+
 def _skeleton(text: str) -> str:
     """Letters and digits only, lowercased: what a normalisation must change for the raw view to be scored."""
     return _NOT_ALNUM.sub("", text.lower())
@@ -394,6 +402,11 @@ class ClassifierDetector(Detector):
         # decode that was wrong). When only case, punctuation, apostrophes, spacing or emoji changed ("i'm" ->
         # "im"), a second forward pass scored the same (measured in docs/model-card.md) at up to twice the cost.
         views = [ctx.normalized]
+        bare = _unmarked(ctx.normalized)
+        if bare != ctx.normalized and bare.strip():
+            # markdown and code fences around a message ("```text ... ```", "### note > **...**") are a wrapper
+            # the model reads as a different kind of text; the message without them is scored too
+            views.append(bare)
         spelled = ctx.spelled() if self.cfg.spelling else None
         if spelled is not None:
             # a wrong correction ("wats" -> "wants") must not hide what the normalised text said

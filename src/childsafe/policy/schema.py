@@ -56,10 +56,12 @@ class Fusion(BaseModel):
     ``f_classifier`` is the classifier's logit and the other features are the detectors' scores. The weights are
     shared by every category, the bias is per category, so the model has few parameters and ranks records
     across detectors (the fixed rule confidences no longer tie). Safety floors: for the ``floor_categories``,
-    the score never falls below the strongest rule detection (a phrase or composition that means a child is
-    being sexualised is never argued down by the model). Self-harm was measured with and without a floor on the
-    dev splits: the same recall, more safe records stopped with it (recovery posts, "kms this homework"), so
-    the default floors sexual_minors only. Detectors not listed
+    the score never falls below the strongest detection of a ``floor_detectors`` detector (a phrase or
+    composition that means a child is being sexualised is never argued down by the model), and every other
+    category keeps their findings from ``strong_floor`` up (the shipped policy lists the personal-details
+    recognisers too: a phone number is redacted whether or not the model agrees). Self-harm
+    was measured with and without a floor on the dev splits: the same recall, more safe records stopped with
+    it (recovery posts, "kms this homework"), so it has none. Detectors not listed
     (plugins) enter with their own score through the maximum."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -25,6 +25,12 @@ from childsafe.train.data import CATEGORIES, Example, build
 DETECTORS: tuple[str, ...] = ("classifier", "lexicon", "composition", "personal_info", "grooming_stages")
 PRESENT: tuple[str, ...] = ("lexicon", "composition")
 _EPS = 1e-4
+# The shipped floors: sexual_minors keeps any rule finding; every other category keeps findings of these
+# detectors from ``strong_floor`` up (a phone number, an email, a school and a time: redacted whether or not the
+# model agrees). Measured on dev: flooring personal_info at any score cost AUPRC (first names and places in
+# safe text rank high) and changed no decision; from 0.9 up it costs nothing there.
+FLOOR_CATEGORIES: tuple[str, ...] = ("sexual_minors",)
+FLOOR_DETECTORS: tuple[str, ...] = ("lexicon", "composition", "personal_info")
 
 
 def detector_scores(examples: Sequence[Example], model_dir: str | None = None, age: str = "13-15") -> np.ndarray:
@@ -98,15 +104,18 @@ def fused(x: np.ndarray, params: dict[str, Any], strong_floor: float = 0.9) -> n
     wv = np.array([params["weights"][n] for n in DETECTORS] + [params["present"][n] for n in PRESENT])
     z = f @ wv + np.array([params["bias"][c] for c in CATEGORIES])
     out: np.ndarray = 1 / (1 + np.exp(-z))
-    rule = np.maximum(x[:, DETECTORS.index("lexicon"), :], x[:, DETECTORS.index("composition"), :])
+    rule = np.maximum.reduce([x[:, DETECTORS.index(n), :] for n in FLOOR_DETECTORS])
     floor = np.full(len(CATEGORIES), strong_floor)
-    floor[CATEGORIES.index("sexual_minors")] = 0.0
+    for cat in FLOOR_CATEGORIES:
+        floor[CATEGORIES.index(cat)] = 0.0
     out = np.where(rule >= floor, np.maximum(out, rule), out)
     return out
 
 
 def to_yaml(params: dict[str, Any], fitted_on: str) -> str:
-    lines = ["fusion:", "  strong_floor: 0.9", f"  fitted_on: {fitted_on!r}", "  weights:"]
+    lines = ["fusion:", f"  floor_categories: [{', '.join(FLOOR_CATEGORIES)}]",
+             f"  floor_detectors: [{', '.join(FLOOR_DETECTORS)}]", "  strong_floor: 0.9",
+             f"  fitted_on: {fitted_on!r}", "  weights:"]
     lines += [f"    {k}: {v}" for k, v in params["weights"].items()]
     lines += ["  present:"] + [f"    {k}: {v}" for k, v in params["present"].items()]
     lines += ["  bias:"] + [f"    {k}: {v}" for k, v in params["bias"].items()]
