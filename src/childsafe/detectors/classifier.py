@@ -203,7 +203,7 @@ class ClassifierDetector(Detector):
     """Multi-label safety classifier (see docs/model-card.md)."""
 
     name = "classifier"
-    version = "1"
+    version = "2"
     categories = frozenset(Category)
     Config = ClassifierConfig
 

@@ -143,7 +143,7 @@ class LexiconDetector(Detector):
     """Phrase lists per category, matched with Aho-Corasick on the normalised text."""
 
     name = "lexicon"
-    version = "2026.11.1"
+    version = "2026.12.1"
     categories = frozenset(Category)
     joins_messages = True
     Config = LexiconConfig
