@@ -67,15 +67,10 @@ SCORES: dict[str, float] = {
 _SENT = re.compile(r"[.!?;\n]+|\s-\s|,\s(?:and|but|so)\s")
 _SELF = re.compile(r"^(?:myself|me)\b")
 _YOU = re.compile(r"^(?:you|yourself|ya|u)\b")
-_FICTION = re.compile(r"\b(?:story|stories|novel|character|characters|script|screenplay|fiction|fanfic|fan fic|movie|"
-                      r"film|play|scene|roleplay|role-play|role play|poem|lyrics)\b")
 # The findings a fiction frame lowers (by their evidence): people write stories in which someone is hurt or
 # buys a gun. Requests to write hate, threats or self-harm promotion, weapons to school, weapons of mass harm and
 # jailbreak wrappers are not lowered: the fiction is the wrapper.
 _FICTION_SOFTENS = ("request or intent", "making:", "getting", "dehumanises", "inhalant")
-_GAME = re.compile(r"\b(?:round|next round|first round|lobby|respawn|spawn|pvp|gg|in game|in-game|minecraft|fortnite|"
-                   r"roblox|valorant|call of duty|cod|gta|game|games|gaming|level|boss fight|npc|mob|quest|dnd|d&d"
-                   r"|dungeon|campaign)\b")
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|u|ur)\b")
 _IN_VERB = re.compile(r"\b(?:his|her|their|someone's|somebody's|my [a-z]+'s|body of|throat|attack)\b")
 _MAKE = re.compile(r"\b(?:make|cook|brew|grow|synthesi[sz]e|build|3d print|print)\b")
@@ -150,7 +145,7 @@ class _Classes:
             glorify_violence=word("glorify_violence"), cbrn=word("cbrn"), inhalant=word("inhalant"),
             safety_question=word("safety_question"), school_weapon=word("school_weapon"),
             hate_request=word("hate_request"), dehumanise=word("dehumanise"), hack_request=word("hack_request"),
-            fiction=_FICTION,
+            fiction=word("fiction"),
             material=word("material"), seek=word("seek"), version=str(data.get("version", "0")),
         )
 
@@ -274,8 +269,7 @@ class CompositionDetector(Detector):
             hit = pat.search(sent)
             if hit is not None and not (key == "hack_request" and k.safety_question.search(sent)):
                 out.append((cat, SCORES[key], f"{what}: '{hit.group(0)}'"))
-        context = _GAME.search(sent) is not None or (
-            k.harm_context.search(sent) is not None and _FICTION.search(sent) is None)
+        context = k.harm_context.search(sent) is not None
         m = k.harm.search(sent)
         if m is not None and not context:
             # the object is named after the verb, or inside it ("break his arm")
