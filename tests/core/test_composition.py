@@ -74,6 +74,7 @@ def found(det: CompositionDetector, text: str) -> dict[Category, float]:
 )
 def test_compositions_fire(det: CompositionDetector, text: str, category: Category, score: float) -> None:
     assert found(det, text).get(category) == score
+    assert set(found(det, text)) <= det.categories  # every category a rule emits is declared
 
 
 @pytest.mark.parametrize(

@@ -160,7 +160,7 @@ class CompositionDetector(Detector):
     name = "composition"
     version = "1.0.0"
     categories = frozenset({Category.SEXUAL_MINORS, Category.SEXUAL, Category.VIOLENCE, Category.SELF_HARM,
-                            Category.DANGEROUS, Category.DRUGS, Category.OTHER_UNSAFE})
+                            Category.HATE, Category.DANGEROUS, Category.DRUGS, Category.OTHER_UNSAFE})
     joins_messages = True
     Config = CompositionConfig
 
