@@ -67,10 +67,6 @@ SCORES: dict[str, float] = {
 _SENT = re.compile(r"[.!?;\n]+|\s-\s|,\s(?:and|but|so)\s")
 _SELF = re.compile(r"^(?:myself|me)\b")
 _YOU = re.compile(r"^(?:you|yourself|ya|u)\b")
-# The findings a fiction frame lowers (by their evidence): people write stories in which someone is hurt or
-# buys a gun. Requests to write hate, threats or self-harm promotion, weapons to school, weapons of mass harm and
-# jailbreak wrappers are not lowered: the fiction is the wrapper.
-_FICTION_SOFTENS = ("request or intent", "making:", "getting", "dehumanises", "inhalant")
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|u|ur)\b")
 _IN_VERB = re.compile(r"\b(?:his|her|their|someone's|somebody's|my [a-z]+'s|body of|throat|attack)\b")
 _MAKE = re.compile(r"\b(?:make|cook|brew|grow|synthesi[sz]e|build|3d print|print)\b")
@@ -111,7 +107,6 @@ class _Classes:
     adult: re.Pattern[str]
     material: re.Pattern[str]
     seek: re.Pattern[str]
-    version: str
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> _Classes:
@@ -146,7 +141,7 @@ class _Classes:
             safety_question=word("safety_question"), school_weapon=word("school_weapon"),
             hate_request=word("hate_request"), dehumanise=word("dehumanise"), hack_request=word("hack_request"),
             fiction=word("fiction"),
-            material=word("material"), seek=word("seek"), version=str(data.get("version", "0")),
+            material=word("material"), seek=word("seek"),
         )
 
 
@@ -249,26 +244,34 @@ class CompositionDetector(Detector):
 
     @staticmethod
     def _harm(sent: str, k: _Classes, whole: str = "") -> list[tuple[Category, float, str]]:
-        out = CompositionDetector._harm_rules(sent, k)
         # A story, script or character frame anywhere in the message ("one character says ...") is how a
-        # request is smuggled past a filter: it lowers these findings, it does not silence them.
-        if k.fiction.search(whole or sent):
-            f = SCORES["fiction_factor"]
-            out = [(c, round(sc * f, 4), why + ", in a fiction frame") if why.startswith(_FICTION_SOFTENS) else
-                   (c, sc, why) for c, sc, why in out]
-        return out
+        # request is smuggled past a filter: it lowers the softenable findings, it does not silence them.
+        fiction = k.fiction.search(whole or sent) is not None
+        f = SCORES["fiction_factor"]
+        return [(c, round(sc * f, 4), why + ", in a fiction frame") if fiction and soft else (c, sc, why)
+                for c, sc, why, soft in CompositionDetector._harm_rules(sent, k)]
 
     @staticmethod
-    def _harm_rules(sent: str, k: _Classes) -> list[tuple[Category, float, str]]:
-        out: list[tuple[Category, float, str]] = []
-        rules = ((Category.VIOLENCE, k.school_weapon, "school_weapon", "weapon to school"),
-                 (Category.HATE, k.hate_request, "hate_request", "asks for hate"),
-                 (Category.HATE, k.dehumanise, "dehumanise", "dehumanises a group"),
-                 (Category.OTHER_UNSAFE, k.hack_request, "hack_request", "breaking into an account"))
-        for cat, pat, key, what in rules:
+    def _harm_rules(sent: str, k: _Classes) -> list[tuple[Category, float, str, bool]]:
+        """(category, score, evidence, lowered by a fiction frame) for each harm rule that fires."""
+        out: list[tuple[Category, float, str, bool]] = []
+        safety_question = k.safety_question.search(sent) is not None
+        # (category, pattern, score key, evidence, waived by a safety question, lowered by fiction)
+        rules = ((Category.VIOLENCE, k.school_weapon, "school_weapon", "weapon to school", False, False),
+                 (Category.HATE, k.hate_request, "hate_request", "asks for hate", False, False),
+                 (Category.HATE, k.dehumanise, "dehumanise", "dehumanises a group", False, True),
+                 (Category.OTHER_UNSAFE, k.hack_request, "hack_request", "breaking into an account", True, False),
+                 (Category.VIOLENCE, k.threat_request, "threat_request", "asks for a threat", False, False),
+                 (Category.HATE, k.glorify_hate, "glorify", "praises an atrocity", False, False),
+                 (Category.VIOLENCE, k.glorify_violence, "glorify", "praises an attack", False, False),
+                 (Category.DANGEROUS, k.cbrn, "cbrn", "weapon of mass harm", True, False),
+                 (Category.SELF_HARM, k.selfharm_promo, "selfharm_promo", "promotes self-harm", False, False),
+                 (Category.DANGEROUS, k.inhalant, "inhalant", "inhalant use", True, True),
+                 (Category.OTHER_UNSAFE, k.jailbreak, "jailbreak", "jailbreak wrapper", False, False))
+        for cat, pat, key, what, waived, soft in rules:
             hit = pat.search(sent)
-            if hit is not None and not (key == "hack_request" and k.safety_question.search(sent)):
-                out.append((cat, SCORES[key], f"{what}: '{hit.group(0)}'"))
+            if hit is not None and not (waived and safety_question):
+                out.append((cat, SCORES[key], f"{what}: '{hit.group(0)}'", soft))
         context = k.harm_context.search(sent) is not None
         m = k.harm.search(sent)
         if m is not None and not context:
@@ -277,39 +280,23 @@ class CompositionDetector(Detector):
             if obj and k.harm_benign.match(obj) is None:
                 why = f"request or intent to {m.group('verb')} {obj.split()[0]}"
                 if _SELF.match(obj):
-                    out.append((Category.SELF_HARM, SCORES["harm_self"], why))
+                    out.append((Category.SELF_HARM, SCORES["harm_self"], why, True))
                 elif k.harm_mild.match(m.group("verb")):
-                    out.append((Category.VIOLENCE, SCORES["harm_mild"], why))
+                    out.append((Category.VIOLENCE, SCORES["harm_mild"], why, True))
                 elif _YOU.match(obj):
-                    out.append((Category.VIOLENCE, SCORES["harm_you"], why))
+                    out.append((Category.VIOLENCE, SCORES["harm_you"], why, True))
                 else:
-                    out.append((Category.VIOLENCE, SCORES["harm_person"], why))
-        promo = k.selfharm_promo.search(sent)
-        if promo is not None:
-            out.append((Category.SELF_HARM, SCORES["selfharm_promo"], f"promotes self-harm: '{promo.group(0)}'"))
-        for cat, pat, key, what in ((Category.VIOLENCE, k.threat_request, "threat_request", "asks for a threat"),
-                                    (Category.HATE, k.glorify_hate, "glorify", "praises an atrocity"),
-                                    (Category.VIOLENCE, k.glorify_violence, "glorify", "praises an attack"),
-                                    (Category.DANGEROUS, k.cbrn, "cbrn", "weapon of mass harm")):
-            hit = pat.search(sent)
-            if hit is not None and (cat is not Category.DANGEROUS or not k.safety_question.search(sent)):
-                out.append((cat, SCORES[key], f"{what}: '{hit.group(0)}'"))
-        huff = k.inhalant.search(sent)
-        if huff is not None and not k.safety_question.search(sent):
-            out.append((Category.DANGEROUS, SCORES["inhalant"], f"inhalant use: '{huff.group(0)}'"))
-        jb = k.jailbreak.search(sent)
-        if jb is not None:
-            out.append((Category.OTHER_UNSAFE, SCORES["jailbreak"], f"jailbreak wrapper: '{jb.group(0)}'"))
+                    out.append((Category.VIOLENCE, SCORES["harm_person"], why, True))
         for cat, pat in ((Category.DANGEROUS, k.acquire_weapon), (Category.DRUGS, k.acquire_drug)):
             a = pat.search(sent)
             if a is None or context:
                 continue
             if _MAKE.search(a.group("lead")):
-                out.append((cat, SCORES["make"], f"making: '{a.group(0)}'"))
+                out.append((cat, SCORES["make"], f"making: '{a.group(0)}'", True))
             elif k.illicit.search(sent):
-                out.append((cat, SCORES["acquire_illicit"], f"getting, illicitly: '{a.group(0)}'"))
+                out.append((cat, SCORES["acquire_illicit"], f"getting, illicitly: '{a.group(0)}'", True))
             else:
-                out.append((cat, SCORES["acquire"], f"getting: '{a.group(0)}'"))
+                out.append((cat, SCORES["acquire"], f"getting: '{a.group(0)}'", True))
         return out
 
 
