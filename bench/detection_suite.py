@@ -52,10 +52,12 @@ def to_record(i: int, e: Example) -> EvalRecord:
     return EvalRecord(f"r{i}", [e.text], cats or ["safe"], bool(cats), e.role)
 
 
-def load_sets(shared: Path, seed: Path, written: Path, splits: set[str]) -> dict[str, list[EvalRecord]]:
+def load_sets(shared: Path, seed: Path, written: Path, splits: set[str],
+              sets: dict[str, tuple[str, str]] = SETS) -> dict[str, list[EvalRecord]]:
+    """The named (source, split) record sets of ``sets`` whose split is in ``splits``, from one build."""
     parts = build(shared, seed, written=written)
     out: dict[str, list[EvalRecord]] = {}
-    for name, (src, split) in SETS.items():
+    for name, (src, split) in sets.items():
         if split not in splits:
             continue
         recs = [to_record(i, e) for i, e in enumerate(parts[split]) if e.source == src]
