@@ -33,6 +33,17 @@ class EngineConfig(_Strict):
 
 class ConversationConfig(_Strict):
     window: int = Field(50, ge=1, le=1000, description="Messages kept in full per conversation")
+    model_dir: str | None = Field(
+        None, description="Directory of a grooming model (grooming.npz + card.json); default: the packaged model"
+    )
+    message_grooming_cap: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Inside a conversation, one message's own grooming score is capped here (below the policy's "
+        "grooming.warn) and the conversation risk decides: one ambiguous message (asking age, a compliment, "
+        "'don't tell your sister') is evidence, not a verdict. 1.0 turns the cap off.",
+    )
 
 
 class StoreConfig(_Strict):
@@ -56,6 +67,37 @@ class AppKeyConfig(_Strict):
     rate_limit_per_minute: int = Field(600, ge=1)
 
 
+class LimitsConfig(_Strict):
+    """Bounds on the work one request may cause, refused before any safety check runs."""
+
+    max_messages: int = Field(500, ge=1, description="Messages (moderation: texts) per request; more is a 413")
+    max_checked_chars: int = Field(
+        200_000, ge=1_000, description="Characters of text to check per request (chat: user and assistant messages)"
+    )
+    chars_per_rate_unit: int = Field(
+        2_000, ge=1, description="Each request costs one rate-limit unit plus one per this many checked characters"
+    )
+    messages_per_rate_unit: int = Field(
+        20, ge=1, description="A request also costs one unit per this many checked texts (each check costs too)"
+    )
+
+
+class WebConfig(_Strict):
+    """Exposure of the browser-facing parts: session cookies, the API docs pages and the metrics endpoint."""
+
+    secure_cookies: bool | None = Field(
+        None,
+        description="Mark session cookies Secure (HTTPS only). Default: on, except with --demo and for plain-http "
+        "requests addressed to a loopback host (no network sees those)",
+    )
+    docs: bool | None = Field(None, description="Serve /docs, /redoc and /openapi.json. Default: only with --demo")
+    metrics: Literal["loopback", "on", "off"] = Field(
+        "loopback",
+        description="/metrics: 'loopback' serves only direct loopback clients (not requests relayed by a proxy), "
+        "'on' serves everyone, 'off' no one",
+    )
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
@@ -70,6 +112,8 @@ class ServerConfig(_Strict):
     )
     apps: list[AppKeyConfig] = Field(default_factory=list)
     upstream: UpstreamConfig = Field(default_factory=UpstreamConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     demo: bool = False
 
 
@@ -96,7 +140,14 @@ class ReportingConfig(_Strict):
 
 
 def _default_detectors() -> dict[str, dict[str, Any]]:
-    return {"lexicon": {}, "composition": {}, "classifier": {}, "personal_info": {}, "grooming_stages": {}}
+    return {
+        "lexicon": {},
+        "composition": {},
+        "classifier": {},
+        "personal_info": {},
+        "grooming_stages": {},
+        "grooming_text": {},
+    }
 
 
 class Config(_Strict):

@@ -20,7 +20,7 @@ from childsafe.events import DecisionEvent, EventKind, EventSink, sha256_text
 from childsafe.explain import child_message, reviewer_explanation
 from childsafe.plugins import PluginError, detector_class
 from childsafe.policy import Policy, decide, load_policy
-from childsafe.policy.evaluate import UNAVAILABLE_REASON
+from childsafe.policy.evaluate import UNAVAILABLE_REASON, category_scores
 from childsafe.text.context import TextContext
 from childsafe.types import (
     Action,
@@ -349,7 +349,9 @@ class ConversationMonitor:
         except Exception as exc:
             log.warning("conversation tracker failed: %s", type(exc).__name__)
             conv, errors = [], [*errors, "conversation"]
-        decision = self.engine._decide(msg.text, detections + conv, errors, self.age_band, msg.role)
+        decision = self.engine._decide(
+            msg.text, self._capped(detections) + conv, errors, self.age_band, msg.role
+        )
         if decision.action is not Action.ALLOW and self.first_flag_index is None:
             self.first_flag_index = index
         decision.first_flag_index = self.first_flag_index
@@ -358,6 +360,31 @@ class ConversationMonitor:
         if emit:
             self.engine._emit(decision, msg.text, "conversation", None)
         return decision
+
+    def _capped(self, detections: list[Detection]) -> list[Detection]:
+        """One message's grooming findings folded into one capped finding: the tracker has read them in full,
+        and the conversation risk it returns decides (see ``ConversationConfig.message_grooming_cap``). Explicit
+        phrases keep their say, as in the fusion: a rule finding from the policy's floor detectors at or above its
+        ``strong_floor``."""
+        own = [d for d in detections if d.category is Category.GROOMING]
+        if not own:
+            return detections
+        fusion = self.engine.policy.fusion
+        if fusion is not None and any(
+            d.detector in fusion.floor_detectors and d.score >= fusion.strong_floor for d in own
+        ):
+            return detections  # an explicit phrase ("don't tell your parents about us") stands on its own
+        cap = self.engine.config.conversation.message_grooming_cap
+        score = category_scores(own, fusion)[Category.GROOMING]
+        if score <= cap:
+            return detections
+        parts = ", ".join(f"{d.detector} {d.score:.2f}" for d in own)
+        folded = Detection(
+            Category.GROOMING, cap, "message", own[0].detector_version, own[0].span,
+            f"this message alone scores {score:.2f} ({parts}); capped at {cap}: the conversation risk decides",
+            own[0].signal,
+        )
+        return [d for d in detections if d.category is not Category.GROOMING] + [folded]
 
     def state(self) -> dict[str, Any]:
         """JSON-serialisable, bounded state."""

@@ -59,3 +59,11 @@ def test_missing_written_folder_exits_2(tmp_path: Path) -> None:
                                       "--written", str(tmp_path / "nope")])
     assert res.exit_code == 2
     assert "written corpus folder not found" in res.output
+
+
+def test_grooming_mode_names_the_missing_transcripts(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    res = CliRunner().invoke(_app(), ["train", "--grooming", "--out", str(tmp_path / "o"), "--shared", str(shared)])
+    assert res.exit_code == 2
+    assert "grooming_perverted_justice_train" in res.output

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,15 @@ def test_missing_or_damaged_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match="cannot be loaded"):
         GroomingModel.load(tmp_path)
     np.savez(tmp_path / "grooming.npz", msg_w=np.zeros(3), msg_b=np.zeros(1), conv_w=np.zeros(2), conv_b=np.zeros(1))
-    (tmp_path / "card.json").write_text("{}", encoding="utf-8")
+    digest = hashlib.sha256((tmp_path / "grooming.npz").read_bytes()).hexdigest()
+    (tmp_path / "card.json").write_text(json.dumps({"sha256": digest}), encoding="utf-8")
     with pytest.raises(ModelUnavailable, match="wrong shape"):
+        GroomingModel.load(tmp_path)
+
+
+def test_a_model_file_that_does_not_match_its_card_is_refused(tmp_path: Path) -> None:
+    default_model().save(tmp_path)
+    with (tmp_path / "grooming.npz").open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelUnavailable, match="checksum"):
         GroomingModel.load(tmp_path)

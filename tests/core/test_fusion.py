@@ -89,3 +89,22 @@ def test_fit_finds_the_informative_detector() -> None:
     assert abs(params["present"]["lexicon"]) < 0.5
     p = fused(x, params)
     assert p[: n // 3, 4].mean() > 0.5 > p[n // 3 :, 4].mean()
+
+
+def test_a_category_with_its_own_weights_ignores_the_shared_ones() -> None:
+    own = Fusion(
+        weights={"classifier": 1.0, "lexicon": 0.0},
+        present={"lexicon": 3.0},
+        bias=dict.fromkeys(Category, 0.0),
+        category_weights={Category.GROOMING: {"classifier": 0.5, "grooming_text": 2.0}},
+    )
+    dets = [d("classifier", Category.GROOMING, 0.5), d("grooming_text", Category.GROOMING, 0.8),
+            d("lexicon", Category.GROOMING, 0.6)]
+    z = 0.5 * 0.0 + 2.0 * math.log(0.8 / 0.2)  # the lexicon's shared 'present' weight does not apply here
+    assert category_scores(dets, own)[Category.GROOMING] == pytest.approx(sigmoid(z))
+    # another category still uses the shared weights and the lexicon's present weight
+    other = category_scores([d("classifier", Category.HATE, 0.5), d("lexicon", Category.HATE, 0.6)], own)
+    assert other[Category.HATE] == pytest.approx(sigmoid(3.0))
+    # with none of the category's models present, the highest detection stands (e.g. classifier disabled)
+    alone = category_scores([d("lexicon", Category.GROOMING, 0.6)], own)
+    assert alone[Category.GROOMING] == pytest.approx(0.6)

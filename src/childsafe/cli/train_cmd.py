@@ -1,4 +1,5 @@
-"""`childsafe train`: rebuild the classifier artifact from the shared data sets and the seed corpus."""
+"""`childsafe train`: rebuild the classifier artifact from the shared data sets and the seed corpus, or
+(``--grooming``) the grooming conversation and text models."""
 
 from __future__ import annotations
 
@@ -56,8 +57,13 @@ def train(
     = 7,
     source_weight: Annotated[list[str] | None, typer.Option("--source-weight", help="NAME=W: training weight of a "
                                                             "shared source's records (repeatable)")] = None,
+    grooming: Annotated[bool, typer.Option("--grooming", help="Instead: rebuild the grooming models (conversation "
+                                           "model and text model) into OUT/grooming and OUT/grooming_text")] = False,
 ) -> None:
     """Train, export to int8 ONNX, calibrate and write the manifest (needs the train extra)."""
+    if grooming:
+        _train_grooming(out, shared)
+        return
     if mode not in ("finetune", "frozen"):
         fail(f"--mode must be 'finetune' or 'frozen', not {mode!r}")
     shared_dir = shared or _default_shared()
@@ -98,3 +104,28 @@ def train(
                                rng_seed=rng_seed, source_weights={**REAL_USER_WEIGHTS, **weights}))
     typer.echo(f"wrote {out / manifest['model_file']} (sha256 {manifest['sha256'][:16]}...) and {out}/classifier.json")
     typer.echo("to ship it: copy classifier.int8.onnx, tokenizer.json and classifier.json into src/childsafe/models/")
+
+
+def _train_grooming(out: Path, shared: Path | None) -> None:
+    """The conversation model and the text model, from the shared sets plus data/conversations and data/written."""
+    shared_dir = shared or _default_shared()
+    if shared_dir is None or not shared_dir.is_dir():
+        fail(f"shared data sets folder not found ({shared_dir}); pass --shared DIR")
+    if not (shared_dir / "grooming_perverted_justice_train").is_dir():
+        fail(f"{shared_dir} has no grooming_perverted_justice_train folder")
+    try:
+        import scipy  # type: ignore[import-untyped]  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        fail(f"childsafe train --grooming needs the [train] extra (pip install 'childsafe[train]'): {exc}")
+    os.environ["CHILDSAFE_DATASETS"] = str(shared_dir)
+    from childsafe.train import grooming as conversation_training
+    from childsafe.train import grooming_text as text_training
+
+    if conversation_training.main(["--out", str(out / "grooming")]) != 0:
+        fail("training the conversation model failed")
+    if text_training.main(["--out", str(out / "grooming_text")]) != 0:
+        fail("training the text model failed")
+    typer.echo(f"to ship them: copy {out}/grooming/* into src/childsafe/models/grooming/ and {out}/grooming_text/* "
+               "into src/childsafe/models/grooming_text/; refit the policy's grooming fusion entry with "
+               "python -m childsafe.train.grooming_text --fit-fusion")

@@ -14,6 +14,7 @@ what was measured is what runs.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -132,18 +133,22 @@ class GroomingModel:
             conv_w=self.conv_w,
             conv_b=np.array([self.conv_b]),
         )
-        (d / "card.json").write_text(json.dumps(self.card, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        card = {**self.card, "sha256": hashlib.sha256((d / "grooming.npz").read_bytes()).hexdigest()}
+        (d / "card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, directory: str | Path) -> GroomingModel:
         d = Path(directory)
         try:
+            card = json.loads((d / "card.json").read_text(encoding="utf-8"))
+            digest = hashlib.sha256((d / "grooming.npz").read_bytes()).hexdigest()
+            if digest != card.get("sha256"):
+                raise ModelUnavailable(f"grooming model {d / 'grooming.npz'} does not match its card's checksum")
             with np.load(d / "grooming.npz", allow_pickle=False) as z:
                 msg_w = z["msg_w"].astype(np.float32)
                 msg_b = float(z["msg_b"][0])
                 conv_w = z["conv_w"].astype(np.float64)
                 conv_b = float(z["conv_b"][0])
-            card = json.loads((d / "card.json").read_text(encoding="utf-8"))
         except (OSError, KeyError, ValueError) as exc:
             raise ModelUnavailable(f"grooming model in {d} cannot be loaded: {exc}") from None
         if msg_w.shape != (N_BUCKETS,) or conv_w.shape != (len(FEATURES),):
@@ -165,3 +170,9 @@ def packaged_model_dir() -> Path:
 def default_model() -> GroomingModel:
     """The model shipped in ``childsafe/models/grooming`` (loaded once per process)."""
     return GroomingModel.load(packaged_model_dir())
+
+
+@lru_cache(maxsize=4)
+def model_from(directory: str | None) -> GroomingModel:
+    """The model in ``directory`` (``ConversationConfig.model_dir``), or the packaged one; loaded once each."""
+    return default_model() if directory is None else GroomingModel.load(directory)

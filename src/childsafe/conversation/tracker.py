@@ -20,7 +20,7 @@ from childsafe.conversation.model import (
     SHRINK,
     STAGE_UNIT,
     GroomingModel,
-    default_model,
+    model_from,
 )
 from childsafe.detectors.grooming import CHILD_DISCLOSURES, STAGES
 from childsafe.text.context import TextContext
@@ -76,7 +76,7 @@ class ConversationTracker:
     @property
     def model(self) -> GroomingModel:
         if self._model is None:
-            self._model = default_model()
+            self._model = model_from(self.config.model_dir)
         return self._model
 
     # -- streaming update -------------------------------------------------------------------------------

@@ -13,6 +13,10 @@ UNAVAILABLE_REASON = "safety check unavailable"
 _EPS = 1e-4
 
 
+PROBABILITY_MODELS: frozenset[str] = frozenset({"classifier", "grooming_text"})
+"""Detectors whose score is a model probability: the fusion reads their log-odds."""
+
+
 def category_scores(detections: Iterable[Detection], fusion: Fusion | None = None) -> dict[Category, float]:
     """Every category's risk score: the highest score any detection gave it (0.0 when none), or, with
     ``fusion``, the fitted combination of the known detectors (see :class:`Fusion`)."""
@@ -28,16 +32,19 @@ def category_scores(detections: Iterable[Detection], fusion: Fusion | None = Non
         key = (d.detector, d.category)
         best[key] = max(best.get(key, 0.0), d.score)
     known = set(fusion.weights) | set(fusion.present)
+    for own in fusion.category_weights.values():
+        known |= set(own)
     fused: dict[Category, float] = {}
     for c in Category:
         z = fusion.bias[c]
-        for name, w in fusion.weights.items():
+        own_weights = fusion.category_weights.get(c)
+        for name, w in (own_weights if own_weights is not None else fusion.weights).items():
             f = best.get((name, c), 0.0)
-            if name == "classifier":
+            if name in PROBABILITY_MODELS:
                 f = min(max(f, _EPS), 1 - _EPS)
                 f = math.log(f / (1 - f))
             z += w * f
-        for name, w in fusion.present.items():
+        for name, w in fusion.present.items() if own_weights is None else ():
             if best.get((name, c), 0.0) > 0.0:
                 z += w
         p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
@@ -45,7 +52,8 @@ def category_scores(detections: Iterable[Detection], fusion: Fusion | None = Non
         others = [s for (name, cat), s in best.items() if cat is c and name not in known]
         floor = 0.0 if c in fusion.floor_categories else fusion.strong_floor
         others += [s for (name, cat), s in best.items() if cat is c and name in fusion.floor_detectors and s >= floor]
-        if ("classifier", c) not in best and "classifier" in fusion.weights:
+        models = [n for n in (own_weights if own_weights is not None else fusion.weights) if n in PROBABILITY_MODELS]
+        if models and not any((n, c) in best for n in models):
             fused[c] = scores[c]  # no model score (classifier disabled): the fitted weights do not apply
         else:
             fused[c] = max([p, *others])

@@ -76,6 +76,12 @@ class Fusion(BaseModel):
     uses 0.9: the lexicon's strong phrases and the strongest compositions keep their say, weaker rule hits go
     through the model (measured: the red team's story and role-play wrappers, which the model reads poorly,
     went from 95.5% to 99.5% detected, dev recall at 5% of safe records stopped 0.760 -> 0.757)."""
+    category_weights: dict[Category, dict[str, float]] = Field(
+        default_factory=dict,
+        description="category -> its own detector weights, replacing the shared ones for it (probability "
+        "models, the classifier and grooming_text, enter as logits); used for grooming, whose text model "
+        "reads what the shared weights were not fitted for",
+    )
     fitted_on: str = ""
 
     @model_validator(mode="after")

@@ -172,6 +172,22 @@ def load_written(directory: Path = WRITTEN_DIR) -> list[Conversation]:
     return out
 
 
+def load_written_v2(split: str, directory: Path = WRITTEN_DIR / "v2") -> list[Conversation]:
+    """The second round of written conversations, by the split each batch was written for
+    (train, dev or test; see data/conversations/v2/README.md). ``alert_at`` goes into ``meta``."""
+    out = []
+    for path in sorted(directory.glob("*.jsonl")):
+        for rec in _read_jsonl(path):
+            if rec.get("split") != split:
+                continue
+            label = 1 if "grooming" in rec.get("labels", []) else 0
+            msgs = [(Role.parse(m["role"]), str(m["text"])) for m in rec["messages"]]
+            out.append(Conversation(rec["id"], rec.get("group", rec["id"]), "written", label, msgs,
+                                    meta={"kind": rec.get("kind", ""), "alert_at": rec.get("alert_at"),
+                                          "batch": rec.get("batch", path.stem)}))
+    return out
+
+
 # -- style augmentation: the same conversations in chatspeak and in tidy prose --------------------------------
 
 _CHAT_SUBS = (
@@ -296,6 +312,10 @@ def build_splits(
     for conv in load_written():
         split = split_of("written", conv.group)
         written[split].extend(written_variants(conv, 8 if split == "train" else 2, rng))
+    # The second round is written for training only (its dev and test batches are read by the benchmarks);
+    # longer and more varied, so fewer style rewrites each.
+    for conv in load_written_v2("train"):
+        written["train"].extend(written_variants(conv, 3, rng))
     for split in ("train", "val"):
         splits[split].extend(chats[split])
         splits[split].extend(written[split])
