@@ -107,6 +107,7 @@ class GroomingTextDetector(Detector):
     version: ClassVar[str] = "1"
     categories: ClassVar[frozenset[Category]] = frozenset({Category.GROOMING})
     Config: ClassVar[type[DetectorConfig]] = GroomingTextConfig
+    joins_messages = True  # a request split across two messages reads as one
 
     def _load(self) -> None:
         assert isinstance(self.config, GroomingTextConfig)
@@ -124,6 +125,10 @@ class GroomingTextDetector(Detector):
             zs = logit(self._w, self._b, features(spelled.normalized))
             if zs > z:
                 z, how = zs, " (after spelling correction)"
+        for view in ctx.decoded:  # base64 / rot13 stretches, decoded
+            zd = logit(self._w, self._b, features(view.context.normalized))
+            if zd > z:
+                z, how = zd, f" (in {view.kind}-encoded text)"
         score = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
         return [self.detection(Category.GROOMING, score, ctx, None, None, f"grooming text model {score:.2f}{how}")]
 

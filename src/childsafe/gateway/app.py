@@ -21,14 +21,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from childsafe.config import Config
 from childsafe.engine import Engine
 from childsafe.gateway.demo import DEMO_CHILD, DEMO_CHILD_AGE, DEMO_KEY, create_demo_upstream
-from childsafe.gateway.errors import ApiError, error_body, handle_http_error, handle_validation_error
+from childsafe.gateway.errors import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    ApiError,
+    error_body,
+    handle_database_error,
+    handle_http_error,
+    handle_validation_error,
+)
 from childsafe.gateway.guardians import install_privacy, services_for
 from childsafe.gateway.metrics import Metrics
 from childsafe.gateway.oversight import install_oversight
 from childsafe.gateway.routes import router
 from childsafe.gateway.state import Gateway
 from childsafe.gateway.upstream import UpstreamClient
+from childsafe.gateway.web.headers import SecurityHeadersMiddleware
 from childsafe.store import Store, StoreEventSink
+from childsafe.store.recorder import EscalationJournal
 from childsafe.types import AgeBand
 
 log = logging.getLogger("childsafe.gateway")
@@ -144,7 +153,9 @@ def create_app(
     owns_store = store is None
     if store is None:
         store = Store.from_config(config.store, clock=clock)
-    sink = StoreEventSink(store.decisions, store.conversations)
+    # escalate/report decisions wait in a local journal until the database has them (never lost to an outage)
+    journal = EscalationJournal(getattr(config.store, "data_dir", "./childsafe-data"))
+    sink = StoreEventSink(store.decisions, store.conversations, journal=journal, clock=store.clock)
     if engine is None:
         engine = Engine.from_config(config, sinks=[sink])
     else:
@@ -175,14 +186,26 @@ def create_app(
             executor.shutdown(wait=False)
 
     title = "childsafe gateway" + (" (DEMO: scripted assistant, not a real model)" if config.server.demo else "")
-    app = FastAPI(title=title, lifespan=lifespan)
+    web_cfg = config.server.web
+    docs = config.server.demo if web_cfg.docs is None else web_cfg.docs  # API docs pages: demo only by default
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.gateway = gw
     app.include_router(router)
     install_privacy(app, gw)  # guardian API, consent + healthy-use gate, per-child message keys
-    install_oversight(app, gw)  # audit sink on the engine, appeals API, review/guardian/appeal pages (after privacy)
+    oversight = install_oversight(app, gw)  # audit sink, appeals API, review/guardian/appeal pages (after privacy)
+    gw.metrics.watch_store({"decisions": sink, "audit": oversight.sink}, journal)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    for error in DATABASE_UNAVAILABLE_ERRORS:  # every router: a locked or unreachable database is a 503
+        app.add_exception_handler(error, handle_database_error)
     app.add_middleware(GatewayMiddleware, max_body_bytes=config.server.max_body_bytes, metrics=gw.metrics)
+    app.add_middleware(SecurityHeadersMiddleware, metrics=web_cfg.metrics)  # outermost: on every response
     return app
 
 

@@ -15,11 +15,22 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from childsafe.engine import ConversationMonitor
 from childsafe.explain import AI_DISCLOSURE
-from childsafe.gateway.errors import ApiError, error_body
+from childsafe.gateway.errors import DATABASE_UNAVAILABLE_ERRORS, ApiError, database_unavailable, error_body
 from childsafe.gateway.guardians import privacy_gate
-from childsafe.gateway.schemas import ChatCompletionRequest, ChildsafeInfo
+from childsafe.gateway.ratelimit import enforce_request_size, extra_units
+from childsafe.gateway.schemas import (
+    ChatCompletionRequest,
+    ChildsafeInfo,
+    ToolCall,
+    finish_reason,
+    safe_token,
+    shown_text_fields,
+    tool_call,
+    tool_calls_of,
+    usage_counts,
+)
 from childsafe.gateway.state import Gateway
-from childsafe.gateway.streaming import StreamGuard
+from childsafe.gateway.streaming import StreamGuard, ToolCallBuffer
 from childsafe.gateway.upstream import UpstreamError
 from childsafe.store import AppRecord, ChildRecord, ConversationRecord, DecisionScope, scoped
 from childsafe.types import Action, Decision, Message, Role
@@ -30,10 +41,42 @@ log = logging.getLogger("childsafe.gateway")
 # are not, so they are forwarded but not fed to the conversation monitor.
 _ROLE_MAP = {"user": Role.CHILD, "assistant": Role.ASSISTANT}
 FALLBACK_BLOCK_MESSAGE = "I can't help with that. Let's talk about something else."
+_FIELD_SEPARATOR = "\n\n"
+_MALFORMED_CALL = "the model server sent a malformed tool call"
 
 
 def _event(data: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
+
+
+def _joined(texts: list[str]) -> str:
+    """Several texts of one answer as one (what is stored as the assistant's turn)."""
+    return _FIELD_SEPARATOR.join(t for t in texts if t)
+
+
+def _call_text(calls: list[ToolCall], function: ToolCall | None) -> str:
+    """The arguments of an answer's calls, checked together as one text."""
+    return _joined([c.arguments for c in calls] + ([function.arguments] if function is not None else []))
+
+
+def _most_severe(decisions: list[Decision]) -> Decision:
+    """The decision that decides (the first of equally severe ones: the content's, which carries context)."""
+    return max(decisions, key=lambda d: d.action.severity)
+
+
+def _as_decided(text: str, decision: Decision) -> str:
+    """A text that passed its check (allow or warn), or its redaction; only called when nothing was stopped."""
+    if decision.action is not Action.REDACT:
+        return text
+    return decision.redacted_text if decision.redacted_text is not None else FALLBACK_BLOCK_MESSAGE
+
+
+def _call_deltas(calls: list[ToolCall], function: ToolCall | None) -> list[dict[str, Any]]:
+    """Checked calls as stream deltas, each call whole in one chunk."""
+    deltas: list[dict[str, Any]] = [{"tool_calls": [call.as_tool_call(i)]} for i, call in enumerate(calls)]
+    if function is not None:
+        deltas.append({"function_call": function.as_function_call()})
+    return deltas
 
 
 def _message_text(index: int, content: Any) -> str:
@@ -66,6 +109,8 @@ class Turn:
     input_decision: Decision
     input_index: int
     new_start: int
+    checked_chars: int
+    checked_texts: int
 
     @property
     def scope(self) -> DecisionScope:
@@ -86,11 +131,14 @@ def _check_input(gw: Gateway, app: AppRecord, child: ChildRecord, conv_id: str, 
     # A history shorter than what was seen means the client edited it: only the newest message is new.
     start = seen if seen <= len(msgs) else newest
     decision: Decision | None = None
+    checked_chars = checked_texts = 0
     new = msgs[start:]
     for offset, (role, text) in enumerate(new):
         mapped = _ROLE_MAP.get(role)
         if mapped is None:
             continue
+        checked_chars += len(text)
+        checked_texts += 1
         at = start + offset
         previous = msgs[at - 1][1] if at > 0 and msgs[at - 1][0] == role else None
         d = monitor.add(Message(mapped, text), previous=previous)
@@ -100,6 +148,8 @@ def _check_input(gw: Gateway, app: AppRecord, child: ChildRecord, conv_id: str, 
         # The newest child message was already seen (a retry): check it again on its own, never skip it.
         meta = {"app_id": app.id, "child_id": child.id, "conversation_id": conv_id}
         decision = gw.engine.check(msgs[newest][1], age=child.age_band, role=Role.CHILD, metadata=meta)
+        checked_chars += len(msgs[newest][1])
+        checked_texts += 1
     return Turn(
         app=app,
         child=child,
@@ -110,6 +160,8 @@ def _check_input(gw: Gateway, app: AppRecord, child: ChildRecord, conv_id: str, 
         input_decision=decision,
         input_index=newest,
         new_start=start,
+        checked_chars=checked_chars,
+        checked_texts=checked_texts,
     )
 
 
@@ -167,11 +219,11 @@ class ChatHandler:
         gw = self.gw
         if gw.upstream is None:
             raise ApiError(503, "no upstream model server is configured (server.upstream.url)", "service_unavailable")
+        msgs = self._messages()
         child = await gw.resolve_child(self.app, child_ext, age)
         refusal = await privacy_gate(self, child)  # consent (raises) and healthy-use limits (kind reply)
         if refusal is not None:
             return refusal
-        msgs = [(m.role, _message_text(i, m.content)) for i, m in enumerate(self.body.messages)]
         if conversation is not None and not (0 < len(conversation) <= 80):
             raise ApiError(400, "X-Childsafe-Conversation must be 1 to 80 characters", param="X-Childsafe-Conversation")
         conv_id = conversation or gw.derive_conversation_id(self.app.id, child.id, msgs[0][1])
@@ -186,6 +238,7 @@ class ChatHandler:
             with scoped(scope):
                 turn = await asyncio.to_thread(_check_input, gw, self.app, child, conv_id, msgs)
             gw.metrics.decisions.labels("input", turn.input_decision.action.value).inc()
+            self._charge(turn.checked_chars, turn.checked_texts)
             show = bool(gw.server.show_disclosure) and not turn.disclosed
             if turn.input_decision.action.stops_content:
                 reply = turn.input_decision.child_message or FALLBACK_BLOCK_MESSAGE
@@ -206,6 +259,20 @@ class ChatHandler:
         finally:
             if not handed_over:
                 lock.release()
+
+    def _messages(self) -> list[tuple[str, str]]:
+        """Each message's role and text, refused (413) over ``server.limits`` before anything is checked."""
+        limits = self.gw.server.limits
+        enforce_request_size(limits, messages=len(self.body.messages), chars=0, param="messages")
+        msgs = [(m.role, _message_text(i, m.content)) for i, m in enumerate(self.body.messages)]
+        checked = sum(len(text) for role, text in msgs if role in _ROLE_MAP)
+        enforce_request_size(limits, messages=len(msgs), chars=checked, param="messages")
+        return msgs
+
+    def _charge(self, checked_chars: int, checked_texts: int) -> None:
+        """Weight the app's rate limit by what this request cost to check (the admission unit is already paid)."""
+        units = extra_units(self.gw.server.limits, checked_chars, checked_texts)
+        self.gw.limiter.charge(self.app.id, self.app.rate_limit_per_minute, units)
 
     def _payload(self, turn: Turn, child: ChildRecord) -> dict[str, Any]:
         payload = self.body.model_dump(exclude_unset=True, exclude_none=True)
@@ -267,37 +334,68 @@ class ChatHandler:
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     async def _check_output(self, turn: Turn, text: str) -> Decision:
+        """The answer's content, in the conversation's context (the monitor's state moves on)."""
         with scoped(turn.scope):
             decision = await asyncio.to_thread(turn.monitor.add, Message(Role.ASSISTANT, text))
         self.gw.metrics.decisions.labels("output", decision.action.value).inc()
         return decision
 
+    async def _check_side_text(self, turn: Turn, text: str) -> Decision:
+        """Another text of the answer a client may show (refusal, reasoning, call arguments): checked on its own,
+        so safe content around it cannot dilute it, by the same detectors and policy as the content."""
+        meta = {"app_id": self.app.id, "child_id": turn.child.id, "conversation_id": turn.conversation_id}
+        decision = await self.gw.engine.acheck(text, age=turn.child.age_band, role=Role.ASSISTANT, metadata=meta)
+        self.gw.metrics.decisions.labels("output", decision.action.value).inc()
+        return decision
+
     async def _checked_completion(self, turn: Turn, data: dict[str, Any], show: bool) -> Response:
+        """Check every field a client can show, then build the reply from an allow-list of fields: what the
+        gateway has not checked (logprobs, audio, unknown fields) never reaches the child."""
         choice = data["choices"][0]
         message = choice["message"]
-        text = message.get("content") or ""
-        tool_args = [
-            str(tc.get("function", {}).get("arguments", ""))
-            for tc in message.get("tool_calls") or []
-            if isinstance(tc, dict)
-        ]
-        checked = "\n".join([text, *tool_args]) if tool_args else text
-        decision = await self._check_output(turn, checked)
-        if decision.action.stops_content or (decision.action is Action.REDACT and tool_args):
-            message.pop("tool_calls", None)
-            message.pop("function_call", None)
-            delivered = decision.child_message or FALLBACK_BLOCK_MESSAGE
-            choice["finish_reason"] = "content_filter"
-        elif decision.action is Action.REDACT:
-            delivered = decision.redacted_text if decision.redacted_text is not None else FALLBACK_BLOCK_MESSAGE
+        content = message.get("content") or ""
+        side = [(name, text) for name, text in shown_text_fields(message) if name != "content"]
+        calls = tool_calls_of(message)
+        function = tool_call(message.get("function_call"))
+        call_text = _call_text(calls, function)
+        checks = [self._check_output(turn, content), *(self._check_side_text(turn, text) for _n, text in side)]
+        if call_text:
+            checks.append(self._check_side_text(turn, call_text))
+        decisions = list(await asyncio.gather(*checks))
+        checked = _joined([content, *(text for _n, text in side), call_text])
+        self._charge(len(checked), len(decisions))
+        decision = _most_severe(decisions)
+        out: dict[str, Any] = {"role": "assistant"}
+        # a call's arguments cannot be partly redacted and still mean anything: a redacted call is blocked
+        if decision.action.stops_content or (call_text and decisions[-1].action is Action.REDACT):
+            out["content"] = self._with_disclosure(decision.child_message or FALLBACK_BLOCK_MESSAGE, show)
+            finish = "content_filter"
         else:
-            delivered = text
-        message["role"] = "assistant"
-        message["content"] = self._with_disclosure(delivered, show) if (delivered or show) else message.get("content")
-        data["choices"] = [choice]
-        data["childsafe"] = self.info(decision, "output", show, turn.input_decision)
+            delivered = _as_decided(content, decisions[0])
+            out["content"] = self._with_disclosure(delivered, show) if (delivered or show) else message.get("content")
+            for (name, text), d in zip(side, decisions[1:], strict=False):
+                out[name] = _as_decided(text, d)
+            if calls:
+                out["tool_calls"] = [c.as_tool_call() for c in calls]
+            if function is not None:
+                out["function_call"] = function.as_function_call()
+            finish = finish_reason(choice.get("finish_reason"), tool_calls=bool(calls), function_call=bool(function))
+        reply: dict[str, Any] = {
+            "id": self.completion_id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": safe_token(data.get("model"), self.body.model),
+            "choices": [{"index": 0, "message": out, "logprobs": None, "finish_reason": finish}],
+        }
+        fingerprint = safe_token(data.get("system_fingerprint"), "")
+        if fingerprint:
+            reply["system_fingerprint"] = fingerprint
+        usage = usage_counts(data.get("usage"))
+        if usage is not None:
+            reply["usage"] = usage
+        reply["childsafe"] = self.info(decision, "output", show, turn.input_decision)
         await asyncio.to_thread(_finish_turn, self.gw, turn, checked, decision, turn.disclosed or show)
-        return JSONResponse(data)
+        return JSONResponse(reply)
 
     def _sse(
         self,
@@ -333,25 +431,30 @@ class ChatHandler:
             return d
 
         guard = StreamGuard(check_window, int(gw.server.stream_window_chars))
-        finish = "stop"
+        tools = ToolCallBuffer()
+        finish: Any = "stop"
         model: str | None = None
-        usage: Any = None
+        usage: dict[str, Any] | None = None
         try:
             first = {"role": "assistant", "content": self._with_disclosure("", show) if show else ""}
             yield self._sse(first, childsafe=self.info(turn.input_decision, "input", show))
             try:
                 async for event in gw.upstream.events(resp):
-                    model = event.get("model") if isinstance(event.get("model"), str) else model
-                    if event.get("usage"):
-                        usage = event["usage"]
+                    model = safe_token(event.get("model"), model or self.body.model)
+                    usage = usage_counts(event.get("usage")) or usage
                     for ch in event.get("choices") or []:
                         if not isinstance(ch, dict) or ch.get("index", 0) != 0:
                             continue
                         if ch.get("finish_reason"):
-                            finish = str(ch["finish_reason"])
-                        piece = (ch.get("delta") or {}).get("content") or ""
+                            finish = ch["finish_reason"]
+                        delta = ch.get("delta") or {}
+                        piece = (delta.get("content") or "") if isinstance(delta, dict) else None
                         if not isinstance(piece, str):
                             raise UpstreamError("malformed", 502, "the model server sent a malformed stream event")
+                        try:
+                            tools.feed(delta)  # held back whole until the answer has been checked
+                        except ValueError:
+                            raise UpstreamError("malformed", 502, _MALFORMED_CALL) from None
                         step = await guard.feed(piece)
                         if step.release:
                             yield self._sse({"content": step.release}, model=model)
@@ -363,7 +466,13 @@ class ChatHandler:
                 yield _event(error_body(err.message, "upstream_error", code=err.kind))
                 yield b"data: [DONE]\n\n"
                 return
+            calls, function = tools.tool_calls(), tools.function_call()
+            call_text = _call_text(calls, function)
+            checked = _joined([guard.text, call_text])
             final = await self._check_output(turn, guard.text)
+            if call_text and guard.blocked is None:
+                final = _most_severe([final, await self._check_side_text(turn, call_text)])
+            self._charge(len(checked), 2 if call_text else 1)
             blocked = guard.blocked
             if blocked is None and (final.action.stops_content or final.action is Action.REDACT):
                 blocked = final
@@ -372,14 +481,17 @@ class ChatHandler:
                 sep = "\n\n" if guard.released else ""
                 yield self._sse({"content": sep + replacement}, model=model)
                 finish = "content_filter"
-                shown_decision = blocked if blocked.action.severity >= final.action.severity else final
+                shown_decision = _most_severe([blocked, final])
             else:
                 rest = guard.release_rest()
                 if rest:
                     yield self._sse({"content": rest}, model=model)
+                for delta in _call_deltas(calls, function):
+                    yield self._sse(delta, model=model)
+                finish = finish_reason(finish, tool_calls=bool(calls), function_call=bool(function))
                 shown_decision = final
             # Saved before the last chunk: a client that hangs up after it must not lose the monitor state.
-            await asyncio.to_thread(_finish_turn, gw, turn, guard.text, shown_decision, turn.disclosed or show)
+            await asyncio.to_thread(_finish_turn, gw, turn, checked, shown_decision, turn.disclosed or show)
             yield self._sse(
                 {}, finish=finish, childsafe=self.info(shown_decision, "output", show, turn.input_decision), model=model
             )
@@ -395,6 +507,10 @@ class ChatHandler:
                 }
                 yield _event(tail)
             yield b"data: [DONE]\n\n"
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            unavailable = database_unavailable(exc)
+            log.error("stream failed: database unavailable (%s)", type(exc).__name__)
+            yield _event(error_body(unavailable.message, unavailable.type, code=unavailable.code))
         except Exception as exc:  # after the headers are sent, an error can only end the stream safely
             log.error("stream failed: %s", type(exc).__name__)
             yield _event(error_body("internal error while streaming", "internal_error"))

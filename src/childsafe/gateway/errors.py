@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
@@ -41,7 +42,41 @@ def error_response(
     return JSONResponse(error_body(message, type_, param, code), status_code=status, headers=headers)
 
 
+LONE_SURROGATE = "contains a lone UTF-16 surrogate escape (such as \\ud800): it is not valid Unicode text"
+
 _HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 401: "authentication_error", 413: "request_too_large"}
+
+# What a locked, read-only, full or unreachable database raises (SQLite and PostgreSQL alike). Other database
+# errors (a constraint, a bad query) are bugs and stay a 500.
+DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
+DATABASE_RETRY_AFTER_S = 5
+
+
+def database_unavailable(exc: Exception) -> ApiError:
+    """A 503 naming the database. The driver's text is not passed on: it can quote the query's parameters."""
+    orig = str(getattr(exc, "orig", "") or "").lower()
+    if "locked" in orig or "busy" in orig:
+        why = "is locked by another writer"
+    elif "readonly" in orig or "read-only" in orig:
+        why = "is read-only"
+    else:
+        why = "is unavailable"
+    return ApiError(
+        503,
+        f"the gateway's database {why}; the request could not be completed, retry in a few seconds",
+        "service_unavailable",
+        code="database_unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
+async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Exception handler form of :func:`database_unavailable`, for routers that do not wrap their routes."""
+    return await handle_http_error(request, database_unavailable(exc))
 
 
 async def handle_http_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -93,6 +128,8 @@ def describe_validation_errors(errors: list[Any]) -> tuple[str, str | None]:
             parts.append(f"missing required field '{field}'")
         elif kind == "extra_forbidden":
             parts.append(f"unknown field '{field}'")
+        elif kind == "string_unicode":  # JSON allows "\ud800" alone, but it is not text: say so plainly
+            parts.append(f"{f'field {field!r}' if field else 'a key of the request body'} {LONE_SURROGATE}")
         else:
             parts.append(f"field '{field}': {err.get('msg', 'invalid value')}")
     seen: list[str] = []

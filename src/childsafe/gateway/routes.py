@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from childsafe.gateway.chat import ChatHandler
-from childsafe.gateway.errors import ApiError
+from childsafe.gateway.errors import DATABASE_UNAVAILABLE_ERRORS, LONE_SURROGATE, ApiError, database_unavailable
+from childsafe.gateway.ratelimit import enforce_request_size, extra_units
 from childsafe.gateway.schemas import (
     ChatCompletionRequest,
     CheckRequest,
@@ -21,6 +24,7 @@ from childsafe.gateway.schemas import (
     ModerationRequest,
     ModerationResponse,
     ModerationResult,
+    lone_surrogate_path,
 )
 from childsafe.gateway.state import Gateway
 from childsafe.store import AppRecord, DecisionScope, scoped
@@ -66,7 +70,42 @@ ChildHeader = Annotated[str | None, Header(alias="X-Childsafe-Child")]
 ConversationHeader = Annotated[str | None, Header(alias="X-Childsafe-Conversation")]
 AgeHeader = Annotated[str | None, Header(alias="X-Childsafe-Age")]
 
-router = APIRouter()
+class DatabaseAwareRoute(APIRoute):
+    """A route whose locked or unreachable database is a 503 naming the database, not an "internal error".
+
+    Wraps the whole handler, dependencies included (the API key and child lookups read the database too).
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DATABASE_UNAVAILABLE_ERRORS as exc:
+                raise database_unavailable(exc) from None
+
+        return run
+
+
+def require_text(body: Any) -> None:
+    """Refuse (400) a body holding a lone surrogate, naming the field, before it reaches a check or the model."""
+    path = lone_surrogate_path(body)
+    if path is not None:
+        raise ApiError(
+            400,
+            f"field '{path}' {LONE_SURROGATE}",
+            param=path,
+        )
+
+
+def charge_checks(gw: Gateway, app: AppRecord, texts: list[str]) -> None:
+    """Weight the app's rate limit by the texts this request checks (its admission unit is already paid)."""
+    units = extra_units(gw.server.limits, sum(len(t) for t in texts), len(texts))
+    gw.limiter.charge(app.id, app.rate_limit_per_minute, units)
+
+
+router = APIRouter(route_class=DatabaseAwareRoute)
 
 
 @router.post("/v1/chat/completions", response_model=None)
@@ -79,6 +118,7 @@ async def chat_completions(
     age: AgeHeader = None,
 ) -> Response:
     """OpenAI-compatible chat completions (streaming and not), checked on the way in and out."""
+    require_text(body.model_dump())
     return await ChatHandler(gw, app, body).run(child or body.user, conversation, age)
 
 
@@ -102,11 +142,15 @@ async def moderations(
     body: ModerationRequest, gw: GatewayDep, app: AppDep, child: ChildHeader = None
 ) -> ModerationResponse:
     """OpenAI moderation shape with childsafe's categories, plus a ``childsafe`` object per result."""
+    require_text(body.model_dump())
     inputs = [body.input] if isinstance(body.input, str) else body.input
     if not inputs:
         raise ApiError(400, "field 'input': give a string or a non-empty list of strings", param="input")
     if len(inputs) > MAX_MODERATION_INPUTS:
         raise ApiError(400, f"field 'input': at most {MAX_MODERATION_INPUTS} texts per request", param="input")
+    chars = sum(len(t) for t in inputs)
+    enforce_request_size(gw.server.limits, messages=len(inputs), chars=chars, param="input")
+    charge_checks(gw, app, inputs)
     band = await _band(gw, app, body.age, child)
     role = _role(body.role)
     meta = {"app_id": app.id}
@@ -140,6 +184,12 @@ async def check(body: CheckRequest, gw: GatewayDep, app: AppDep, child: ChildHea
     """The native API: one text or a conversation in, the full Decision out."""
     if (body.text is None) == (body.messages is None):
         raise ApiError(400, "give exactly one of 'text' or 'messages'", param="text")
+    require_text(body.model_dump())
+    param = "text" if body.messages is None else "messages"
+    texts = [body.text or ""] if body.messages is None else [m.content for m in body.messages]
+    chars = sum(len(t) for t in texts)
+    enforce_request_size(gw.server.limits, messages=len(texts), chars=chars, param=param)
+    charge_checks(gw, app, texts)
     band = await _band(gw, app, body.age, child)
     meta = {"app_id": app.id}
     if body.text is not None:
@@ -169,14 +219,20 @@ async def healthz() -> HealthResponse:
 
 @router.get("/readyz", response_model=None)
 async def readyz(gw: GatewayDep) -> JSONResponse:
-    """Readiness: the database answers, every detector loaded, an upstream is configured."""
-    db_ok = await asyncio.to_thread(gw.store.ping)
+    """Readiness: the database accepts a write, the escalation journal can be written, every detector loaded,
+    an upstream is configured."""
+    from childsafe.store.recorder import database_writable
+
+    db_ok = await asyncio.to_thread(database_writable, gw.store.engine)
     health = await asyncio.to_thread(gw.engine.health)
     checks: dict[str, dict[str, Any]] = {
         "database": {"ok": db_ok, "backend": gw.store.backend},
         "engine": {"ok": bool(health.get("ok")), "unavailable": sorted(health.get("unavailable", {}))},
         "upstream": {"ok": gw.upstream is not None, "demo": bool(gw.server.demo)},
     }
+    journal = gw.sink.journal
+    if journal is not None:
+        checks["escalation_journal"] = {"ok": journal.healthy, "pending": journal.pending_count}
     ready = all(c["ok"] for c in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -102,3 +106,131 @@ class HealthResponse(BaseModel):
 class ReadyResponse(BaseModel):
     status: str
     checks: dict[str, Any]
+
+
+# -- checks on what comes in ------------------------------------------------------------------------
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _join_path(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def lone_surrogate_path(value: Any) -> str | None:
+    """Path of the first string (or object key) holding a lone UTF-16 surrogate such as ``"\\ud800"``.
+
+    JSON allows the escape, Python keeps it, but it is not Unicode text: it cannot be encoded as UTF-8 for the
+    model server, the database or a hash, so it must be refused at the door rather than fail halfway through.
+    Walks iteratively: a deeply nested extra field must not exhaust the stack.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if _LONE_SURROGATE.search(node):
+                return path or "(body)"
+        elif isinstance(node, dict):
+            children: list[tuple[str, Any]] = []
+            for key, item in node.items():
+                if _LONE_SURROGATE.search(str(key)):  # named with the escape, so the error itself can be sent
+                    return _join_path(path, str(key).encode("utf-8", "backslashreplace").decode("utf-8"))
+                children.append((_join_path(path, str(key)), item))
+            stack.extend(reversed(children))
+        elif isinstance(node, list | tuple):
+            stack.extend(reversed([(_join_path(path, i), item) for i, item in enumerate(node)]))
+    return None
+
+
+# -- the allow-list for what goes out ---------------------------------------------------------------
+# A model answer is rebuilt from these fields only; anything else the model server sends (logprobs, audio,
+# annotations, vendor extensions) is dropped, because the gateway has not checked it.
+CHECKED_TEXT_FIELDS = ("content", "refusal", "reasoning_content", "reasoning")
+"""Message fields a client can show as text: checked together (content first), relayed only when allowed."""
+
+FINISH_REASONS = frozenset({"stop", "length", "content_filter", "tool_calls", "function_call"})
+_TOKEN = re.compile(r"[A-Za-z0-9_.:/@+\-]{1,128}")
+
+
+def safe_token(value: Any, default: str) -> str:
+    """An identifier copied from the model server (id, model or tool name) only if it cannot carry a sentence."""
+    return value if isinstance(value, str) and _TOKEN.fullmatch(value) else default
+
+
+def shown_text_fields(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """The message's non-empty text fields a client may show, in :data:`CHECKED_TEXT_FIELDS` order."""
+    return [(name, text) for name in CHECKED_TEXT_FIELDS if isinstance(text := message.get(name), str) and text]
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One function call of a model answer; its arguments are checked like the answer's text."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def as_tool_call(self, index: int | None = None) -> dict[str, Any]:
+        call: dict[str, Any] = {"id": self.id, "type": "function", "function": self.as_function_call()}
+        return call if index is None else {"index": index, **call}
+
+    def as_function_call(self) -> dict[str, Any]:
+        return {"name": self.name, "arguments": self.arguments}
+
+
+def _arguments(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def tool_call(raw: Any) -> ToolCall | None:
+    """A ``{"name", "arguments"}`` function (of a tool call, or the legacy ``function_call``), or None when it
+    is malformed or its name is not an identifier (then it is dropped, never relayed unchecked)."""
+    if not isinstance(raw, dict):
+        return None
+    name = raw.get("name")
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        return None
+    return ToolCall("call_" + uuid.uuid4().hex[:24], name, _arguments(raw.get("arguments")))
+
+
+def tool_calls_of(message: dict[str, Any]) -> list[ToolCall]:
+    raws = message.get("tool_calls")
+    calls: list[ToolCall] = []
+    for raw in raws if isinstance(raws, list) else []:
+        call = tool_call(raw.get("function")) if isinstance(raw, dict) else None
+        if call is not None:
+            call.id = safe_token(raw.get("id"), call.id)
+            calls.append(call)
+    return calls
+
+
+def finish_reason(upstream: Any, *, tool_calls: bool, function_call: bool) -> str:
+    """The finish reason for what is relayed: a call reason only when a call is relayed, known values only."""
+    if upstream == "length":
+        return "length"
+    if tool_calls:
+        return "tool_calls"
+    if function_call:
+        return "function_call"
+    return upstream if upstream in ("stop", "content_filter") else "stop"
+
+
+_USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def usage_counts(usage: Any) -> dict[str, Any] | None:
+    """Token counts only (numbers cannot carry text); nested ``*_details`` keep their numbers."""
+    if not isinstance(usage, dict):
+        return None
+    out: dict[str, Any] = {k: usage[k] for k in _USAGE_COUNTS if _is_count(usage.get(k))}
+    for key, value in usage.items():
+        if isinstance(key, str) and key.endswith("_details") and _TOKEN.fullmatch(key) and isinstance(value, dict):
+            out[key] = {k: v for k, v in value.items() if isinstance(k, str) and _TOKEN.fullmatch(k) and _is_count(v)}
+    return out
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

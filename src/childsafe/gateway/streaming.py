@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+from childsafe.gateway.schemas import ToolCall, safe_token, tool_call
 from childsafe.types import Decision
 
 WindowCheck = Callable[[str], Awaitable[Decision]]
+_MAX_CALLS = 128
+"""Tool calls per answer; a higher index is a malformed stream (it would otherwise grow without bound)."""
 
 
 @dataclass(slots=True)
@@ -71,3 +75,65 @@ class StreamGuard:
         out = self.text[self.released :]
         self.released = len(self.text)
         return out
+
+
+class ToolCallBuffer:
+    """Collects streamed tool-call deltas (and the legacy ``function_call``) until the whole answer is checked.
+
+    Arguments arrive in pieces that mean nothing alone, so no piece is relayed as it comes: the complete calls
+    are checked with the answer's text at the end and then relayed whole, or not at all.
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, str]] = {}
+        self._function: dict[str, str] | None = None
+
+    def feed(self, delta: dict[str, Any]) -> None:
+        """Add one delta's call pieces; raises ValueError when they are malformed."""
+        calls = delta.get("tool_calls")
+        if calls is not None:
+            if not isinstance(calls, list):
+                raise ValueError("tool_calls is not a list")
+            for position, raw in enumerate(calls):
+                if not isinstance(raw, dict):
+                    raise ValueError("a tool call is not an object")
+                index = raw.get("index", position)
+                if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < _MAX_CALLS:
+                    raise ValueError("a tool call has no valid index")
+                parts = self._calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+                if isinstance(raw.get("id"), str):
+                    parts["id"] = raw["id"]
+                self._add(parts, raw.get("function"))
+        function = delta.get("function_call")
+        if function is not None:
+            if self._function is None:
+                self._function = {"id": "", "name": "", "arguments": ""}
+            self._add(self._function, function)
+
+    @staticmethod
+    def _add(parts: dict[str, str], function: Any) -> None:
+        if function is None:
+            return
+        if not isinstance(function, dict):
+            raise ValueError("a function call is not an object")
+        for key in ("name", "arguments"):
+            piece = function.get(key)
+            if piece is None:
+                continue
+            if not isinstance(piece, str):
+                raise ValueError(f"a function call's {key} is not text")
+            parts[key] += piece
+
+    def tool_calls(self) -> list[ToolCall]:
+        """The complete calls in index order; one without an identifier as its name is dropped."""
+        out: list[ToolCall] = []
+        for index in sorted(self._calls):
+            parts = self._calls[index]
+            call = tool_call({"name": parts["name"], "arguments": parts["arguments"]})
+            if call is not None:
+                call.id = safe_token(parts["id"], call.id)
+                out.append(call)
+        return out
+
+    def function_call(self) -> ToolCall | None:
+        return None if self._function is None else tool_call(self._function)

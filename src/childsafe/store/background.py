@@ -17,6 +17,11 @@ requests). Both the decision recorder (:class:`childsafe.store.StoreEventSink`) 
 * **flush/close.** ``flush(timeout)`` returns True once everything queued before it was handled (written or
   counted as failed), False on timeout. ``close(timeout)`` drains the queue and stops the thread; an item
   put after close is counted as dropped.
+* **Replay with backoff.** A queue in memory cannot promise that an item is never lost (the database may stay
+  locked longer than any retry, the process may die). A sink that must not lose some items keeps them
+  somewhere durable too (the decision recorder's escalation journal) and passes a ``retry`` callable: the
+  thread calls it at start, and after any failure or drop, with exponential backoff (``retry_backoff_s``),
+  until it reports that nothing is left. It runs on this thread, so it never races the batch writes.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class BackgroundWriter(Generic[T]):
 
     ``write`` gets a non-empty list (at most ``batch_size`` items, in queue order) and either stores all of
     them or raises (its return value is ignored). ``what`` names the items in log lines ("decisions", "audit events").
+    ``retry`` (optional) replays what earlier writes could not store and returns True when nothing is left.
     """
 
     def __init__(
@@ -58,6 +64,8 @@ class BackgroundWriter(Generic[T]):
         put_timeout_s: float = 0.5,
         max_consecutive_failures: int = 8,
         logger: logging.Logger | None = None,
+        retry: Callable[[], bool] | None = None,
+        retry_backoff_s: tuple[float, float] = (0.5, 30.0),
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -79,6 +87,13 @@ class BackgroundWriter(Generic[T]):
         self._written = 0
         self._failed = 0
         self._dropped = 0
+        self._retry = retry
+        self._backoff_min, self._backoff_max = retry_backoff_s
+        self._backoff = self._backoff_min
+        self._retry_failures = 0
+        # monotonic time of the next replay; None = nothing to replay. At start: replay what a crash left.
+        self._retry_at: float | None = monotonic() if retry is not None else None
+        self._retry_requested = False  # set by retry_soon, so a request made during a replay is not lost
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -103,6 +118,19 @@ class BackgroundWriter(Generic[T]):
     def pending(self) -> int:
         """Roughly how many items (and markers) are waiting."""
         return self._queue.qsize()
+
+    @property
+    def retry_failures(self) -> int:
+        """Replays (``retry`` calls) that raised or left something behind."""
+        return self._retry_failures
+
+    def retry_soon(self) -> None:
+        """Ask for a replay at the next backoff step (no-op without ``retry``)."""
+        if self._retry is None:
+            return
+        self._retry_requested = True
+        if self._retry_at is None:
+            self._retry_at = monotonic() + self._backoff
 
     # -- producer side -------------------------------------------------------------------------------------
 
@@ -130,6 +158,7 @@ class BackgroundWriter(Generic[T]):
         with self._lock:
             self._dropped += 1
             n = self._dropped
+        self.retry_soon()
         if n == 1 or n % 1000 == 0:  # not once per item: an overloaded writer must not also flood the log
             self._log.error("dropped %s not written (%d so far): %s", self._what, n, why)
 
@@ -151,6 +180,8 @@ class BackgroundWriter(Generic[T]):
         if self._thread.is_alive():
             return False
         self._drain_after_stop()
+        if self._retry_at is not None:
+            self._replay()  # one last try, so a clean shutdown leaves nothing behind when the database is back
         return True
 
     def _drain_after_stop(self) -> None:
@@ -169,7 +200,11 @@ class BackgroundWriter(Generic[T]):
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            self._replay_if_due()
+            try:
+                first = self._queue.get(timeout=self._until_retry())
+            except queue.Empty:
+                continue
             batch: list[object] = [first]
             while len(batch) < self._batch_size and not isinstance(batch[-1], threading.Event | _Stop):
                 try:
@@ -185,12 +220,41 @@ class BackgroundWriter(Generic[T]):
             if isinstance(batch[-1], _Stop):
                 return
 
+    def _until_retry(self) -> float | None:
+        """How long the thread may wait for the queue before a replay is due (None: no replay pending)."""
+        at = self._retry_at
+        return None if at is None else max(0.0, at - monotonic())
+
+    def _replay_if_due(self) -> None:
+        at = self._retry_at
+        if at is not None and monotonic() >= at:
+            self._replay()
+
+    def _replay(self) -> None:
+        assert self._retry is not None
+        self._retry_requested = False
+        try:
+            done = self._retry()
+        except Exception as exc:  # the database is still down; try again later
+            self._log.error("replay of %s failed: %s", self._what, type(exc).__name__)
+            done = False
+        if done:
+            self._backoff = self._backoff_min
+            self._retry_at = None
+            if self._retry_requested:  # a failure or drop came in while this replay ran
+                self._retry_at = monotonic() + self._backoff
+            return
+        self._retry_failures += 1
+        self._retry_at = monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, self._backoff_max)
+
     def _write_batch(self, items: Sequence[T]) -> None:
         try:
             self._write(list(items))
             self._written += len(items)
             return
         except Exception as exc:  # keep serving; retried one by one below
+            self.retry_soon()
             if len(items) == 1:
                 self._failed += 1
                 self._log.error("could not write 1 of %s: %s", self._what, type(exc).__name__)
@@ -236,6 +300,14 @@ class QueuedSink(Generic[T]):
     @property
     def dropped(self) -> int:
         return self._writer.dropped
+
+    @property
+    def pending(self) -> int:
+        return self._writer.pending
+
+    @property
+    def retry_failures(self) -> int:
+        return self._writer.retry_failures
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written; False on timeout."""

@@ -1,4 +1,5 @@
-"""Tables for human oversight: the hash-chained audit log, review cases, appeals, web users, incident reports.
+"""Tables for human oversight: the hash-chained audit log, review cases, appeals, web users and their
+sessions, incident reports.
 
 None of these tables has a foreign key to ``children``: erasing a child must not cascade into the audit log
 or into evidence preserved under a legal hold.
@@ -92,6 +93,19 @@ class WebUserRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     guardian_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
+
+
+class WebSessionRow(Base):
+    """A signed-in browser session. A session cookie is honoured only while its row exists: logout, a password
+    change or expiry removes it, so a cookie copied before then is refused afterwards."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the session id in the cookie (a database reader learns no live session id)."""
+    user_id: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class IncidentReportRow(Base):

@@ -1,10 +1,12 @@
 """Server-rendered pages (Jinja2, no build step): moderator queue and case view, guardian dashboard,
 the child's appeal page, and the admin audit page. Every route checks its role; every form carries a CSRF
-token; sessions are signed cookies (HttpOnly, SameSite=Strict)."""
+token; sessions are signed cookies (HttpOnly, SameSite=Strict, Secure outside the demo) backed by a server-side
+record that logout deletes."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import secrets
@@ -23,6 +25,7 @@ from sqlalchemy import insert, select
 from childsafe.audit import AuditEvent, AuditEventType
 from childsafe.gateway.state import Gateway
 from childsafe.gateway.web.auth import SESSION_COOKIE, Session, Sessions, WebUsers, load_session_key
+from childsafe.gateway.web.throttle import FailedLoginAudit, LoginGuard, LoginThrottled
 from childsafe.review import OUTCOMES, ReviewError
 from childsafe.store.schema import Base
 from childsafe.types import Category
@@ -52,14 +55,46 @@ class Web:
         self.oversight = oversight
         self.users = WebUsers(gw.store.engine)
         data_dir = getattr(gw.config.store, "data_dir", "./childsafe-data")
-        self.sessions = Sessions(load_session_key(data_dir), self.users)
-        self.secure_cookies = False  # the gateway may sit behind TLS termination; operators can flip this
+        self.sessions = Sessions(load_session_key(data_dir), gw.store.engine)
+        web_cfg = getattr(gw.config.server, "web", None)
+        # None: decided per request (on, except for the demo and plain-http loopback requests); see secure_for
+        self.secure_cookies: bool | None = getattr(web_cfg, "secure_cookies", None)
+        if self.secure_cookies is None and getattr(gw.config.server, "demo", False):
+            self.secure_cookies = False  # the demo is plain http on this machine
+        self.login_guard = LoginGuard()  # per-IP/per-account backoff, and argon2 off the safety-check threads
+        self.failed_logins = FailedLoginAudit()  # one audit event per account per minute, with counts
+
+    def close_logins(self) -> None:
+        """At shutdown: counted failed logins reach the audit log, and the hashing pool stops."""
+        events = self.failed_logins.flush()
+        if events:
+            self.oversight.audit.append_many(events)
+        self.login_guard.close()
+
+    def secure_for(self, request: Request) -> bool:
+        """Whether cookies set on this response are marked Secure.
+
+        By default always, except for a plain-http request addressed to a loopback host: that cookie never
+        crosses a network, and a browser on the same machine treats http://localhost as secure anyway.
+        """
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return not (request.url.scheme == "http" and _is_loopback_host(request.url.hostname or ""))
 
     def render(self, name: str, request: Request, session: Session | None, status: int = 200, **ctx: Any) -> Response:
         html = _templates.get_template(name).render(
             session=session, user=session.user if session else None, csrf=session.csrf if session else "", **ctx
         )
         return HTMLResponse(html, status_code=status)
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _web(request: Request) -> Web:
@@ -108,8 +143,8 @@ def _anon_token(request: Request) -> str:
     return request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_hex(20)
 
 
-def _with_anon_token(resp: Response, token: str) -> Response:
-    resp.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="strict")
+def _with_anon_token(request: Request, resp: Response, token: str) -> Response:
+    resp.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_web(request).secure_for(request))
     return resp
 
 
@@ -122,7 +157,7 @@ def _anon_csrf_ok(request: Request, form: dict[str, str]) -> bool:
 async def login_page(request: Request, next: str = "") -> Response:
     token = _anon_token(request)
     return _with_anon_token(
-        _web(request).render("login.html", request, None, login_csrf=token, next=next, error=None), token
+        request, _web(request).render("login.html", request, None, login_csrf=token, next=next, error=None), token
     )
 
 
@@ -132,12 +167,22 @@ async def login(request: Request) -> Response:
     form = await _form(request)
     if not _anon_csrf_ok(request, form):
         return web.render("error.html", request, None, 403, message="The form expired. Please reload and try again.")
-    user = await asyncio.to_thread(web.users.authenticate, form.get("username", ""), form.get("password", ""))
-    await asyncio.to_thread(
-        web.oversight.audit.append,
-        AuditEvent(AuditEventType.LOGIN, {"success": user is not None}, actor=form.get("username", "")[:100]),
-    )
+    username, password = form.get("username", ""), form.get("password", "")
+    account = username[:100]
+    ip = request.client.host if request.client else "unknown"
+    try:
+        user = await web.login_guard.attempt(ip, account, lambda: web.users.authenticate(username, password))
+    except LoginThrottled as exc:  # refused before any password hashing
+        web.gw.metrics.login_throttled.labels(exc.reason).inc()
+        await _audit_failed_login(web, account, throttled=True)
+        error = f"Too many login attempts. Try again in {exc.retry_after} seconds."
+        resp = web.render(
+            "login.html", request, None, 429, login_csrf=_anon_token(request), next=form.get("next", ""), error=error
+        )
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
     if user is None:
+        await _audit_failed_login(web, account, throttled=False)
         return web.render(
             "login.html",
             request,
@@ -147,14 +192,22 @@ async def login(request: Request) -> Response:
             next=form.get("next", ""),
             error="Wrong username or password.",
         )
+    await asyncio.to_thread(
+        web.oversight.audit.append, AuditEvent(AuditEventType.LOGIN, {"success": True}, actor=account)
+    )
     target = form.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
         target = _home(user.role)
+    cookie = await asyncio.to_thread(web.sessions.issue, user)
     resp = RedirectResponse(target, status_code=303)
-    resp.set_cookie(
-        SESSION_COOKIE, web.sessions.issue(user), httponly=True, samesite="strict", secure=web.secure_cookies
-    )
+    resp.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="strict", secure=web.secure_for(request))
     return resp
+
+
+async def _audit_failed_login(web: Web, account: str, *, throttled: bool) -> None:
+    events = web.failed_logins.record(account, throttled=throttled)  # bounded: mostly none
+    if events:
+        await asyncio.to_thread(web.oversight.audit.append_many, events)
 
 
 @router.post("/logout", response_model=None)
@@ -163,8 +216,10 @@ async def logout(request: Request) -> Response:
     form = await _form(request)
     if session is not None and not _csrf_ok(session, form):
         return _web(request).render("error.html", request, session, 403, message="Invalid form token.")
+    if session is not None:
+        await asyncio.to_thread(_web(request).sessions.revoke, session)  # a copied cookie dies with this one
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE)
+    resp.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=_web(request).secure_for(request))
     return resp
 
 
@@ -438,6 +493,7 @@ async def guardian_erase(request: Request, child_id: str) -> Response:
 async def appeal_form(request: Request, decision_id: str = "") -> Response:
     token = _anon_token(request)
     return _with_anon_token(
+        request,
         _web(request).render("appeal.html", request, None, decision_id=decision_id, form_csrf=token, error=None),
         token,
     )
@@ -542,12 +598,27 @@ def seed_demo(web: Web) -> dict[str, str]:
     return {"appeal_page": "/appeal?decision_id=dec_demo_blocked"}
 
 
+def remove_demo_accounts(web: Web) -> list[str]:
+    """Outside the demo: delete demo accounts left in this database by an earlier ``--demo`` run, whose
+    passwords are public. An account that merely shares a demo name but has another password is kept."""
+    removed = []
+    for username, password in [(u, p) for u, p, _ in DEMO_ACCOUNTS] + [DEMO_GUARDIAN]:
+        if web.users.has_password(username, password) and web.users.remove(username):
+            removed.append(username)
+    return removed
+
+
 def install_web(app: FastAPI, gw: Gateway, oversight: Oversight) -> Web:
     web = Web(gw, oversight)
     app.state.web = web
+    gw.closers.append(web.close_logins)
     app.include_router(router)
     if getattr(gw.config.server, "demo", False):
         links = seed_demo(web)
         accounts = ", ".join(f"{u}/{p}" for u, p, _ in DEMO_ACCOUNTS) + f", {DEMO_GUARDIAN[0]}/{DEMO_GUARDIAN[1]}"
         log.warning("demo web pages: /login with %s; child's appeal page: %s", accounts, links.get("appeal_page"))
+    else:
+        removed = remove_demo_accounts(web)
+        if removed:
+            log.warning("removed demo accounts with public passwords: %s", ", ".join(removed))
     return web
