@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import statistics
 import sys
 import time
@@ -45,18 +44,10 @@ import numpy as np
 
 from childsafe.config import Config
 from childsafe.engine import Engine
-from childsafe.train.grooming import (
-    Conversation,
-    datasets_dir,
-    load_pj,
-    load_safe_chats,
-    load_sms_chats,
-    load_written_v2,
-    split_of,
-)
+from childsafe.train.grooming import Conversation, datasets_dir, load_pj, load_written_v2, split_of
+from childsafe.train.grooming_text import dev_texts
 from childsafe.types import Action, Category, Role
 
-REPO = Path(__file__).resolve().parents[1]
 AGE = "13-15"
 
 
@@ -161,55 +152,11 @@ def pj_table(engine: Engine, limit: int, threshold: float, max_messages: int) ->
     return row, ms
 
 
-def _windows(conv: Conversation, rng: random.Random, start: int = 0, limit: int = 3) -> list[str]:
-    out = []
-    i = start
-    while i < len(conv.messages) and len(out) < limit:
-        w = rng.randint(10, 40)
-        part = conv.messages[i : i + w]
-        if len(part) >= 6:
-            out.append("\n".join(t for _, t in part))
-        i += w
-    return out
-
-
-def build_segments(split: str, seed: int = 5) -> tuple[list[str], list[int], list[str]]:
-    rng = random.Random(seed)
-    texts: list[str] = []
-    labels: list[int] = []
-    sources: list[str] = []
-
-    def add(seg: list[str], y: int, src: str) -> None:
-        texts.extend(seg)
-        labels.extend([y] * len(seg))
-        sources.extend([src] * len(seg))
-
-    held = "val" if split == "dev" else "none"
-    for c in load_pj():
-        if split_of("pj", c.group) == held:
-            add(_windows(c, rng, limit=2), 1, "pj")
-    for c in load_written_v2(split):
-        start = int(c.meta.get("alert_at") or 0) if c.label else 0
-        add(_windows(c, rng, start, limit=2), c.label, f"written {'grooming' if c.label else 'ordinary'}")
-    for c in load_safe_chats() + load_sms_chats():
-        if split_of(c.source, c.group) == held and rng.random() < 0.25:
-            add(_windows(c, rng, limit=1), 0, c.source)
-    adult = [r["text"] for r in _read_written_records(split) if r["labels"] == ["sexual"]]
-    chat = [t for c in load_sms_chats() if split_of("sms", c.group) == held for _, t in c.messages]
-    rng.shuffle(adult)
-    for k in range(0, len(adult) - 4, 4):
-        lines = adult[k : k + 4] + rng.sample(chat, 8) if chat else adult[k : k + 4]
-        rng.shuffle(lines)
-        add(["\n".join(lines)], 0, "adult sexual chat")
-    return texts, labels, sources
-
-
-def _read_written_records(split: str) -> list[dict[str, Any]]:
-    batch = {"dev": "d01", "test": "d02"}.get(split)
-    path = REPO / "data" / "written" / f"{batch}.jsonl"
-    if batch is None or not path.exists():
-        return []
-    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+def build_segments(split: str) -> tuple[list[str], list[int], list[str]]:
+    """The held-out windows of ``childsafe.train.grooming_text.dev_texts`` (its single records left out)."""
+    texts, labels, sources = dev_texts(split)
+    keep = [i for i, src in enumerate(sources) if src != "single record"]
+    return [texts[i] for i in keep], [labels[i] for i in keep], [sources[i] for i in keep]
 
 
 def segment_table(engine: Engine, split: str) -> list[dict[str, Any]]:
