@@ -370,9 +370,7 @@ class ConversationMonitor:
         if not own:
             return detections
         fusion = self.engine.policy.fusion
-        if fusion is not None and any(
-            d.detector in fusion.floor_detectors and d.score >= fusion.strong_floor for d in own
-        ):
+        if fusion is not None and any(fusion.floors(d.detector, d.category, d.score) for d in own):
             return detections  # an explicit phrase ("don't tell your parents about us") stands on its own
         cap = self.engine.config.conversation.message_grooming_cap
         score = category_scores(own, fusion)[Category.GROOMING]

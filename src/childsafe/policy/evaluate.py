@@ -38,7 +38,8 @@ def category_scores(detections: Iterable[Detection], fusion: Fusion | None = Non
     for c in Category:
         z = fusion.bias[c]
         own_weights = fusion.category_weights.get(c)
-        for name, w in (own_weights if own_weights is not None else fusion.weights).items():
+        weights = own_weights if own_weights is not None else fusion.weights
+        for name, w in weights.items():
             f = best.get((name, c), 0.0)
             if name in PROBABILITY_MODELS:
                 f = min(max(f, _EPS), 1 - _EPS)
@@ -50,9 +51,8 @@ def category_scores(detections: Iterable[Detection], fusion: Fusion | None = Non
         p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
         # detectors the fusion does not know (plugins) keep their own score
         others = [s for (name, cat), s in best.items() if cat is c and name not in known]
-        floor = 0.0 if c in fusion.floor_categories else fusion.strong_floor
-        others += [s for (name, cat), s in best.items() if cat is c and name in fusion.floor_detectors and s >= floor]
-        models = [n for n in (own_weights if own_weights is not None else fusion.weights) if n in PROBABILITY_MODELS]
+        others += [s for (name, cat), s in best.items() if cat is c and fusion.floors(name, cat, s)]
+        models = [n for n in weights if n in PROBABILITY_MODELS]
         if models and not any((n, c) in best for n in models):
             fused[c] = scores[c]  # no model score (classifier disabled): the fitted weights do not apply
         else:

@@ -84,6 +84,11 @@ class Fusion(BaseModel):
     )
     fitted_on: str = ""
 
+    def floors(self, detector: str, category: Category, score: float) -> bool:
+        """Whether this finding stands whatever the model says (the safety floors described above)."""
+        floor = 0.0 if category in self.floor_categories else self.strong_floor
+        return detector in self.floor_detectors and score >= floor
+
     @model_validator(mode="after")
     def _every_category(self) -> Fusion:
         missing = [c.value for c in Category if c not in self.bias]
