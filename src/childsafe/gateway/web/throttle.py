@@ -81,7 +81,7 @@ class Backoff:
             f = self._keys.get(key)
             if f is None:
                 return 0.0
-            if now - f.last > self._forget and now >= f.blocked_until:
+            if self._stale(f, now):
                 del self._keys[key]
                 return 0.0
             return max(0.0, f.blocked_until - now)
@@ -90,7 +90,7 @@ class Backoff:
         now = self._clock()
         with self._lock:
             f = self._keys.pop(key, None) or _Failures()
-            if now - f.last > self._forget and now >= f.blocked_until:
+            if self._stale(f, now):
                 f = _Failures()
             f.count += 1
             f.last = now
@@ -100,6 +100,10 @@ class Backoff:
             self._keys[key] = f  # to the end: the least recently failed are evicted first
             while len(self._keys) > self._max_keys:
                 self._keys.popitem(last=False)
+
+    def _stale(self, f: _Failures, now: float) -> bool:
+        """Failures long past, with no backoff running: forgotten."""
+        return now - f.last > self._forget and now >= f.blocked_until
 
     def reset(self, key: str) -> None:
         with self._lock:
