@@ -33,8 +33,10 @@ FLOOR_CATEGORIES: tuple[str, ...] = ("sexual_minors",)
 FLOOR_DETECTORS: tuple[str, ...] = ("lexicon", "composition", "personal_info")
 
 
-def detector_scores(examples: Sequence[Example], model_dir: str | None = None, age: str = "13-15") -> np.ndarray:
-    """(records, detectors, categories) array of each detector's highest score per category."""
+def detector_scores(
+    examples: Sequence[Example], model_dir: str | None = None, age: str = "13-15", detectors: Sequence[str] = DETECTORS
+) -> np.ndarray:
+    """(records, detectors, categories) array of each of ``detectors``' highest score per category."""
     from childsafe.config import Config
     from childsafe.engine import Engine
     from childsafe.policy import load_policy
@@ -45,15 +47,15 @@ def detector_scores(examples: Sequence[Example], model_dir: str | None = None, a
         dets["classifier"] = {"model_dir": model_dir}
     plain = load_policy().model_copy(update={"fusion": None})
     engine = Engine(config=Config.model_validate({"detectors": dets}), policy=plain)
-    out = np.zeros((len(examples), len(DETECTORS), len(CATEGORIES)))
+    out = np.zeros((len(examples), len(detectors), len(CATEGORIES)))
     by_role: dict[Role, list[int]] = {}
     for i, e in enumerate(examples):
         by_role.setdefault(Role.parse(e.role or "child"), []).append(i)
     for role, idx in by_role.items():
         for i, d in zip(idx, engine.check_batch([examples[i].text for i in idx], age=age, role=role), strict=True):
             for det in d.detections:
-                if det.detector in DETECTORS:
-                    j, c = DETECTORS.index(det.detector), CATEGORIES.index(det.category.value)
+                if det.detector in detectors:
+                    j, c = detectors.index(det.detector), CATEGORIES.index(det.category.value)
                     out[i, j, c] = max(out[i, j, c], det.score)
     return out
 

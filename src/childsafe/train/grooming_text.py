@@ -168,22 +168,15 @@ def fit_fusion(split: str = "dev") -> dict[str, Any]:
     """The grooming entry of the policy's ``fusion.category_weights`` and its bias, fitted on ``split``."""
     from sklearn.linear_model import LogisticRegression
 
-    from childsafe.config import Config
-    from childsafe.engine import Engine
-    from childsafe.policy import load_policy
-    from childsafe.types import Category
+    from childsafe.policy.evaluate import PROBABILITY_MODELS
+    from childsafe.train.data import CATEGORIES, Example
+    from childsafe.train.fusion import detector_scores
 
     texts, labels, _ = dev_texts(split)
-    plain = load_policy().model_copy(update={"fusion": None})
-    engine = Engine(config=Config(), policy=plain)
-    x = np.zeros((len(texts), len(FUSED)))
-    for i, d in enumerate(engine.check_batch(texts, age="13-15")):
-        for det in d.detections:
-            if det.category is Category.GROOMING and det.detector in FUSED:
-                j = FUSED.index(det.detector)
-                x[i, j] = max(x[i, j], det.score)
+    examples = [Example(t, (), "grooming dev texts", split) for t in texts]
+    x = detector_scores(examples, detectors=FUSED)[:, :, CATEGORIES.index("grooming")]
     for j, name in enumerate(FUSED):
-        if name in ("classifier", "grooming_text"):
+        if name in PROBABILITY_MODELS:
             p = np.clip(x[:, j], 1e-4, 1 - 1e-4)
             x[:, j] = np.log(p / (1 - p))
     clf = LogisticRegression(C=1.0, max_iter=1000).fit(x, np.asarray(labels))
