@@ -44,18 +44,12 @@ import numpy as np
 
 from childsafe.config import Config
 from childsafe.engine import Engine
+from childsafe.eval.metrics import average_precision
 from childsafe.train.grooming import Conversation, datasets_dir, load_pj, load_written_v2, split_of
 from childsafe.train.grooming_text import dev_texts
 from childsafe.types import Action, Category, Role
 
 AGE = "13-15"
-
-
-def auprc(scores: Sequence[float], labels: Sequence[int]) -> float:
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    y = np.asarray(labels)[order]
-    precision = np.cumsum(y) / np.arange(1, len(y) + 1)
-    return float(np.sum(precision * y) / max(1, y.sum()))
 
 
 def rule_threshold(engine: Engine, rule_id: str) -> float:
@@ -164,7 +158,7 @@ def segment_table(engine: Engine, split: str) -> list[dict[str, Any]]:
     warn = rule_threshold(engine, "grooming.child.warn")
     scores = [engine.check(t, age=AGE, role=Role.CHILD).scores[Category.GROOMING] for t in texts]
     rows = [{"method": "childsafe", "segments": f"{sum(labels)}+{len(labels) - sum(labels)}",
-             "AUPRC": auprc(scores, labels), "chance": sum(labels) / len(labels),
+             "AUPRC": average_precision(np.asarray(scores), np.asarray(labels)), "chance": sum(labels) / len(labels),
              f"ordinary >= warn ({warn})": _rate(scores, labels, sources, warn, None),
              f"grooming >= warn ({warn})": sum(s >= warn for s, y in zip(scores, labels, strict=True) if y)
              / max(1, sum(labels))}]
@@ -175,7 +169,7 @@ def segment_table(engine: Engine, split: str) -> list[dict[str, Any]]:
     except ImportError:
         return rows
     base = [float(x) for x in predict_prob(texts)]
-    rows.append({"method": "alt-profanity-check", "AUPRC": auprc(base, labels)})
+    rows.append({"method": "alt-profanity-check", "AUPRC": average_precision(np.asarray(base), np.asarray(labels))})
     return rows
 
 
