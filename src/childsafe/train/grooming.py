@@ -21,7 +21,7 @@ import re
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,24 +161,13 @@ def load_sms_chats(size: int = 14) -> list[Conversation]:
     return out
 
 
-def load_written(directory: Path = WRITTEN_DIR) -> list[Conversation]:
+def _read_written(directory: Path, keep: Callable[[dict[str, Any]], bool] = lambda _rec: True) -> list[Conversation]:
+    """The written conversations of every ``*.jsonl`` in ``directory`` that ``keep`` accepts; the writers'
+    ``kind``, ``alert_at`` and batch go into ``meta``."""
     out = []
     for path in sorted(directory.glob("*.jsonl")):
         for rec in _read_jsonl(path):
-            label = 1 if "grooming" in rec.get("labels", []) else 0
-            msgs = [(Role.parse(m["role"]), str(m["text"])) for m in rec["messages"]]
-            out.append(Conversation(rec["id"], rec.get("group", rec["id"]), "written", label, msgs,
-                                    meta={"kind": rec.get("kind", "")}))
-    return out
-
-
-def load_written_v2(split: str, directory: Path = WRITTEN_DIR / "v2") -> list[Conversation]:
-    """The second round of written conversations, by the split each batch was written for
-    (train, dev or test; see data/conversations/v2/README.md). ``alert_at`` goes into ``meta``."""
-    out = []
-    for path in sorted(directory.glob("*.jsonl")):
-        for rec in _read_jsonl(path):
-            if rec.get("split") != split:
+            if not keep(rec):
                 continue
             label = 1 if "grooming" in rec.get("labels", []) else 0
             msgs = [(Role.parse(m["role"]), str(m["text"])) for m in rec["messages"]]
@@ -186,6 +175,17 @@ def load_written_v2(split: str, directory: Path = WRITTEN_DIR / "v2") -> list[Co
                                     meta={"kind": rec.get("kind", ""), "alert_at": rec.get("alert_at"),
                                           "batch": rec.get("batch", path.stem)}))
     return out
+
+
+def load_written(directory: Path = WRITTEN_DIR) -> list[Conversation]:
+    """The first round of written conversations (split by group hash, see :func:`split_of`)."""
+    return _read_written(directory)
+
+
+def load_written_v2(split: str, directory: Path = WRITTEN_DIR / "v2") -> list[Conversation]:
+    """The second round of written conversations, by the split each batch was written for
+    (train, dev or test; see data/conversations/v2/README.md)."""
+    return _read_written(directory, lambda rec: rec.get("split") == split)
 
 
 # -- style augmentation: the same conversations in chatspeak and in tidy prose --------------------------------
