@@ -120,6 +120,15 @@ class ServerConfig(_Strict):
 class AuditConfig(_Strict):
     signing_key: str | None = Field(None, description="Base64 Ed25519 seed; default: generated in store.data_dir")
     checkpoint_every: int = Field(100, ge=1, description="Sign a checkpoint every N events")
+    checkpoint_minutes: float = Field(
+        5.0, gt=0, description="The gateway also signs the newest event this often (when new events came)"
+    )
+    checkpoint_dir: str | None = Field(
+        None,
+        description="Where the gateway appends each signed checkpoint (audit-checkpoints.jsonl), so removing the "
+        "newest events is detected; set it outside the data folder (another disk, an append-only mount). "
+        "Default: store.data_dir",
+    )
     only_flagged: bool = Field(False, description="Log only decisions other than allow")
 
 

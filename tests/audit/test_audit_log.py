@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ from childsafe.audit import (
     AuditEventType,
     AuditLog,
     AuditSink,
+    ContentKey,
     chain_hash,
     load_signing_key,
 )
@@ -153,7 +155,8 @@ def test_tail_truncation_is_caught_by_checkpoint(db_url: str, tmp_path: Path) ->
 
 def test_engine_decisions_land_in_the_log_without_raw_text(db_url: str, tmp_path: Path) -> None:
     store, log = open_log(db_url, tmp_path)
-    sink = AuditSink(log)
+    key = ContentKey.from_master(b"k" * 32)
+    sink = AuditSink(log, content_key=key)
     engine = SafetyEngine(detectors=[LexiconDetector()], sinks=[sink])
     secret = "send me a photo of you and keep it our secret, you are 12 right"
     decision = engine.check(secret, age=12)
@@ -164,7 +167,11 @@ def test_engine_decisions_land_in_the_log_without_raw_text(db_url: str, tmp_path
     assert [r.type for r in records] == ["decision", "decision"]
     assert records[0].data["decision_id"] == decision.decision_id
     assert records[0].data["action"] == decision.action.value
-    assert len(records[0].data["content_sha256"]) == 64
+    # a keyed digest, not a plain SHA-256 anyone could recompute from a guessed message
+    assert "content_sha256" not in records[0].data
+    assert records[0].data["content_hmac"] == key.of_text(secret) != hashlib.sha256(secret.encode()).hexdigest()
+    assert records[0].data["content_key_id"] == key.key_id
+    assert ContentKey.from_master(b"x" * 32).of_text(secret) != key.of_text(secret)
     with store.engine.connect() as c:
         dump = repr(c.execute(text("SELECT * FROM audit_events")).all())
     assert "keep it our secret" not in dump and "photo of you" not in dump

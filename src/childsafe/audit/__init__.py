@@ -1,5 +1,6 @@
 """Tamper-evident audit log: typed events, SHA-256 hash chain, Ed25519-signed checkpoints, verification."""
 
+from childsafe.audit.content import ContentKey
 from childsafe.audit.events import GENESIS_HASH, AuditEvent, AuditEventType, AuditRecord, canonical_json, chain_hash
 from childsafe.audit.log import AuditLog, Checkpoint, Problem, VerifyReport
 from childsafe.audit.settings import AuditSettings, open_audit_log
@@ -16,6 +17,7 @@ __all__ = [
     "AuditSettings",
     "AuditSink",
     "Checkpoint",
+    "ContentKey",
     "Problem",
     "VerifyReport",
     "canonical_json",

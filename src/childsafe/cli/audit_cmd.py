@@ -44,26 +44,38 @@ def register(app: typer.Typer) -> None:
         public_key: Annotated[
             Path | None, typer.Option("--public-key", help="Checkpoint public key file (default: the local key)")
         ] = None,
+        checkpoints: Annotated[
+            Path | None,
+            typer.Option(
+                "--checkpoints",
+                help="Checkpoint file the gateway shipped (default: audit-checkpoints.jsonl in audit.checkpoint_dir)",
+            ),
+        ] = None,
     ) -> None:
-        """Check the whole hash chain and every signed checkpoint; exit 1 and name the first tampered event."""
+        """Check the whole hash chain, every signed checkpoint, and the shipped checkpoint file (which shows
+        when the newest events were removed); exit 1 and name the first problem."""
         from childsafe.audit import AuditLog, load_public_key, load_signing_key
+        from childsafe.audit.checkpoints import checkpoint_file_path, verify_shipped
         from childsafe.audit.settings import AuditSettings
         from childsafe.types import ChildsafeError
 
         cfg, store = open_store(config)
         try:
+            if checkpoints is not None and not checkpoints.is_file():
+                fail(f"no checkpoint file at {checkpoints}")
             settings = AuditSettings.from_config(cfg)
             if public_key is not None:
                 log, pub = AuditLog(store.engine, None), load_public_key(public_key)
             else:
-                log = AuditLog(store.engine, load_signing_key(settings.signing_key, cfg.store.data_dir))
-                pub = None
+                key = load_signing_key(settings.signing_key, cfg.store.data_dir)
+                log, pub = AuditLog(store.engine, key), key.public_key()
             report = log.verify(pub)
+            shipped = verify_shipped(store.engine, checkpoints or checkpoint_file_path(cfg), pub, report)
         except ChildsafeError as exc:
             fail(str(exc))
         finally:
             store.close()
-        summary = f"{report.events} events, {report.checkpoints} signed checkpoints"
+        summary = f"{report.events} events, {report.checkpoints} signed checkpoints; {shipped.summary()}"
         if report.ok:
             tail = f"; {report.unsigned_tail} newest events not yet under a checkpoint" if report.unsigned_tail else ""
             typer.echo(f"audit log OK: {summary}{tail}")
@@ -77,18 +89,52 @@ def register(app: typer.Typer) -> None:
 
     @audit.command("checkpoint")
     def checkpoint(config: ConfigOpt = None) -> None:
-        """Sign the newest event now (run from cron so an idle log's tail is covered by a signature)."""
+        """Sign the newest event now and append it to the checkpoint file (run from cron so an idle log's tail is
+        covered by a signature)."""
         from childsafe.audit import open_audit_log
+        from childsafe.audit.checkpoints import open_shipper
         from childsafe.types import ChildsafeError
 
         cfg, store = open_store(config)
         try:
-            cp = open_audit_log(store.engine, cfg).checkpoint()
+            audit_log = open_audit_log(store.engine, cfg)
+            cp = audit_log.checkpoint()
+            if cp is not None:
+                open_shipper(audit_log, store.engine, cfg).ship()
         except ChildsafeError as exc:
             fail(str(exc))
         finally:
             store.close()
         typer.echo("audit log is empty" if cp is None else f"checkpoint signed at event #{cp.seq} (key {cp.key_id})")
+
+    @audit.command("content-hmac")
+    def content_hmac(
+        config: ConfigOpt = None,
+        text_file: Annotated[
+            Path | None, typer.Option("--text-file", help="File holding the message (default: standard input)")
+        ] = None,
+    ) -> None:
+        """Print the keyed digest (content_hmac) of a message, to find its decision events in the log.
+
+        The log keeps no plain hash of a message (a short one could be guessed back); this needs the
+        deployment's master key, as the gateway that wrote the events did."""
+        import sys
+
+        from childsafe.audit import ContentKey
+        from childsafe.config import ConfigError, load_config
+        from childsafe.types import ChildsafeError
+
+        if config is not None and not config.exists():
+            fail(f"config file not found: {config}")
+        try:
+            key = ContentKey.from_config(load_config(config))
+            message = text_file.read_text(encoding="utf-8") if text_file is not None else sys.stdin.read()
+        except (ConfigError, ChildsafeError) as exc:
+            fail(str(exc))
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read the message: {getattr(exc, 'strerror', None) or exc}")
+        message = message.removesuffix("\n")  # the newline a shell or editor adds is not part of the message
+        typer.echo(json.dumps({"content_hmac": key.of_text(message), "content_key_id": key.key_id}))
 
     @audit.command("export")
     def export(
@@ -99,6 +145,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a range of events (with hashes) and the signed checkpoints in it as JSONL for auditors."""
         from childsafe.audit import AuditLog
+        from childsafe.privacy.files import open_private
 
         from_seq, since = _bound(from_, "--from")
         to_seq, until = _bound(to, "--to")
@@ -106,7 +153,7 @@ def register(app: typer.Typer) -> None:
         log = AuditLog(store.engine, None)
         n = 0
         try:
-            with out.open("w", encoding="utf-8") as fh:
+            with open_private(out) as fh:
                 seqs: list[int] = []
                 for rec in log.records(from_seq=from_seq, to_seq=to_seq, since=since, until=until):
                     fh.write(json.dumps(rec.to_json(), ensure_ascii=False) + "\n")
@@ -128,13 +175,14 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Confirmed and overturned cases as labelled examples: id, text, labels, source."""
+        from childsafe.privacy.files import open_private
         from childsafe.review import ReviewService
 
         cfg, store = open_store(config)
         try:
             service = ReviewService.from_store(store, cfg)
             n = 0
-            with out.open("w", encoding="utf-8") as fh:
+            with open_private(out) as fh:  # children's words: owner-only
                 for record in service.feedback_records():
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                     n += 1

@@ -78,6 +78,7 @@ def export(
     actor: ActorOpt = "operator:cli",
 ) -> None:
     """Export everything stored about CHILD (JSON, plus an optional readable summary)."""
+    from childsafe.privacy.files import write_private
     from childsafe.privacy.rights import render_summary
     from childsafe.types import InvalidInputError
 
@@ -91,10 +92,10 @@ def export(
     text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
     readable = render_summary(data)
     try:
-        if out is not None:
-            out.write_text(text + "\n", encoding="utf-8")
+        if out is not None:  # the child's data: owner-only files
+            write_private(out, text + "\n")
         if summary is not None:
-            summary.write_text(readable, encoding="utf-8")
+            write_private(summary, readable)
     except OSError as exc:
         fail(f"cannot write the export: {exc.strerror}")
     if out is None:
@@ -281,6 +282,6 @@ def guardian_add(
         for c in child or []:
             try:
                 s.link_child(guardian.id, c, "operator:cli")
-            except PermissionError:
-                fail(f"child {c!r} already has another guardian")
+            except PermissionError as exc:  # another guardian already, or a child of another app
+                fail(f"child {c!r}: {exc}")
     typer.echo(json.dumps({"guardian_id": guardian.id, "token": token, "children": child or []}, indent=2))

@@ -176,6 +176,7 @@ def create_app(
         asyncio.get_running_loop().set_default_executor(executor)
         await asyncio.to_thread(engine.warmup)
         purger = asyncio.create_task(_purge_loop(gw))
+        _app.state.oversight.checkpoints.start()  # signed checkpoints shipped out (stopped by gw.aclose)
         try:
             yield
         finally:

@@ -86,10 +86,11 @@ def _message_text(index: int, content: Any) -> str:
         return content
     texts: list[str] = []
     for part in content:
-        if part.type != "text":
+        if part.type != "text":  # the part's type is not quoted: errors never echo what the client sent
             raise ApiError(
                 400,
-                f"messages[{index}] has a '{part.type}' part; the gateway checks text only, so it is refused",
+                f"messages[{index}].content has a part whose type is not 'text' (an image, audio or file part); "
+                "the gateway checks text only, so it is refused",
                 param=f"messages[{index}].content",
             )
         texts.append(part.text or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import HTTPException
@@ -91,14 +92,31 @@ async def handle_http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, message, _HTTP_TYPES.get(exc.status_code, "invalid_request_error"))
 
 
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,63}")
+UNNAMED_KEY = "<key>"
+"""Stands in an error for a key of the client's JSON that is not a field name (it could hold a child's words)."""
+
+
+def field_name(key: object) -> str:
+    """A key of the request as an error may quote it: as sent when it has the shape of a field name (letters,
+    digits, ``_`` and ``-``, up to 64), otherwise :data:`UNNAMED_KEY`. Errors never echo the request's text, and
+    a key is text too (an extra field's name can be anything)."""
+    text = str(key)
+    return text if _FIELD_NAME.fullmatch(text) else UNNAMED_KEY
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + field_name(part)
     return out
+
+
+_VARIANTS = ("str", "int", "list", "function-after")
+"""Names pydantic adds to an error's path for the alternative of a union (``str | int``): not fields."""
 
 
 def describe_validation_errors(errors: list[Any]) -> tuple[str, str | None]:
@@ -111,7 +129,7 @@ def describe_validation_errors(errors: list[Any]) -> tuple[str, str | None]:
         if loc and loc[0] == "body":
             loc = loc[1:]
         # tagged unions and str|list alternatives add the variant name to the path; it means nothing to a client
-        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("str", "list", "function-after"))))
+        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _VARIANTS)))
         field = _loc(loc)
         if kind == "json_invalid":
             ctx = err.get("ctx") or {}

@@ -24,7 +24,7 @@ from childsafe.privacy.healthy import HealthyVerdict
 from childsafe.privacy.rights import render_summary
 from childsafe.privacy.service import PrivacyServices, StaleChild
 from childsafe.store import AppRecord, ChildRecord
-from childsafe.store.privacy_sql import GuardianRecord, HealthySettingsRecord
+from childsafe.store.privacy_sql import GuardianOfAnotherApp, GuardianRecord, HealthySettingsRecord
 from childsafe.types import InvalidInputError
 
 log = logging.getLogger("childsafe.gateway")
@@ -185,7 +185,7 @@ async def _own_child(services: PrivacyServices, guardian: GuardianRecord, child_
     owner = await asyncio.to_thread(services.guardians.guardian_of, child_id)
     child = await asyncio.to_thread(services.data.child, child_id) if owner == guardian.id else None
     if child is None:
-        raise ApiError(404, f"no child {child_id!r} among this guardian's children", "not_found", param="child_id")
+        raise ApiError(404, "no child with this id among this guardian's children", "not_found", param="child_id")
     return child
 
 
@@ -243,6 +243,8 @@ def _child_json(child: ChildRecord) -> dict[str, Any]:
 
 router = APIRouter()
 
+_NO_GUARDIAN = "no guardian with this id in this app (a child can only be linked to a guardian its own app created)"
+
 
 @router.post("/v1/guardians", status_code=201, response_model=None)
 async def create_guardian(body: GuardianCreate, app: OperatorDep, gw: GatewayDep, services: ServicesDep) -> Any:
@@ -251,12 +253,9 @@ async def create_guardian(body: GuardianCreate, app: OperatorDep, gw: GatewayDep
     for ref in body.children:
         band = gw.parse_age(ref.age, "children.age") if ref.age is not None else gw.default_band()
         children.append(await asyncio.to_thread(gw.store.children.get_or_create, app.id, ref.user, band.value))
-    guardian, token = await asyncio.to_thread(services.create_guardian, body.display_name, f"app:{app.name}")
+    guardian, token = await asyncio.to_thread(services.create_guardian, body.display_name, f"app:{app.name}", app.id)
     for child in children:
-        try:
-            await asyncio.to_thread(services.link_child, guardian.id, child.id, f"app:{app.name}")
-        except PermissionError:
-            raise ApiError(409, f"child {child.id} already has another guardian", "conflict") from None
+        await _link(services, app, guardian.id, child)
     return {
         "guardian": {"id": guardian.id, "display_name": guardian.display_name},
         "token": token,
@@ -266,16 +265,24 @@ async def create_guardian(body: GuardianCreate, app: OperatorDep, gw: GatewayDep
 
 @router.post("/v1/guardians/{guardian_id}/children", status_code=201, response_model=None)
 async def link_child(guardian_id: str, body: ChildRef, app: OperatorDep, gw: GatewayDep, services: ServicesDep) -> Any:
-    """Operator: link (creating if needed) one of the app's children to a guardian."""
-    if await asyncio.to_thread(services.guardians.get, guardian_id) is None:
-        raise ApiError(404, f"no guardian {guardian_id!r}", "not_found", param="guardian_id")
+    """Operator: link (creating if needed) one of the app's children to one of the app's guardians."""
+    guardian = await asyncio.to_thread(services.guardians.get, guardian_id)
+    if guardian is None or guardian.app_id != app.id:
+        # Another app's guardian is answered exactly like a missing one, so guardian ids cannot be probed.
+        raise ApiError(404, _NO_GUARDIAN, "not_found", param="guardian_id")
     band = gw.parse_age(body.age, "age") if body.age is not None else gw.default_band()
     child = await asyncio.to_thread(gw.store.children.get_or_create, app.id, body.user, band.value)
+    await _link(services, app, guardian_id, child)
+    return _child_json(child)
+
+
+async def _link(services: PrivacyServices, app: AppRecord, guardian_id: str, child: ChildRecord) -> None:
     try:
         await asyncio.to_thread(services.link_child, guardian_id, child.id, f"app:{app.name}")
+    except GuardianOfAnotherApp:  # the route checked first; the store refuses too (defence in depth)
+        raise ApiError(404, _NO_GUARDIAN, "not_found", param="guardian_id") from None
     except PermissionError:
         raise ApiError(409, f"child {child.id} already has another guardian", "conflict") from None
-    return _child_json(child)
 
 
 @router.post("/v1/children/{child_id}/legal-holds", status_code=201, response_model=None)
@@ -283,7 +290,7 @@ async def place_hold(child_id: str, body: HoldCreate, app: OperatorDep, services
     """Operator: keep this child's current evidence for an incident report, even through erasure."""
     child = await asyncio.to_thread(services.data.child, child_id)
     if child is None or child.app_id != app.id:
-        raise ApiError(404, f"no child {child_id!r} in this app", "not_found", param="child_id")
+        raise ApiError(404, "no child with this id in this app", "not_found", param="child_id")
     hold = await asyncio.to_thread(services.rights.place_hold, child_id, body.reference, body.reason, f"app:{app.name}")
     return hold.to_dict()
 
@@ -412,6 +419,61 @@ async def erase_child(child_id: str, guardian: GuardianDep, services: ServicesDe
     report = await asyncio.to_thread(services.rights.erase, child_id, guardian.id)
     _forget_child(gw, child_id)
     return report.to_dict()
+
+
+# -- an app's age-band changes ----------------------------------------------------------------------------
+
+
+async def app_age_change(gw: Gateway, app: AppRecord, child: ChildRecord, band: str) -> None:
+    """Gate an app's change of a stored child's age band (``POST /v1/children``); raise 409 when refused.
+
+    The age band decides which protections apply, and a guardian consented for a child of that age: an app
+    moving a guardian-managed child to an older band (up to ``adult``) would lift protections behind the
+    guardian's back. So a managed child's band is the guardian's to change (``PATCH /v1/children/{id}``) and
+    the app's change is refused, with an audit event. Refused rather than held for the guardian's approval: a
+    pending change would leave the app, the guardian and the gateway disagreeing about which band applies,
+    and the gateway has no channel to ask the guardian; a refusal tells the app at once, and the child stays
+    under the band the guardian knows."""
+    services = services_for(gw)
+    if services is None or band == child.age_band:
+        return
+    guardian = await asyncio.to_thread(services.guardians.guardian_of, child.id)
+    if guardian is None:
+        return
+    await asyncio.to_thread(_emit_age_event, services, "child.age_change_refused", app, child, band)
+    raise ApiError(
+        409,
+        f"this child's age band ({child.age_band}) is managed by the child's guardian; the app cannot change it. "
+        "The guardian can correct it with PATCH /v1/children/{id}",
+        "conflict",
+        param="age",
+        code="guardian_managed",
+    )
+
+
+async def audit_app_age_change(gw: Gateway, app: AppRecord, before: ChildRecord, after: ChildRecord) -> None:
+    """Audit an age-band change an app made to an unmanaged child (a rectification by the app)."""
+    services = services_for(gw)
+    if services is not None and before.age_band != after.age_band:
+        await asyncio.to_thread(_emit_age_event, services, "child.rectified", app, before, after.age_band)
+
+
+def _emit_age_event(
+    services: PrivacyServices,
+    type_: Literal["child.rectified", "child.age_change_refused"],
+    app: AppRecord,
+    child: ChildRecord,
+    band: str,
+) -> None:
+    services.emit(
+        {
+            "type": type_,
+            "at": services.clock().isoformat(),
+            "actor": f"app:{app.name}",
+            "child_id": child.id,
+            "details": {"field": "age_band", "old": child.age_band, "new": band},
+        }
+    )
 
 
 def _forget_child(gw: Gateway, child_id: str) -> None:

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from childsafe.audit import AuditLog, AuditSink, open_audit_log
+from childsafe.audit import AuditLog, AuditSink, ContentKey, open_audit_log
+from childsafe.audit.checkpoints import CheckpointShipper, open_shipper
 from childsafe.gateway.errors import ApiError
 from childsafe.gateway.routes import AppDep, GatewayDep
 from childsafe.gateway.state import Gateway
@@ -26,16 +27,24 @@ class Oversight:
     audit: AuditLog
     sink: AuditSink
     review: ReviewService
+    checkpoints: CheckpointShipper
+    """Ships signed checkpoints to ``audit.checkpoint_dir`` (started by the app's lifespan)."""
 
 
 def install_oversight(app: FastAPI, gw: Gateway) -> Oversight:
     """Open the audit log, add its sink to the engine, and mount the appeals API and the web pages."""
     audit = open_audit_log(gw.store.engine, gw.config)
-    sink = AuditSink(audit, only_flagged=bool(getattr(getattr(gw.config, "audit", None), "only_flagged", False)))
+    sink = AuditSink(
+        audit,
+        only_flagged=bool(getattr(getattr(gw.config, "audit", None), "only_flagged", False)),
+        content_key=ContentKey.from_config(gw.config),  # keyed digests: a plain hash of short text is guessable
+    )
     gw.engine.sinks.append(sink)
     gw.closers.append(sink.close)  # queued audit events reach the chain before the store closes
+    checkpoints = open_shipper(audit, gw.store.engine, gw.config)
+    gw.closers.append(checkpoints.close)  # after the sink's drain: the last checkpoint covers every event
     review = ReviewService.from_store(gw.store, gw.config, audit=audit)
-    oversight = Oversight(audit, sink, review)
+    oversight = Oversight(audit, sink, review, checkpoints)
     privacy = getattr(app.state, "privacy", None)
     if privacy is not None and hasattr(privacy, "set_audit"):
         from childsafe.audit.privacy_hook import privacy_audit_hook
@@ -68,8 +77,12 @@ class AppealRequest(BaseModel):
     requester: Literal["child", "guardian"] = "child"
 
 
-def _api_error(exc: ReviewError) -> ApiError:
-    code = {404: "not_found", 409: "conflict", 403: "forbidden"}.get(exc.status, "invalid_request")
+def _api_error(exc: ReviewError, not_found: str, param: str) -> ApiError:
+    """The review service's error for the API; a 404 is said in the route's words, since the service's own
+    message quotes the id the client sent (errors never echo a request)."""
+    if exc.status == 404:
+        return ApiError(404, not_found, param=param, code="not_found")
+    code = {409: "conflict", 403: "forbidden"}.get(exc.status, "invalid_request")
     return ApiError(exc.status, str(exc), code=code)
 
 
@@ -90,7 +103,7 @@ async def file_appeal(body: AppealRequest, gw: GatewayDep, app: AppDep, o: Overs
     try:
         result = await asyncio.to_thread(run)
     except ReviewError as exc:
-        raise _api_error(exc) from None
+        raise _api_error(exc, "no decision with this decision_id (for this app)", "decision_id") from None
     return JSONResponse(result, status_code=201)
 
 
@@ -100,5 +113,5 @@ async def get_appeal(appeal_id: str, o: OversightDep) -> JSONResponse:
     try:
         appeal = await asyncio.to_thread(o.review.appeal, appeal_id)
     except ReviewError as exc:
-        raise _api_error(exc) from None
+        raise _api_error(exc, "no appeal with this id", "appeal_id") from None
     return JSONResponse(appeal.public())

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from childsafe.gateway.chat import ChatHandler
 from childsafe.gateway.errors import DATABASE_UNAVAILABLE_ERRORS, LONE_SURROGATE, ApiError, database_unavailable
+from childsafe.gateway.guardians import app_age_change, audit_app_age_change
 from childsafe.gateway.ratelimit import enforce_request_size, extra_units
 from childsafe.gateway.schemas import (
     ChatCompletionRequest,
@@ -122,11 +123,15 @@ async def chat_completions(
     return await ChatHandler(gw, app, body).run(child or body.user, conversation, age)
 
 
-def _role(value: str) -> Role:
+def _role(value: str, param: str = "role") -> Role:
     try:
         return Role.parse(value)
-    except InvalidInputError as exc:
-        raise ApiError(400, str(exc), param="role") from None
+    except InvalidInputError:  # the message names the field and the choices, never the value sent
+        raise ApiError(
+            400,
+            f"field '{param}': unknown role; known roles: child, contact, assistant, system (or user = child)",
+            param=param,
+        ) from None
 
 
 async def _band(gw: Gateway, app: AppRecord, age: str | int | None, child_ext: str | None) -> AgeBand:
@@ -196,7 +201,7 @@ async def check(body: CheckRequest, gw: GatewayDep, app: AppDep, child: ChildHea
         decision = await gw.engine.acheck(body.text, age=band, role=_role(body.role), metadata=meta)
     else:
         assert body.messages is not None
-        msgs = [Message(_role(m.role), m.content) for m in body.messages]
+        msgs = [Message(_role(m.role, f"messages[{i}].role"), m.content) for i, m in enumerate(body.messages)]
         decision = await gw.engine.acheck_messages(msgs, age=band, metadata=meta)
     gw.metrics.decisions.labels("check", decision.action.value).inc()
     return JSONResponse(decision.to_dict())
@@ -204,9 +209,17 @@ async def check(body: CheckRequest, gw: GatewayDep, app: AppDep, child: ChildHea
 
 @router.post("/v1/children", response_model=ChildProfileResponse)
 async def put_child(body: ChildProfileRequest, gw: GatewayDep, app: AppDep) -> ChildProfileResponse:
-    """Create or update a child profile (the app's id for the child and the child's age or age band)."""
+    """Create or update a child profile (the app's id for the child and the child's age or age band).
+
+    A guardian-managed child's age band is changed by the guardian only (409 here, audited); the app's change
+    of an unmanaged child's band is audited."""
     band = gw.parse_age(body.age)
+    before = await asyncio.to_thread(gw.store.children.get, app.id, body.id)
+    if before is not None:
+        await app_age_change(gw, app, before, band.value)
     record = await asyncio.to_thread(gw.store.children.upsert, app.id, body.id, band.value)
+    if before is not None:
+        await audit_app_age_change(gw, app, before, record)
     gw.remember_child(body.id, record)
     return ChildProfileResponse(id=body.id, child_id=record.id, age_band=record.age_band)
 

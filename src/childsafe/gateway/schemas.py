@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from childsafe.gateway.errors import field_name
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -115,7 +116,8 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def _join_path(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
+    name = field_name(key)  # the path goes into an error message: a key that is not a field name is not echoed
+    return f"{path}.{name}" if path else name
 
 
 def lone_surrogate_path(value: Any) -> str | None:

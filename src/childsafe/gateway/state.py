@@ -114,10 +114,16 @@ class Gateway:
 
     @staticmethod
     def parse_age(age: str | int, param: str = "age") -> AgeBand:
+        """The age band of a request's age field; a 400 naming the field (never quoting the value) otherwise."""
         try:
             return AgeBand.parse(age)
-        except InvalidInputError as exc:
-            raise ApiError(400, str(exc), param=param) from None
+        except InvalidInputError:
+            bands = ", ".join(b.value for b in AgeBand)
+            raise ApiError(
+                400,
+                f"field '{param}': unknown age; give an age in years (0 to 150) or an age band ({bands})",
+                param=param,
+            ) from None
 
     # -- conversations -----------------------------------------------------------------------------
     def conversation_lock(self, conversation_id: str) -> asyncio.Lock:

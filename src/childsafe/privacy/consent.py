@@ -150,3 +150,14 @@ class ConsentLedger:
 
     def history(self, child_id: str) -> list[ConsentEntry]:
         return self._ledger.history(child_id)
+
+
+def consent_allows(ledger: ConsentLedger, child_id: str, purpose: Purpose, *, required: bool = False) -> bool:
+    """Whether ``purpose`` may use the child's data now (nothing cached: a withdrawal counts at once).
+
+    A child held to consent (linked to a guardian or with ledger entries, or every child when ``required``)
+    needs the purpose in force; for any other child the operator's own settings govern, so True."""
+    state = ledger.state(child_id)
+    if not (required or state.enrolled):
+        return True
+    return state.allows(purpose)

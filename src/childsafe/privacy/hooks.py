@@ -10,6 +10,7 @@ PrivacyEventType = Literal[
     "consent.granted",
     "consent.withdrawn",
     "child.rectified",
+    "child.age_change_refused",
     "data.exported",
     "data.erased",
     "data.purged",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,8 @@ from childsafe.store.privacy_sql import HoldRecord, SqlChildData, SqlGuardians
 from childsafe.types import AgeBand, InvalidInputError
 
 EXPORT_FORMAT = "childsafe.export/1"
+
+log = logging.getLogger("childsafe.privacy")
 
 ErasureHook = Callable[[str], Mapping[str, int]]
 """Erases a child's rows in another service's tables (review cases, ...); returns rows deleted per table."""
@@ -193,6 +196,8 @@ class DataRights:
         for hook in self.erasure_hooks:
             for table_name, n in hook(child_id).items():
                 deleted[table_name] = deleted.get(table_name, 0) + n
+        if not self._data.scrub():  # no erased bytes left in the database's free pages or write-ahead log
+            log.warning("erasure: readers kept the write-ahead log from being emptied; the next checkpoint empties it")
         report = ErasureReport(child_id, deleted, bool(deleted.get("child_keys")), holds)
         self.audit(
             {

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from childsafe.privacy.consent import ConsentLedger, Purpose
+from childsafe.privacy.consent import ConsentLedger, Purpose, consent_allows
 from childsafe.privacy.healthy import HealthyUse, HealthyVerdict
 from childsafe.privacy.hooks import AuditHook, PrivacyEvent, no_audit
 from childsafe.privacy.retention import purge
@@ -25,6 +26,9 @@ from childsafe.store.privacy_sql import (
     SqlHealthyUse,
     read_profile,
 )
+from childsafe.store.sealing import WordSealer
+
+log = logging.getLogger("childsafe.privacy")
 
 
 class StaleChild(Exception):
@@ -63,7 +67,8 @@ class PrivacyServices:
             SqlConsentLedger(self.db), self.guardians.guardian_of, self.clock, self.settings.notice_version, self.emit
         )
         self.healthy = HealthyUse(SqlHealthyUse(self.db), self.clock, self.emit)
-        self.data = SqlChildData(self.db, self.keyring, master_key, self._legacy)
+        self.sealer = WordSealer(self.keyring, master_key)
+        self.data = SqlChildData(self.db, self.keyring, master_key, self._legacy, self.sealer)
         self.rights = DataRights(
             self.data,
             self.guardians,
@@ -87,15 +92,18 @@ class PrivacyServices:
     def emit(self, event: PrivacyEvent) -> None:
         self._audit(event)
 
-    def create_guardian(self, display_name: str, actor: str = "operator") -> tuple[GuardianRecord, str]:
-        guardian, token = self.guardians.create(display_name)
+    def create_guardian(
+        self, display_name: str, actor: str = "operator", app_id: int | None = None
+    ) -> tuple[GuardianRecord, str]:
+        """A guardian of ``app_id`` (None: the operator's; tied to an app by its first linked child)."""
+        guardian, token = self.guardians.create(display_name, app_id)
         self.emit(
             {
                 "type": "guardian.created",
                 "at": guardian.created_at.isoformat(),
                 "actor": actor,
                 "child_id": None,
-                "details": {"guardian_id": guardian.id},
+                "details": {"guardian_id": guardian.id, "app_id": app_id},
             }
         )
         return guardian, token
@@ -140,12 +148,17 @@ class PrivacyServices:
                 return missing, HealthyVerdict(True, None, None, 0.0, None, None)
         return None, self.healthy.check(child_id, age_band, settings=profile.settings)
 
+    def allows(self, child_id: str, purpose: Purpose) -> bool:
+        """Whether the child's data may be used for ``purpose`` now, asked where the data is used.
+
+        A child held to consent (linked to a guardian, with consent records, or every child under
+        ``privacy.consent_required``) needs that purpose in force; any other child is governed by the
+        operator's own settings."""
+        return consent_allows(self.consent, child_id, purpose, required=self.settings.consent_required)
+
     def may_store_messages(self, child_id: str) -> bool:
         """Where consent applies, conversation text is stored only with 'conversation_storage' in force."""
-        state = self.consent.state(child_id)
-        if not (self.settings.consent_required or state.enrolled):
-            return True  # not managed through the ledger: the operator's store_messages setting governs
-        return state.allows(Purpose.CONVERSATION_STORAGE)
+        return self.allows(child_id, Purpose.CONVERSATION_STORAGE)
 
     def message_vault(self, retention_days: int) -> ChildKeyedMessageVault:
         """A vault encrypting per child, storing only with consent (replaces the store-wide one)."""
@@ -154,4 +167,8 @@ class PrivacyServices:
         )
 
     def purge(self, actor: str = "retention-job") -> dict[str, int]:
-        return purge(self.data, self.settings.retention, self.clock, self.emit, actor)
+        counts = purge(self.data, self.settings.retention, self.clock, self.emit, actor)
+        sealed = self.data.seal_legacy_words()  # words stored in plaintext by an older version
+        if sealed:
+            log.info("sealed %d excerpts or appeal reasons stored in plaintext before this version", sealed)
+        return counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,12 +14,17 @@ from sqlalchemy.exc import IntegrityError
 
 import childsafe.store.oversight_schema  # noqa: F401  (registers the tables on the shared metadata)
 from childsafe.audit import AuditEvent, AuditEventType, AuditLog
+from childsafe.privacy.consent import ConsentLedger, Purpose, consent_allows
 from childsafe.review.messages import appeal_message
 from childsafe.store.interfaces import DecisionEntry, DecisionLog, MessageVault
+from childsafe.store.privacy_sql import PrivacyDb, SqlConsentLedger, SqlGuardians
 from childsafe.store.schema import Base
+from childsafe.store.sealing import WordSealer, is_sealed, words_context
 from childsafe.types import ChildsafeError
 
 Clock = Callable[[], datetime]
+ConsentCheck = Callable[[str, Purpose], bool]
+"""Whether a child's data may be used for a purpose now (``PrivacyServices.allows``)."""
 
 OUTCOMES = ("confirm", "overturn", "change_category")
 MODERATOR_ROLES = frozenset({"moderator", "admin"})
@@ -72,6 +77,8 @@ class Case:
     reason: str | None
     resolved_by: str | None
     resolved_at: datetime | None
+    excerpt_erased: bool = False
+    """The excerpt was stored but cannot be read any more: the child's key was destroyed by erasure."""
 
     def overdue(self, now: datetime) -> bool:
         return self.status != "resolved" and now > self.due_at
@@ -79,10 +86,18 @@ class Case:
 
 @dataclass(frozen=True, slots=True)
 class CaseView:
-    """What a moderator sees: the case, the redacted excerpt and (if stored) the flagged message itself."""
+    """What a moderator sees: the case, the redacted excerpt and (if stored) the flagged message itself.
+
+    Without the guardian's ``human_review`` consent the child's words (excerpt, messages, appeal reason) are
+    left out and ``consent_withheld`` is set; the categories and scores remain. ``legal_override`` names the
+    legal obligation under which words are shown anyway (see :data:`LEGAL_OVERRIDES`)."""
 
     case: Case
     messages: list[dict[str, str]]
+    scores: dict[str, float] = field(default_factory=dict)
+    appeal_reason: str | None = None
+    consent_withheld: bool = False
+    legal_override: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +122,15 @@ class Appeal:
         }
 
 
-def _case(r: Any) -> Case:
+LEGAL_OVERRIDES = {
+    "mandatory_report": "a 'report' decision (suspected sexual exploitation of a child), which the operator must "
+    "assess and report to the authorities whatever the consents (e.g. 18 U.S.C. 2258A)",
+    "legal_hold": "the child's data is under an active legal hold for an incident report or a court",
+}
+"""When a moderator sees a child's words without ``human_review`` consent; every such view is audited."""
+
+
+def _case(r: Any, excerpt: str | None = None) -> Case:
     return Case(
         id=r.id,
         decision_id=r.decision_id,
@@ -118,7 +141,7 @@ def _case(r: Any) -> Case:
         category=r.category,
         age_band=r.age_band,
         action=r.action,
-        excerpt=r.excerpt,
+        excerpt=excerpt,
         app_id=r.app_id,
         child_id=r.child_id,
         conversation_id=r.conversation_id,
@@ -130,6 +153,7 @@ def _case(r: Any) -> Case:
         reason=r.reason,
         resolved_by=r.resolved_by,
         resolved_at=r.resolved_at,
+        excerpt_erased=is_sealed(r.excerpt) and excerpt is None,
     )
 
 
@@ -144,7 +168,12 @@ def severity_of(action: str, categories: list[str]) -> int:
 
 
 class ReviewService:
-    """Cases, claims, moderator views and decisions, appeals; every step is an audit event."""
+    """Cases, claims, moderator views and decisions, appeals; every step is an audit event.
+
+    A child's words (case excerpts, appeal reasons) are stored sealed under the child's key (``sealer``,
+    by default the decision log's), and consents are read where the words are used: ``human_review`` for the
+    moderator's view, ``model_improvement`` for the feedback export. ``consent`` defaults to reading the
+    ledger in this database (``consent_required`` as ``privacy.consent_required``)."""
 
     def __init__(
         self,
@@ -155,6 +184,9 @@ class ReviewService:
         *,
         settings: ReviewSettings | None = None,
         clock: Clock | None = None,
+        sealer: WordSealer | None = None,
+        consent: ConsentCheck | None = None,
+        consent_required: bool = False,
     ) -> None:
         self._engine = engine
         self._decisions = decisions
@@ -166,10 +198,22 @@ class ReviewService:
         self._cases = Base.metadata.tables["review_cases"]
         self._appeals = Base.metadata.tables["appeals"]
         self._escalations = Base.metadata.tables["escalations"]
+        self._holds = Base.metadata.tables["legal_holds"]
+        found = sealer if sealer is not None else getattr(decisions, "sealer", None)
+        if not isinstance(found, WordSealer):
+            raise ValueError("ReviewService needs a WordSealer (Store.sealer): a child's words are never stored open")
+        self._sealer = found
+        self._consent = consent if consent is not None else self._ledger_check(consent_required)
+
+    def _ledger_check(self, required: bool) -> ConsentCheck:
+        db = PrivacyDb(self._engine, self._clock)
+        ledger = ConsentLedger(SqlConsentLedger(db), SqlGuardians(db).guardian_of, self._clock)
+        return lambda child_id, purpose: consent_allows(ledger, child_id, purpose, required=required)
 
     @classmethod
     def from_store(cls, store: Any, config: object, audit: AuditLog | None = None) -> ReviewService:
         from childsafe.audit import open_audit_log
+        from childsafe.privacy.settings import privacy_settings
 
         return cls(
             store.engine,
@@ -178,7 +222,21 @@ class ReviewService:
             lambda: store.messages,
             settings=ReviewSettings.from_config(config),
             clock=store.clock,
+            sealer=store.sealer,
+            consent_required=privacy_settings(config).consent_required,
         )
+
+    def _open_words(self, rows: list[Any]) -> list[Case]:
+        """Cases with their excerpts opened (one key lookup per child)."""
+        keys: dict[str, bytes | None] = {}
+        out = []
+        for r in rows:
+            if r.child_id is not None and r.child_id not in keys:
+                keys[r.child_id] = self._sealer.child_key(r.child_id)
+            key = keys.get(r.child_id) if r.child_id is not None else None
+            context = words_context("review_cases", "excerpt", r.id)
+            out.append(_case(r, self._sealer.open(r.child_id, r.excerpt, context, key=key)))
+        return out
 
     @property
     def _messages(self) -> MessageVault | None:
@@ -195,6 +253,12 @@ class ReviewService:
         now = self._clock()
         case_id = "case_" + uuid.uuid4().hex[:20]
         category = entry.categories[0] if entry.categories else "other_unsafe"
+        excerpt = None
+        if entry.excerpt is not None:
+            key = self._sealer.key_for(entry.child_id)  # before the transaction: creating a key is a write
+            if entry.child_id is None or key is not None:  # no key: the child was erased, keep no words
+                context = words_context("review_cases", "excerpt", case_id)
+                excerpt = self._sealer.seal(entry.child_id, entry.excerpt, context, key=key)
         try:
             with self._engine.begin() as c:
                 c.execute(
@@ -209,7 +273,7 @@ class ReviewService:
                         category=category,
                         age_band=entry.age_band,
                         action=entry.action,
-                        excerpt=entry.excerpt,
+                        excerpt=excerpt,
                         app_id=entry.app_id,
                         child_id=entry.child_id,
                         conversation_id=entry.conversation_id,
@@ -256,14 +320,17 @@ class ReviewService:
         q = select(t).order_by(t.c.severity, t.c.due_at).limit(limit)
         q = q.where(t.c.status != "resolved") if status is None else q.where(t.c.status == status)
         with self._engine.connect() as c:
-            return [_case(r) for r in c.execute(q)]
+            rows = list(c.execute(q))
+        return self._open_words(rows)
 
     def get(self, case_id: str) -> Case:
+        """The case, excerpt opened (for services acting under their own duty, e.g. an incident report; a
+        moderator's view goes through :meth:`view`, which applies the consents)."""
         with self._engine.connect() as c:
             row = c.execute(select(self._cases).where(self._cases.c.id == case_id)).first()
         if row is None:
             raise ReviewError(f"no case with id {case_id!r}", 404)
-        return _case(row)
+        return self._open_words([row])[0]
 
     def claim(self, case_id: str, moderator: str) -> Case:
         """Take a case; a case claimed by someone else stays theirs (409)."""
@@ -286,24 +353,55 @@ class ReviewService:
         return case
 
     def view(self, case_id: str, user: str, role: str) -> CaseView:
-        """The minimum content for a decision, for moderators only; each view is an audit event."""
+        """The minimum content for a decision, for moderators only; each view is an audit event.
+
+        The child's words are shown only with the guardian's ``human_review`` consent in force, or under a
+        legal override (:data:`LEGAL_OVERRIDES`), which the audit event names."""
         if role not in MODERATOR_ROLES:
             raise ReviewError("only moderators can view case content", 403)
         case = self.get(case_id)
+        consented = case.child_id is None or self._consent(case.child_id, Purpose.HUMAN_REVIEW)
+        override = None if consented else self._legal_override(case)
+        decision = self._decisions.get(case.decision_id)
+        scores = dict(decision.scores) if decision is not None else {}
+        audit: dict[str, Any] = {"case_id": case_id, "decision_id": case.decision_id}
+        if not consented:
+            audit["human_review_consent"] = False
+        if not consented and override is None:
+            audit.update(messages_shown=0, words_shown=False)
+            self._audit.append(AuditEvent(AuditEventType.MODERATOR_VIEW, audit, actor=user, subject=case.child_id))
+            return CaseView(replace(case, excerpt=None), [], scores, None, consent_withheld=True)
         messages: list[dict[str, str]] = []
         if self._messages is not None and case.conversation_id:
             for m in self._messages.read(case.conversation_id):
                 if m.decision_id == case.decision_id:
                     messages.append({"role": m.role, "text": m.text})
-        self._audit.append(
-            AuditEvent(
-                AuditEventType.MODERATOR_VIEW,
-                {"case_id": case_id, "decision_id": case.decision_id, "messages_shown": len(messages)},
-                actor=user,
-                subject=case.child_id,
-            )
-        )
-        return CaseView(case, messages)
+        audit.update(messages_shown=len(messages), words_shown=True)
+        if override is not None:
+            audit["legal_override"] = override
+        self._audit.append(AuditEvent(AuditEventType.MODERATOR_VIEW, audit, actor=user, subject=case.child_id))
+        return CaseView(case, messages, scores, self._appeal_reason(case), not consented, override)
+
+    def _legal_override(self, case: Case) -> str | None:
+        if case.action == "report":
+            return "mandatory_report"
+        if case.child_id is not None:
+            h = self._holds
+            with self._engine.connect() as c:
+                held = c.execute(
+                    select(h.c.id).where(h.c.child_id == case.child_id, h.c.released_at.is_(None)).limit(1)
+                ).first()
+            if held is not None:
+                return "legal_hold"
+        return None
+
+    def _appeal_reason(self, case: Case) -> str | None:
+        if case.appeal_id is None:
+            return None
+        with self._engine.connect() as c:
+            sealed = c.execute(select(self._appeals.c.reason).where(self._appeals.c.id == case.appeal_id)).scalar()
+        context = words_context("appeals", "reason", case.appeal_id)
+        return self._sealer.open(case.child_id, sealed, context) or None
 
     def decide(
         self, case_id: str, moderator: str, outcome: str, reason: str, category: str | None = None, role: str = ""
@@ -402,13 +500,19 @@ class ReviewService:
         if case_id is None:  # a concurrent request filed it first
             return self._appeal_for(decision_id)
         now = self._clock()
+        try:  # the child's own words: sealed under the child's key like the excerpt
+            sealed = self._sealer.seal(
+                entry.child_id, reason.strip()[:1000], words_context("appeals", "reason", appeal_id)
+            )
+        except LookupError:  # the child was erased meanwhile: keep the appeal, not the words
+            sealed = ""
         with self._engine.begin() as c:
             c.execute(
                 insert(self._appeals).values(
                     id=appeal_id,
                     decision_id=decision_id,
                     requester=requester,
-                    reason=reason.strip()[:1000],
+                    reason=sealed,
                     age_band=entry.age_band,
                     case_id=case_id,
                     status="pending",
@@ -461,12 +565,21 @@ class ReviewService:
     # -- feedback ----------------------------------------------------------------------------------------
 
     def feedback_records(self) -> Iterator[dict[str, Any]]:
-        """Resolved cases as labelled examples in the shared dataset format (id, text, labels, source)."""
+        """Resolved cases as labelled examples in the shared dataset format (id, text, labels, source).
+
+        Children whose guardian has not consented to ``model_improvement`` (where consent applies) are left
+        out, as are cases whose words can no longer be read (erased)."""
         t = self._cases
         q = select(t).where(t.c.status == "resolved").order_by(t.c.resolved_at, t.c.id)
         with self._engine.connect() as c:
-            rows = [_case(r) for r in c.execute(q)]
+            rows = self._open_words(list(c.execute(q)))
+        allowed: dict[str, bool] = {}
         for case in rows:
+            if case.child_id is not None:
+                if case.child_id not in allowed:  # consent is read at export time: a withdrawal counts at once
+                    allowed[case.child_id] = self._consent(case.child_id, Purpose.MODEL_IMPROVEMENT)
+                if not allowed[case.child_id]:
+                    continue
             text = None
             if self._messages is not None and case.conversation_id:
                 text = next(

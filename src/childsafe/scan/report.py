@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from childsafe.privacy.files import open_private, write_private
 from childsafe.scan.worker import ScanSettings
 
 if TYPE_CHECKING:
@@ -79,9 +80,9 @@ def write_outputs(out: Path, results: Path, settings: ScanSettings, result: Scan
     incidents = out / "incidents"
     with (
         results.open("r", encoding="utf-8") as src,
-        (out / "manifest.jsonl").open("w", encoding="utf-8") as man,
-        (out / "remove.txt").open("w", encoding="utf-8") as rem,
-        (out / "hashes.jsonl").open("w", encoding="utf-8") as hashes,
+        open_private(out / "manifest.jsonl") as man,
+        open_private(out / "remove.txt") as rem,
+        open_private(out / "hashes.jsonl") as hashes,
     ):
         for line in src:
             rec = json.loads(line)
@@ -113,8 +114,8 @@ def write_outputs(out: Path, results: Path, settings: ScanSettings, result: Scan
                 distances.extend(m["distance"] for m in rec["matches"] if m["signal"] == "pdq")
                 incidents.mkdir(exist_ok=True)
                 name = (rec.get("hashes") or {}).get("sha256") or f"item{total}"
-                (incidents / f"{name[:32]}.json").write_text(
-                    json.dumps(incident_draft(rec, settings, scan_time), indent=2), "utf-8"
+                write_private(
+                    incidents / f"{name[:32]}.json", json.dumps(incident_draft(rec, settings, scan_time), indent=2)
                 )
     result.total = total
     result.errors = sum(errors.values())
@@ -143,8 +144,8 @@ def write_outputs(out: Path, results: Path, settings: ScanSettings, result: Scan
         "hash_lists": [hl.summary() for hl in settings.lists],
         "invalid_list_lines": {hl.name: [str(e) for e in hl.errors[:50]] for hl in settings.lists if hl.errors},
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), "utf-8")
-    (out / "summary.html").write_text(_html(summary, distances, nudity, settings), "utf-8")
+    write_private(out / "summary.json", json.dumps(summary, indent=2))
+    write_private(out / "summary.html", _html(summary, distances, nudity, settings))
 
 
 def _plot(fn: Any) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from childsafe.privacy.files import open_private, write_private
 from childsafe.scan.sources import Item, SourceOptions, check_sources, iter_items
 from childsafe.scan.worker import ItemScanner, ScanSettings
 from childsafe.types import ChildsafeError
@@ -200,8 +201,8 @@ def run_scan(
         if quarantine_dir.exists() and not quarantine_dir.is_dir():
             raise ScanUsageError(f"--quarantine {str(quarantine_dir)!r} is not a folder")
         quarantine_dir.mkdir(parents=True, exist_ok=True)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps(fp, indent=2), "utf-8")
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_private(state_file, json.dumps(fp, indent=2))  # scan files name matched items: owner-only
     done = _load_done(results) if resume else set()
 
     result = ScanResult(out_dir=out, resumed=len(done))
@@ -214,7 +215,7 @@ def run_scan(
     todo = (it for it in iter_items(srcs, walk_opts) if it.key not in done)
     batches = _batches(todo, batch_size)
     started = time.perf_counter()
-    with results.open("a", encoding="utf-8") as fh, _Progress(progress) as bar:
+    with open_private(results, append=True) as fh, _Progress(progress) as bar:
 
         def sink(records: list[dict[str, Any]]) -> None:
             for rec in records:
@@ -268,7 +269,7 @@ def _quarantine(rec: dict[str, Any], qdir: Path) -> None:
             entry["moved_to"] = None
             entry["note"] = f"could not move: {exc.strerror or exc}"
     rec["quarantine"] = entry
-    with (qdir / "quarantine.jsonl").open("a", encoding="utf-8") as fh:
+    with open_private(qdir / "quarantine.jsonl", append=True) as fh:
         fh.write(json.dumps(entry) + "\n")
 
 

@@ -28,7 +28,9 @@ from childsafe.store.interfaces import (
     UpstreamErrorLog,
     UpstreamErrorRecord,
 )
+from childsafe.store.privacy_sql import ChildKeyring, PrivacyDb
 from childsafe.store.recorder import DecisionScope, StoreEventSink, decision_scope, scoped
+from childsafe.store.sealing import WordSealer
 from childsafe.store.sql import (
     Db,
     SqlAppKeys,
@@ -93,7 +95,10 @@ class Store:
         self.apps = SqlAppKeys(db)
         self.children = SqlChildProfiles(db, Pseudonymizer(master_key))
         self.conversations = SqlConversationStates(db)
-        self.decisions = SqlDecisionLog(db)
+        keyring = ChildKeyring(PrivacyDb(engine, self.clock, lock=db.write_lock), master_key)
+        self.sealer = WordSealer(keyring, master_key)
+        """Seals a child's words (excerpts, appeal reasons) under the child's key; shared with review."""
+        self.decisions = SqlDecisionLog(db, self.sealer)
         self.upstream_errors = SqlUpstreamErrorLog(db)
         # retention 0 means "keep nothing", so the vault is off rather than writing rows that expire at once
         self.messages = (

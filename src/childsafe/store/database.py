@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def database_url(url: str | None, data_dir: str | Path) -> str:
         return url
     directory = Path(data_dir).expanduser()
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new data folder is the owner's alone
     except OSError as exc:
         raise StoreError(f"cannot create data directory {directory}: {exc.strerror}") from None
     return f"sqlite:///{(directory / SQLITE_FILE).resolve()}"
@@ -42,7 +43,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
+    # Deleted rows are overwritten with zeros, not left in free pages: an erased child's rows and wrapped key
+    # must not be recoverable from the file (the WAL is emptied after an erasure, see SqlChildData.scrub).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
+
+
+def _create_private_file(database: str | None) -> None:
+    """Create a missing SQLite file with mode 0600 before SQLite opens it.
+
+    SQLite creates a new database with the process umask (usually 0644: readable by every local user), and
+    its ``-wal`` and ``-shm`` files copy the database file's mode; created here first, all three are 0600."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create the database file {path}: {exc.strerror}") from None
+    os.close(fd)
 
 
 def create_db_engine(url: str) -> Engine:
@@ -56,6 +77,7 @@ def create_db_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False}
+        _create_private_file(parsed.database)
     else:
         kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
     try:

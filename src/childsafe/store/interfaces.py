@@ -10,7 +10,8 @@ Privacy rules every implementation keeps:
 * API keys are stored hashed; the app's own user ids are stored as keyed hashes; a child is known
   inside childsafe by a random pseudonymous id.
 * Message text is stored only when the operator turns it on, encrypted, and with an expiry; everything
-  else (decisions, escalations) holds hashes, categories and redacted excerpts.
+  else (decisions, escalations) holds hashes, categories and redacted excerpts, the excerpts sealed under
+  the child's own key (``childsafe.store.sealing``).
 """
 
 from __future__ import annotations

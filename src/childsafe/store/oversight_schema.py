@@ -55,6 +55,7 @@ class ReviewCaseRow(Base):
     age_band: Mapped[str] = mapped_column(String(10))
     action: Mapped[str] = mapped_column(String(20))
     excerpt: Mapped[str | None] = mapped_column(Text)
+    """The decision's redacted excerpt, sealed under the child's key (``childsafe.store.sealing``)."""
     app_id: Mapped[int | None] = mapped_column(Integer)
     child_id: Mapped[str | None] = mapped_column(String(40), index=True)
     conversation_id: Mapped[str | None] = mapped_column(String(80))
@@ -76,6 +77,7 @@ class AppealRow(Base):
     decision_id: Mapped[str] = mapped_column(String(64), index=True)
     requester: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
+    """The child's (or guardian's) words, sealed under the child's key (``childsafe.store.sealing``)."""
     age_band: Mapped[str] = mapped_column(String(10))
     case_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20))

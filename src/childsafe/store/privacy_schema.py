@@ -19,6 +19,9 @@ class GuardianRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     """SHA-256 of the guardian's bearer token; the token itself is shown once and never stored."""
     created_at: Mapped[datetime]
+    app_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The app (tenant) the guardian belongs to: only that app's children can be linked to them. None for a
+    guardian created by the operator (CLI) and not yet linked; the first link ties them to the child's app."""
 
 
 class GuardianChildRow(Base):

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+import childsafe.store.oversight_schema  # noqa: F401  (review_cases and appeals, sealed in place below)
 from childsafe.store.crypto import MessageCipher
 from childsafe.store.interfaces import ChildRecord, StoredMessage
 from childsafe.store.privacy_schema import (
@@ -38,7 +39,8 @@ from childsafe.store.privacy_schema import (
     LegalHoldRow,
     UsageDayRow,
 )
-from childsafe.store.schema import ChildRow, ConversationRow, DecisionRow, MessageRow, UpstreamErrorRow
+from childsafe.store.schema import Base, ChildRow, ConversationRow, DecisionRow, MessageRow, UpstreamErrorRow
+from childsafe.store.sealing import SEALED_PREFIX, WordSealer, words_context
 
 Clock = Callable[[], datetime]
 
@@ -71,6 +73,11 @@ class PrivacyDb:
         with self._lock, self.sessions.begin() as s:
             yield s
 
+    @property
+    def lock(self) -> AbstractContextManager[Any]:
+        """The write lock alone, for work that is not a transaction (an SQLite WAL checkpoint)."""
+        return self._lock
+
 
 # -- guardians ---------------------------------------------------------------------------------------
 
@@ -80,6 +87,16 @@ class GuardianRecord:
     id: str
     display_name: str
     created_at: datetime
+    app_id: int | None = None
+    """The app the guardian belongs to (None: an operator's guardian not linked to any child yet)."""
+
+
+def _guardian(row: GuardianRow) -> GuardianRecord:
+    return GuardianRecord(row.id, row.display_name, row.created_at, row.app_id)
+
+
+class GuardianOfAnotherApp(PermissionError):
+    """Linking would cross a tenant boundary: the guardian belongs to another app than the child."""
 
 
 class SqlGuardians:
@@ -88,28 +105,40 @@ class SqlGuardians:
     def __init__(self, db: PrivacyDb) -> None:
         self._db = db
 
-    def create(self, display_name: str) -> tuple[GuardianRecord, str]:
-        """A new guardian and its bearer token (returned once; only its hash is stored)."""
+    def create(self, display_name: str, app_id: int | None = None) -> tuple[GuardianRecord, str]:
+        """A new guardian of ``app_id`` and its bearer token (returned once; only its hash is stored)."""
         token = "gdn_" + secrets.token_urlsafe(32)
-        row = GuardianRow(id="gd_" + uuid.uuid4().hex, display_name=display_name, token_hash=hash_token(token))
+        row = GuardianRow(
+            id="gd_" + uuid.uuid4().hex, display_name=display_name, token_hash=hash_token(token), app_id=app_id
+        )
         row.created_at = self._db.clock()
         with self._db.write() as s:
             s.add(row)
-        return GuardianRecord(row.id, row.display_name, row.created_at), token
+        return _guardian(row), token
 
     def get(self, guardian_id: str) -> GuardianRecord | None:
         with self._db.sessions() as s:
             row = s.get(GuardianRow, guardian_id)
-            return None if row is None else GuardianRecord(row.id, row.display_name, row.created_at)
+            return None if row is None else _guardian(row)
 
     def by_token(self, token: str) -> GuardianRecord | None:
         with self._db.sessions() as s:
             row = s.scalars(select(GuardianRow).where(GuardianRow.token_hash == hash_token(token))).one_or_none()
-            return None if row is None else GuardianRecord(row.id, row.display_name, row.created_at)
+            return None if row is None else _guardian(row)
 
     def link(self, guardian_id: str, child_id: str) -> None:
-        """Make ``guardian_id`` the guardian of ``child_id`` (a child has one managing guardian)."""
+        """Make ``guardian_id`` the guardian of ``child_id`` (a child has one managing guardian).
+
+        Guardian and child must belong to the same app: otherwise one app could hand its child's consent and
+        data rights to a guardian account another app controls (:class:`GuardianOfAnotherApp`). A guardian
+        without an app (created by the operator) is tied to the app of the first child linked to them."""
         with self._db.write() as s:
+            guardian, child = s.get(GuardianRow, guardian_id), s.get(ChildRow, child_id)
+            if guardian is not None and child is not None:
+                if guardian.app_id is None:
+                    guardian.app_id = child.app_id
+                elif guardian.app_id != child.app_id:
+                    raise GuardianOfAnotherApp("this guardian belongs to another app than this child")
             existing = s.get(GuardianChildRow, child_id)
             if existing is None:
                 link = GuardianChildRow(child_id=child_id, guardian_id=guardian_id)
@@ -507,7 +536,7 @@ class HoldRecord:
         }
 
 
-def _decision_dict(r: DecisionRow) -> dict[str, Any]:
+def _decision_dict(r: DecisionRow, excerpt: str | None) -> dict[str, Any]:
     return {
         "id": r.id,
         "kind": r.kind,
@@ -518,7 +547,7 @@ def _decision_dict(r: DecisionRow) -> dict[str, Any]:
         "age_band": r.age_band,
         "role": r.role,
         "content_sha256": r.content_sha256,
-        "excerpt": r.excerpt,
+        "excerpt": excerpt,
         "conversation_id": r.conversation_id,
         "created_at": r.created_at.isoformat(),
     }
@@ -527,11 +556,29 @@ def _decision_dict(r: DecisionRow) -> dict[str, Any]:
 class SqlChildData:
     """Everything stored about one child: read for export, copy under a legal hold, erase, purge by age."""
 
-    def __init__(self, db: PrivacyDb, keyring: ChildKeyring, master_key: bytes, legacy: MessageCipher | None) -> None:
+    def __init__(
+        self,
+        db: PrivacyDb,
+        keyring: ChildKeyring,
+        master_key: bytes,
+        legacy: MessageCipher | None,
+        sealer: WordSealer | None = None,
+    ) -> None:
         self._db = db
         self._keys = keyring
         self._hold_key = derive_subkey(master_key, "legal-hold")
         self._legacy = legacy
+        self._sealer = sealer or WordSealer(keyring, master_key)
+
+    def _decisions(self, s: Session, conv_ids: list[str], child_id: str) -> list[dict[str, Any]]:
+        """The child's decisions as plain data, excerpts opened with the child's key."""
+        key = self._keys.get(child_id)
+        return [
+            _decision_dict(
+                r, self._sealer.open(r.child_id, r.excerpt, words_context("decisions", "excerpt", r.id), key=key)
+            )
+            for r in s.scalars(self._decisions_q(conv_ids, child_id))
+        ]
 
     def child(self, child_id: str) -> ChildRecord | None:
         with self._db.sessions() as s:
@@ -579,7 +626,7 @@ class SqlChildData:
             conv_ids = self.conversation_ids(s, child_id)
             convs = s.scalars(select(ConversationRow).where(ConversationRow.child_id == child_id)).all()
             messages = self._messages(s, child_id, conv_ids)
-            decisions = [_decision_dict(r) for r in s.scalars(self._decisions_q(conv_ids, child_id))]
+            decisions = self._decisions(s, conv_ids, child_id)
             return {
                 "conversations": [
                     {
@@ -615,12 +662,24 @@ class SqlChildData:
         with self._db.sessions() as s:
             conv_ids = self.conversation_ids(s, child_id)
             messages = self._messages(s, child_id, conv_ids)
-            decisions = [_decision_dict(r) for r in s.scalars(self._decisions_q(conv_ids, child_id))]
+            decisions = self._decisions(s, conv_ids, child_id)
         items: list[HeldItemRow] = []
         for d in decisions:
+            # the excerpt is the child's words: like message text, it is kept encrypted under the hold key
+            excerpt: str | None = d.pop("excerpt")
+            nonce = sealed = None
+            if excerpt is not None:
+                nonce = os.urandom(12)
+                sealed = aead.encrypt(nonce, excerpt.encode("utf-8"), hold_id.encode())
             items.append(
                 HeldItemRow(
-                    kind="decision", item_ref=d["id"], content_sha256=d["content_sha256"], record=d, created_at=now
+                    kind="decision",
+                    item_ref=d["id"],
+                    content_sha256=d["content_sha256"],
+                    record=d,
+                    nonce=nonce,
+                    ciphertext=sealed,
+                    created_at=now,
                 )
             )
         for r, text in messages:
@@ -697,7 +756,11 @@ class SqlChildData:
                     "record": it.record,
                 }
                 if it.nonce is not None and it.ciphertext is not None:
-                    item["text"] = aead.decrypt(it.nonce, it.ciphertext, hold_id.encode()).decode("utf-8")
+                    text = aead.decrypt(it.nonce, it.ciphertext, hold_id.encode()).decode("utf-8")
+                    if it.kind == "decision":
+                        item["record"] = {**(it.record or {}), "excerpt": text}
+                    else:
+                        item["text"] = text
                 out.append(item)
             return out
 
@@ -726,6 +789,56 @@ class SqlChildData:
             run("child_keys", delete(ChildKeyRow).where(ChildKeyRow.child_id == child_id))
             run("children", delete(ChildRow).where(ChildRow.id == child_id))
         return counts
+
+    def scrub(self) -> bool:
+        """After an erasure: leave no erased bytes in the database files (SQLite; a no-op elsewhere).
+
+        Every SQLite connection runs with ``secure_delete`` on (``childsafe.store.database``), so deleted rows
+        are overwritten in the pages that held them; but until a checkpoint, the write-ahead log still holds
+        page images with the deleted rows (the wrapped child key among them). A TRUNCATE checkpoint copies the
+        log into the database and empties the file. False when readers kept the checkpoint from completing
+        (the next checkpoint finishes it)."""
+        if self._db.engine.url.get_backend_name() != "sqlite":
+            return True
+        with self._db.lock, self._db.engine.connect() as c:
+            row = c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        return row is None or not row[0]
+
+    def seal_legacy_words(self, batch: int = 500) -> int:
+        """Seal, in place, excerpts and appeal reasons stored in plaintext by a version before sealing.
+
+        Run by the retention job; each run seals up to ``batch`` rows per column, so an upgrade converges
+        within a few runs without one long transaction. Returns the rows sealed."""
+        decisions = Base.metadata.tables["decisions"]
+        cases = Base.metadata.tables["review_cases"]
+        appeals = Base.metadata.tables["appeals"]
+        sealed = self._seal_column(decisions, decisions.c.excerpt, decisions.c.child_id, "decisions", batch)
+        sealed += self._seal_column(cases, cases.c.excerpt, cases.c.child_id, "review_cases", batch)
+        child_of_appeal = (
+            select(cases.c.child_id).where(cases.c.id == appeals.c.case_id).scalar_subquery().label("child_id")
+        )
+        sealed += self._seal_column(appeals, appeals.c.reason, child_of_appeal, "appeals", batch)
+        return sealed
+
+    def _seal_column(self, t: Any, col: Any, child_col: Any, name: str, batch: int) -> int:
+        q = select(t.c.id, child_col, col).where(col.is_not(None), col.not_like(SEALED_PREFIX + "%")).limit(batch)
+        with self._db.sessions() as s:
+            rows = s.execute(q).all()
+        updates: list[tuple[str, str, str | None]] = []
+        for row_id, child_id, value in rows:
+            key = self._sealer.key_for(child_id)
+            if child_id is not None and key is None:  # the child is gone: its words must not stay readable
+                updates.append((row_id, value, None if col.nullable else ""))
+                continue
+            context = words_context(name, col.name, row_id)
+            updates.append((row_id, value, self._sealer.seal(child_id, value, context, key=key)))
+        if not updates:
+            return 0
+        with self._db.write() as s:
+            for row_id, old, new in updates:
+                # only where the plaintext is unchanged: a value written meanwhile is never sealed twice
+                s.execute(update(t).where(t.c.id == row_id, col == old).values({col.name: new}))
+        return len(updates)
 
     def purge(self, cutoffs: dict[str, datetime]) -> dict[str, int]:
         """Delete rows older than each data kind's cutoff (held evidence is never touched)."""

@@ -83,7 +83,8 @@ class DecisionRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     content_sha256: Mapped[str | None] = mapped_column(String(64))
     excerpt: Mapped[str | None] = mapped_column(Text)
-    """Redacted excerpt only: raw child text never goes in this table."""
+    """Redacted excerpt only (raw child text never goes in this table), sealed under the child's key
+    (``childsafe.store.sealing``): erasure makes every copy unreadable."""
     app_id: Mapped[int | None] = mapped_column(ForeignKey("apps.id", ondelete="SET NULL"), index=True)
     child_id: Mapped[str | None] = mapped_column(ForeignKey("children.id", ondelete="SET NULL"), index=True)
     conversation_id: Mapped[str | None] = mapped_column(String(80), index=True)

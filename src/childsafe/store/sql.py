@@ -32,6 +32,7 @@ from childsafe.store.schema import (
     MessageRow,
     UpstreamErrorRow,
 )
+from childsafe.store.sealing import WordSealer, words_context
 
 Clock = Callable[[], datetime]
 ESCALATING_ACTIONS = frozenset({"escalate", "report"})
@@ -219,7 +220,7 @@ class SqlConversationStates:
         raise RuntimeError("could not save conversation state after concurrent retries")
 
 
-def _entry(row: DecisionRow) -> DecisionEntry:
+def _entry(row: DecisionRow, sealer: WordSealer) -> DecisionEntry:
     return DecisionEntry(
         id=row.id,
         kind=row.kind,
@@ -231,7 +232,7 @@ def _entry(row: DecisionRow) -> DecisionEntry:
         age_band=row.age_band,
         role=row.role,
         content_sha256=row.content_sha256,
-        excerpt=row.excerpt,
+        excerpt=sealer.open(row.child_id, row.excerpt, words_context("decisions", "excerpt", row.id)),
         app_id=row.app_id,
         child_id=row.child_id,
         conversation_id=row.conversation_id,
@@ -241,13 +242,35 @@ def _entry(row: DecisionRow) -> DecisionEntry:
 
 
 class SqlDecisionLog:
-    """Decisions (append-only) and the escalations opened by escalate/report decisions."""
+    """Decisions (append-only) and the escalations opened by escalate/report decisions.
 
-    def __init__(self, db: Db) -> None:
+    The excerpt is stored sealed (``childsafe.store.sealing``) under the child's key and opened on read: an
+    erased child's excerpts read as None."""
+
+    def __init__(self, db: Db, sealer: WordSealer) -> None:
         self._db = db
         self._engine = db.engine
         self._sessions = db.sessions
         self._clock = db.clock
+        self.sealer = sealer
+
+    def _sealed_excerpts(self, entries: Sequence[DecisionEntry]) -> dict[str, str | None]:
+        """Each entry's excerpt, sealed. Keys are looked up (or created) before the write transaction: creating
+        one inside it would be a second SQLite writer. A child erased meanwhile gets no excerpt stored."""
+        keys: dict[str, bytes | None] = {}
+        out: dict[str, str | None] = {}
+        for e in entries:
+            if e.excerpt is None:
+                out[e.id] = None
+                continue
+            if e.child_id is not None and e.child_id not in keys:
+                keys[e.child_id] = self.sealer.key_for(e.child_id)
+            key = keys.get(e.child_id) if e.child_id is not None else None
+            if e.child_id is not None and key is None:
+                out[e.id] = None
+                continue
+            out[e.id] = self.sealer.seal(e.child_id, e.excerpt, words_context("decisions", "excerpt", e.id), key=key)
+        return out
 
     def record(self, entries: Sequence[DecisionEntry]) -> None:
         """Insert new decisions in one statement (ids already stored are skipped, so replays are harmless)."""
@@ -257,6 +280,7 @@ class SqlDecisionLog:
         decisions = Base.metadata.tables["decisions"]
         escalations = Base.metadata.tables["escalations"]
         unique = list({e.id: e for e in entries}.values())
+        excerpts = self._sealed_excerpts(unique)
         with self._db.write() as c:
             existing = set(
                 c.execute(select(decisions.c.id).where(decisions.c.id.in_([e.id for e in unique]))).scalars()
@@ -278,7 +302,7 @@ class SqlDecisionLog:
                         "age_band": e.age_band,
                         "role": e.role,
                         "content_sha256": e.content_sha256,
-                        "excerpt": e.excerpt,
+                        "excerpt": excerpts[e.id],
                         "app_id": e.app_id,
                         "child_id": e.child_id,
                         "conversation_id": e.conversation_id,
@@ -310,14 +334,14 @@ class SqlDecisionLog:
     def get(self, decision_id: str) -> DecisionEntry | None:
         with self._sessions() as s:
             row = s.get(DecisionRow, decision_id)
-            return None if row is None else _entry(row)
+            return None if row is None else _entry(row, self.sealer)
 
     def recent(self, *, conversation_id: str | None = None, limit: int = 100) -> list[DecisionEntry]:
         q = select(DecisionRow).order_by(DecisionRow.created_at.desc(), DecisionRow.id).limit(limit)
         if conversation_id is not None:
             q = q.where(DecisionRow.conversation_id == conversation_id)
         with self._sessions() as s:
-            return [_entry(r) for r in s.scalars(q)]
+            return [_entry(r, self.sealer) for r in s.scalars(q)]
 
     def escalations(self, status: str = "open", limit: int = 100) -> list[EscalationRecord]:
         q = select(EscalationRow).where(EscalationRow.status == status).order_by(EscalationRow.id).limit(limit)

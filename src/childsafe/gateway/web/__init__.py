@@ -26,6 +26,7 @@ from childsafe.audit import AuditEvent, AuditEventType
 from childsafe.gateway.state import Gateway
 from childsafe.gateway.web.auth import SESSION_COOKIE, Session, Sessions, WebUsers, load_session_key
 from childsafe.gateway.web.throttle import FailedLoginAudit, LoginGuard, LoginThrottled
+from childsafe.privacy.consent import Purpose
 from childsafe.review import OUTCOMES, ReviewError
 from childsafe.store.schema import Base
 from childsafe.types import Category
@@ -370,6 +371,15 @@ def _activity(web: Web, child_id: str, days: int = 7) -> dict[str, Any]:
     return {"days": days, "total": sum(actions.values()), "actions": dict(actions), "categories": dict(categories)}
 
 
+def _activity_with_consent(request: Request, child_id: str, days: int) -> dict[str, Any] | None:
+    """Per-child activity counts are analytics: computed only with the ``analytics`` purpose in force for a
+    child held to consent (None otherwise, and the page says why)."""
+    privacy = getattr(request.app.state, "privacy", None)
+    if privacy is not None and not privacy.allows(child_id, Purpose.ANALYTICS):
+        return None
+    return _activity(_web(request), child_id, days)
+
+
 @router.get("/guardian", response_model=None)
 async def guardian_home(request: Request) -> Response:
     session = _guard(request, ("guardian",))
@@ -379,7 +389,7 @@ async def guardian_home(request: Request) -> Response:
 
     def load() -> list[dict[str, Any]]:
         kids = _guardian_children(web, session.user.guardian_id)
-        return [{**k, "activity": _activity(web, k["id"])} for k in kids]
+        return [{**k, "activity": _activity_with_consent(request, k["id"], 7)} for k in kids]
 
     children = await asyncio.to_thread(load)
     return web.render("guardian.html", request, session, children=children)
@@ -394,7 +404,7 @@ async def guardian_child(request: Request, child_id: str) -> Response:
     kids = await asyncio.to_thread(_guardian_children, web, session.user.guardian_id)
     if child_id not in {k["id"] for k in kids}:  # another family's child looks exactly like a missing one
         return web.render("error.html", request, session, 404, message="No such child in your family.")
-    activity = await asyncio.to_thread(_activity, web, child_id, 30)
+    activity = await asyncio.to_thread(_activity_with_consent, request, child_id, 30)
     child = next(k for k in kids if k["id"] == child_id)
     privacy = getattr(request.app.state, "privacy", None)
     consents: dict[str, bool] | None = None
@@ -564,6 +574,21 @@ def seed_demo(web: Web) -> dict[str, str]:
                     )
                 )
                 c.execute(insert(links).values(child_id=child.id, guardian_id=guardian_id, created_at=now))
+                consents = Base.metadata.tables.get("consent_events")
+                if consents is not None:  # the demo parent agreed to activity counts and to human review
+                    for purpose in (Purpose.ANALYTICS, Purpose.HUMAN_REVIEW):
+                        c.execute(
+                            insert(consents).values(
+                                child_id=child.id,
+                                guardian_id=guardian_id,
+                                purpose=purpose.value,
+                                granted=True,
+                                method="guardian_account",
+                                notice_version="1",
+                                child_assent=True,
+                                created_at=now,
+                            )
+                        )
     web.users.create(DEMO_GUARDIAN[0], DEMO_GUARDIAN[1], "guardian", guardian_id)
     base = {
         "kind": "input",
