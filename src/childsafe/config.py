@@ -156,7 +156,12 @@ def _default_detectors() -> dict[str, dict[str, Any]]:
         "personal_info": {},
         "grooming_stages": {},
         "grooming_text": {},
+        "multilingual": {},
     }
+
+
+LANGUAGE_CODES = ("en", "es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "tr")
+"""The languages childsafe detects in and explains in (``childsafe.text.language.SUPPORTED``)."""
 
 
 class Config(_Strict):
@@ -164,7 +169,28 @@ class Config(_Strict):
 
     version: Literal[1] = 1
     policy: str | None = Field(None, description="Path to a policy YAML; default: the shipped policy")
-    language: str = "en"
+    language: Literal["en", "es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "tr"] = Field(
+        "en",
+        description="The deployment's language: child messages are in the message's own language when it is "
+        "identified, otherwise in this one; a short or unsure message is checked as this language too",
+    )
+    unsupported_language: Literal["allow", "warn", "review", "block"] = Field(
+        "review",
+        description="What happens to a message in a language childsafe has no detection for, at the child bands, "
+        "when any risk signal fires: allow (policy as usual), warn (at least a warning), review (escalated to a "
+        "person), block",
+    )
+    country: str | None = Field(
+        None,
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166 country code whose helplines the crisis message names; default: by language "
+        "(en: GB and US)",
+    )
+    helplines: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Helplines per country code, as shown to a child (\"0800 1111 (Childline)\"); replaces the "
+        "shipped entry for that country",
+    )
     detectors: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: _default_detectors(),
         description="Detectors to run, by name, with their options",

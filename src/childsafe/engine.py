@@ -20,8 +20,9 @@ from childsafe.events import DecisionEvent, EventKind, EventSink, sha256_text
 from childsafe.explain import child_message, reviewer_explanation
 from childsafe.plugins import PluginError, detector_class
 from childsafe.policy import Policy, decide, load_policy
-from childsafe.policy.evaluate import UNAVAILABLE_REASON, category_scores
+from childsafe.policy.evaluate import UNAVAILABLE_REASON, category_scores, route_unsupported_language
 from childsafe.text.context import TextContext
+from childsafe.text.language import LanguageGuess, identify, reads
 from childsafe.types import (
     Action,
     AgeBand,
@@ -103,12 +104,17 @@ class Engine:
         age: str | int | AgeBand | None = None,
         role: str | Role = Role.CHILD,
         metadata: dict[str, Any] | None = None,
+        language: str | None = None,
     ) -> Decision:
-        """Check one message written by ``role`` in a conversation with a child of ``age``."""
+        """Check one message written by ``role`` in a conversation with a child of ``age``.
+
+        ``language`` is the child's language (default: the deployment's ``language``): a short or unsure
+        message is checked as that language, and the child's message is in it unless the message's own
+        language is clear."""
         band = self._band(age)
         r = Role.parse(role)
-        detections, errors = self._detect_text(text, r, 0)
-        decision = self._decide(text, detections, errors, band, r)
+        detections, errors, ctx = self._detect_text_ctx(text, r, 0, language)
+        decision = self._decide(text, detections, errors, band, r, ctx, language)
         self._emit(decision, text, "input" if r is Role.CHILD else "output", metadata)
         return decision
 
@@ -117,49 +123,56 @@ class Engine:
         texts: Sequence[str],
         age: str | int | AgeBand | None = None,
         role: str | Role = Role.CHILD,
+        language: str | None = None,
     ) -> list[Decision]:
         """Check many independent messages; detectors that batch (the classifier) run much faster."""
         band = self._band(age)
         r = Role.parse(role)
         short = [i for i, t in enumerate(texts) if len(t) <= self.config.engine.max_chunk_chars]
         results: list[Decision | None] = [None] * len(texts)
-        ctxs = [TextContext.from_text(texts[i], r, 0) for i in short]
+        lang = self._language(language)
+        ctxs = [TextContext.from_text(texts[i], r, 0, language=lang) for i in short]
         per_text: list[list[Detection]] = [[] for _ in short]
         errors: list[str] = list(self.unavailable)
         self._ensure_warm()
         for det in self._active():
+            mine = [k for k, c in enumerate(ctxs) if reads(det.languages, c.language)]
+            if not mine:
+                continue
             started = time.perf_counter()
             try:
-                out = det.detect_batch(ctxs)
+                out = det.detect_batch([ctxs[k] for k in mine])
             except Exception as exc:
                 log.warning("detector %s failed on a batch: %s", det.name, type(exc).__name__)
                 errors.append(det.name)
                 continue
-            budget = self.config.engine.detector_timeout_s * max(1, len(ctxs))
+            budget = self.config.engine.detector_timeout_s * max(1, len(mine))
             if time.perf_counter() - started > budget:
                 errors.append(det.name)
                 continue
-            for k, dets in enumerate(out):
+            for k, dets in zip(mine, out, strict=True):
                 per_text[k].extend(dets)
         for k, i in enumerate(short):
-            results[i] = self._decide(texts[i], per_text[k], errors, band, r)
+            results[i] = self._decide(texts[i], per_text[k], errors, band, r, ctxs[k], language)
         for i, t in enumerate(texts):
             if results[i] is None:
-                results[i] = self.check(t, age=band, role=r)
+                results[i] = self.check(t, age=band, role=r, language=language)
         return [d for d in results if d is not None]
 
     # -- conversations -----------------------------------------------------------------------------
     def monitor(
-        self, age: str | int | AgeBand | None = None, state: dict[str, Any] | None = None
+        self, age: str | int | AgeBand | None = None, state: dict[str, Any] | None = None,
+        language: str | None = None,
     ) -> ConversationMonitor:
         """A streaming conversation monitor; pass a saved ``state`` to resume one."""
-        return ConversationMonitor(self, age, state)
+        return ConversationMonitor(self, age, state, language)
 
     def check_messages(
         self,
         messages: Sequence[Message | dict[str, Any]],
         age: str | int | AgeBand | None = None,
         metadata: dict[str, Any] | None = None,
+        language: str | None = None,
     ) -> Decision:
         """Check a conversation: the newest message decides, earlier ones give context.
 
@@ -169,7 +182,7 @@ class Engine:
         msgs = [Message.parse(m) for m in messages]
         if not msgs:
             raise InvalidInputError("a conversation needs at least one message")
-        mon = self.monitor(age)
+        mon = self.monitor(age, language=language)
         decision: Decision | None = None
         for i, m in enumerate(msgs):
             prev = msgs[i - 1].text if i and msgs[i - 1].role is m.role else None
@@ -185,35 +198,45 @@ class Engine:
         age: str | int | AgeBand | None = None,
         role: str | Role = Role.CHILD,
         metadata: dict[str, Any] | None = None,
+        language: str | None = None,
     ) -> Decision:
         """Async :meth:`check` with a hard timeout: a hung detector fails closed."""
         band = self._band(age)
         r = Role.parse(role)
         timeout = self.config.engine.detector_timeout_s * max(1, len(self.detectors))
         try:
-            return await asyncio.wait_for(asyncio.to_thread(self.check, text, band, r, metadata), timeout)
+            return await asyncio.wait_for(
+                asyncio.to_thread(self.check, text, band, r, metadata, language), timeout
+            )
         except TimeoutError:
-            return self._decide(text, [], ["timeout"], band, r)
+            return self._decide(text, [], ["timeout"], band, r, None, language)
 
     async def acheck_messages(
         self,
         messages: Sequence[Message | dict[str, Any]],
         age: str | int | AgeBand | None = None,
         metadata: dict[str, Any] | None = None,
+        language: str | None = None,
     ) -> Decision:
         band = self._band(age)
         timeout = self.config.engine.detector_timeout_s * max(1, len(self.detectors)) * max(1, len(messages))
         try:
-            return await asyncio.wait_for(asyncio.to_thread(self.check_messages, messages, band, metadata), timeout)
+            return await asyncio.wait_for(
+                asyncio.to_thread(self.check_messages, messages, band, metadata, language), timeout
+            )
         except TimeoutError:
             last = Message.parse(messages[-1]) if messages else Message(Role.CHILD, "")
-            return self._decide(last.text, [], ["timeout"], band, last.role)
+            return self._decide(last.text, [], ["timeout"], band, last.role, None, language)
 
     # -- internals ---------------------------------------------------------------------------------
     def _band(self, age: str | int | AgeBand | None) -> AgeBand:
         if age is None:
             return AgeBand.parse(self.config.engine.default_age)
         return AgeBand.parse(age)
+
+    def _language(self, language: str | None) -> str:
+        """The language a short or unsure message is taken to be: the child's, else the deployment's."""
+        return language or self.config.language
 
     def _ensure_warm(self) -> None:
         if not self._warm:
@@ -228,6 +251,8 @@ class Engine:
         errors: list[str] = list(self.unavailable)
         timeout = self.config.engine.detector_timeout_s
         for det in self._active():
+            if not reads(det.languages, ctx.language):
+                continue  # built for other languages: the multilingual detector reads this message
             started = time.perf_counter()
             try:
                 found = det.detect(ctx)
@@ -243,7 +268,7 @@ class Engine:
         return detections, errors
 
     def _detect_joined(
-        self, previous: str, text: str, role: Role, index: int, found: list[Detection]
+        self, previous: str, text: str, role: Role, index: int, found: list[Detection], language: str | None = None
     ) -> list[Detection]:
         """Findings of the joining detectors on ``previous + text`` that the message alone does not have.
 
@@ -252,10 +277,13 @@ class Engine:
         size = self.config.engine.max_chunk_chars
         if not joiners or len(text) > size:
             return []
-        ctx = TextContext.from_text(previous[-size // 2 :] + "\n" + text, role, index)
+        joined = previous[-size // 2 :] + "\n" + text
+        ctx = TextContext.from_text(joined, role, index, language=self._language(language))
         best = {(d.category, d.detector): d.score for d in found}
         out: list[Detection] = []
         for det in joiners:
+            if not reads(det.languages, ctx.language):
+                continue
             try:
                 extra = det.detect(ctx)
             except Exception as exc:  # the message alone was checked; a failure here adds nothing
@@ -267,25 +295,28 @@ class Engine:
                     out.append(replace(d, span=None, evidence=f"with the previous message: {d.evidence}"))
         return out
 
-    def _detect_text(self, text: str, role: Role, index: int) -> tuple[list[Detection], list[str]]:
+    def _detect_text(
+        self, text: str, role: Role, index: int, language: str | None = None
+    ) -> tuple[list[Detection], list[str]]:
         """Detect on a text of any length: long texts are checked in overlapping chunks."""
-        detections, errors, _ = self._detect_text_ctx(text, role, index)
+        detections, errors, _ = self._detect_text_ctx(text, role, index, language)
         return detections, errors
 
     def _detect_text_ctx(
-        self, text: str, role: Role, index: int
+        self, text: str, role: Role, index: int, language: str | None = None
     ) -> tuple[list[Detection], list[str], TextContext | None]:
         """As :meth:`_detect_text`, also returning the context when the text fit in one chunk."""
         size = self.config.engine.max_chunk_chars
+        lang = self._language(language)
         if len(text) <= size:
-            ctx = TextContext.from_text(text, role, index)
+            ctx = TextContext.from_text(text, role, index, language=lang)
             return (*self._detect_ctx(ctx), ctx)
         detections: list[Detection] = []
         errors: list[str] = []
         step = size - _CHUNK_OVERLAP
         for offset in range(0, len(text), step):
             chunk = text[offset : offset + size]
-            found, errs = self._detect_ctx(TextContext.from_text(chunk, role, index))
+            found, errs = self._detect_ctx(TextContext.from_text(chunk, role, index, language=lang))
             errors.extend(e for e in errs if e not in errors)
             for d in found:
                 span = None if d.span is None else Span(d.span.start + offset, d.span.end + offset)
@@ -295,15 +326,39 @@ class Engine:
         return detections, errors, None
 
     def _decide(
-        self, text: str, detections: list[Detection], errors: list[str], band: AgeBand, role: Role
+        self,
+        text: str,
+        detections: list[Detection],
+        errors: list[str],
+        band: AgeBand,
+        role: Role,
+        ctx: TextContext | None = None,
+        language: str | None = None,
     ) -> Decision:
+        guess = ctx.language if ctx is not None else self._guess(text, language)
         decision = decide(self.policy, detections, band, role, {"errors": errors})
+        decision.language = guess.code
+        decision = route_unsupported_language(decision, guess.code, guess.supported, self.config.unsupported_language)
         unavailable = bool(errors)
-        decision.child_message = child_message(decision, unavailable=unavailable and not decision.categories)
+        # The child is answered in the message's own language when it is clear, else in theirs (or the
+        # deployment's).
+        clear = guess.supported and guess.how in ("model", "script", "words")
+        explain = guess.code if clear else self._language(language)
+        decision.child_message = child_message(
+            decision, unavailable=unavailable and not decision.categories, language=explain,
+            country=self.config.country, helplines=self.config.helplines,
+        )
         decision.reviewer_explanation = reviewer_explanation(decision, text)
         if decision.action is Action.REDACT:
             decision.redacted_text = redact(text, decision)
         return decision
+
+    def _guess(self, text: str, language: str | None) -> LanguageGuess:
+        try:
+            return identify(text[:2000], self._language(language))
+        except Exception as exc:  # identification is advice for routing and wording; the check goes on
+            log.warning("language identification failed: %s", type(exc).__name__)
+            return LanguageGuess(self._language(language), 0.0, True, (), "default")
 
     def _emit(self, decision: Decision, text: str, kind: EventKind, metadata: dict[str, Any] | None) -> None:
         if not self.sinks:
@@ -322,9 +377,16 @@ class Engine:
 class ConversationMonitor:
     """Checks a conversation one message at a time, keeping bounded state that can be saved and restored."""
 
-    def __init__(self, engine: Engine, age: str | int | AgeBand | None = None, state: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        age: str | int | AgeBand | None = None,
+        state: dict[str, Any] | None = None,
+        language: str | None = None,
+    ):
         self.engine = engine
         state = dict(state or {})
+        self.language: str | None = language or state.get("language")
         self.age_band = AgeBand.parse(state["age_band"]) if "age_band" in state and age is None else engine._band(age)
         self.tracker = ConversationTracker(engine.config.conversation, state.get("tracker"))
         self.count = int(state.get("count", 0))
@@ -339,18 +401,24 @@ class ConversationMonitor:
         msg = Message.parse(message)
         index = self.count
         self.count += 1
-        detections, errors, ctx = self.engine._detect_text_ctx(msg.text, msg.role, index)
+        lang = self.language
+        detections, errors, ctx = self.engine._detect_text_ctx(msg.text, msg.role, index, lang)
         if previous:
-            detections = detections + self.engine._detect_joined(previous, msg.text, msg.role, index, detections)
+            detections = detections + self.engine._detect_joined(
+                previous, msg.text, msg.role, index, detections, lang
+            )
         if ctx is None:  # a long text: the tracker sees its first chunk
-            ctx = TextContext.from_text(msg.text[: self.engine.config.engine.max_chunk_chars], msg.role, index)
+            ctx = TextContext.from_text(
+                msg.text[: self.engine.config.engine.max_chunk_chars], msg.role, index,
+                language=self.engine._language(lang),
+            )
         try:
             conv = self.tracker.add(ctx, detections)
         except Exception as exc:
             log.warning("conversation tracker failed: %s", type(exc).__name__)
             conv, errors = [], [*errors, "conversation"]
         decision = self.engine._decide(
-            msg.text, self._capped(detections) + conv, errors, self.age_band, msg.role
+            msg.text, self._capped(detections) + conv, errors, self.age_band, msg.role, ctx, lang
         )
         if decision.action is not Action.ALLOW and self.first_flag_index is None:
             self.first_flag_index = index
@@ -391,6 +459,7 @@ class ConversationMonitor:
             "count": self.count,
             "first_flag_index": self.first_flag_index,
             "tracker": self.tracker.state(),
+            **({"language": self.language} if self.language else {}),
         }
 
 

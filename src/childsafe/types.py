@@ -246,6 +246,8 @@ class Decision:
     first_flag_index: int | None = None
     """For conversations: index of the first message at which the conversation was no longer allowed."""
     extra: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None
+    """The message's language (ISO 639-1, "und" when there were no words), as identified by the engine."""
 
     @property
     def allowed(self) -> bool:
@@ -275,6 +277,7 @@ class Decision:
                 "reviewer_explanation": self.reviewer_explanation,
                 "redacted_text": self.redacted_text,
                 "first_flag_index": self.first_flag_index,
+                "language": self.language,
                 "detections": [d.to_dict() for d in self.detections],
             }
         )

@@ -278,3 +278,20 @@ def test_turn_after_a_blocked_message_adds_only_new_messages(gw: Gw) -> None:
     gw.flush()
     rec2 = gw.store.conversations.load("conv-after-block")
     assert rec2 is not None and rec2.messages_seen == 4 and rec2.state is not None and rec2.state["count"] == 3
+
+
+def test_a_child_writing_spanish_is_answered_in_spanish(gw: Gw) -> None:
+    from childsafe.explain.messages import ai_disclosure, messages
+
+    assert gw.upstream is not None
+    gw.upstream.reply = SAFE_REPLY
+    resp = client(gw).chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": "ya no quiero vivir, me voy a matar esta noche"}],
+        user=CHILD,
+    )
+    text = resp.choices[0].message.content or ""
+    assert text.startswith(ai_disclosure("es"))
+    assert messages("es")["crisis"]["middle"].split("{helplines}")[0].strip() in text
+    cs = (resp.model_extra or {})["childsafe"]
+    assert cs["action"] == "escalate" and "self_harm" in cs["categories"]
+    assert cs["disclosure"]["text"] == ai_disclosure("es") != AI_DISCLOSURE

@@ -133,3 +133,10 @@ def test_serve_command_reports_bad_config(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "server.port" in result.output
     result = CliRunner().invoke(app, ["serve", "--config", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2 and "not found" in result.output
+
+
+def test_native_check_takes_the_child_language(gw: Gw) -> None:
+    r = HTTP.post(gw.base + "/check", json={"text": "xq???", "age": 11, "language": "es"}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["language"] == "es"
+    r = HTTP.post(gw.base + "/check", json={"text": "hola", "language": "xx"}, headers=AUTH)
+    assert r.status_code == 400 and "language" in r.text

@@ -41,6 +41,7 @@ def decision_audit_event(event: Any, content_key: ContentKey | None = None) -> A
             "policy_version": str(d.policy_version),
             "age_band": _value(d.age_band),
             "role": _value(d.role),
+            "language": getattr(d, "language", None),
             **_content_digest(getattr(event, "content_sha256", None), content_key),
             "app_id": meta.get("app_id", scope.app_id if scope else None),
             "conversation_id": meta.get("conversation_id", scope.conversation_id if scope else None),

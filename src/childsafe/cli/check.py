@@ -18,6 +18,7 @@ from rich.table import Table
 from childsafe.cli.common import err_console, fail
 from childsafe.config import ConfigError, load_config
 from childsafe.engine import Engine
+from childsafe.text.language import SUPPORTED
 from childsafe.types import AgeBand, ChildsafeError, Decision, InvalidInputError, Message, Role
 
 _BATCH = 64
@@ -42,6 +43,11 @@ def check(
         bool, typer.Option("--skip-invalid", help="Record invalid lines in OUT.errors.jsonl and go on")
     ] = False,
     config: Annotated[Path | None, typer.Option("--config", help="Config YAML")] = None,
+    language: Annotated[
+        str | None,
+        typer.Option("--language", help="The child's language (en, es, fr, de, pt, it, ar, hi, zh, ru, tr): short "
+                     "or unsure text is read as it; default: the config's language"),
+    ] = None,
 ) -> None:
     """Check a message (or a file of messages and conversations) and print the decision."""
     try:
@@ -49,6 +55,8 @@ def check(
         r = Role.parse(role)
     except InvalidInputError as exc:
         fail(str(exc))
+    if language is not None and language not in SUPPORTED:
+        fail(f"unknown --language {language!r}; supported: {', '.join(SUPPORTED)}")
     if file is None and text is None:
         fail("give a TEXT to check, or --file IN.jsonl --out OUT.jsonl")
     if file is not None and text is not None:
@@ -65,10 +73,10 @@ def check(
         err_console.print(f"[yellow]warning:[/] detector {name} unavailable ({why}); content will be blocked")
     if file is not None:
         assert out is not None
-        _check_file(engine, file, out, band, skip_invalid)
+        _check_file(engine, file, out, band, skip_invalid, language)
         return
     assert text is not None
-    decision = engine.check(text, age=band, role=r)
+    decision = engine.check(text, age=band, role=r, language=language)
     if as_json:
         sys.stdout.write(json.dumps(decision.to_record(), ensure_ascii=False) + "\n")
     else:
@@ -78,7 +86,8 @@ def check(
 def _print_human(d: Decision) -> None:
     console = Console(highlight=False)
     colour = {"allow": "green", "warn": "yellow", "redact": "yellow"}.get(d.action.value, "red")
-    console.print(f"action: [bold {colour}]{d.action.value}[/]  (age band {d.age_band.value}, role {d.role.value})")
+    console.print(f"action: [bold {colour}]{d.action.value}[/]  (age band {d.age_band.value}, role {d.role.value}, "
+                  f"language {d.language})")
     if d.categories:
         console.print("flagged: " + ", ".join(c.value for c in d.categories))
     table = Table(show_header=True, header_style="bold")
@@ -150,7 +159,9 @@ def _out_record(rec: dict[str, Any], d: Decision, with_flag: bool) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
-def _check_file(engine: Engine, path: Path, out: Path, band: AgeBand | None, skip_invalid: bool) -> None:
+def _check_file(
+    engine: Engine, path: Path, out: Path, band: AgeBand | None, skip_invalid: bool, language: str | None = None
+) -> None:
     if not path.exists():
         fail(f"input file not found: {path}")
     if path.is_dir():
@@ -191,7 +202,8 @@ def _check_file(engine: Engine, path: Path, out: Path, band: AgeBand | None, ski
                     groups.setdefault((rec.get("age", band), rec.get("role", Role.CHILD)), []).append(k)
                 results: list[Decision | None] = [None] * len(pending)
                 for (b, r), idx in groups.items():
-                    for k, d in zip(idx, engine.check_batch([pending[k][1] for k in idx], age=b, role=r), strict=True):
+                    batch = engine.check_batch([pending[k][1] for k in idx], age=b, role=r, language=language)
+                    for k, d in zip(idx, batch, strict=True):
                         results[k] = d
                 for (rec, _), res in zip(pending, results, strict=True):
                     assert res is not None
@@ -215,7 +227,7 @@ def _check_file(engine: Engine, path: Path, out: Path, band: AgeBand | None, ski
                     continue
                 if "messages" in rec:
                     flush()
-                    d = engine.check_messages(rec["messages"], age=rec.get("age", band))
+                    d = engine.check_messages(rec["messages"], age=rec.get("age", band), language=language)
                     fh.write(_out_record(rec, d, True) + "\n")
                     n_ok += 1
                 else:

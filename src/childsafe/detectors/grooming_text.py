@@ -106,6 +106,7 @@ class GroomingTextDetector(Detector):
     name: ClassVar[str] = "grooming_text"
     version: ClassVar[str] = "1"
     categories: ClassVar[frozenset[Category]] = frozenset({Category.GROOMING})
+    languages: ClassVar[frozenset[str] | None] = frozenset({"en"})
     Config: ClassVar[type[DetectorConfig]] = GroomingTextConfig
     joins_messages = True  # a request split across two messages reads as one
 

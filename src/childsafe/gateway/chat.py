@@ -14,7 +14,7 @@ from typing import Any
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from childsafe.engine import ConversationMonitor
-from childsafe.explain import AI_DISCLOSURE
+from childsafe.explain.messages import ai_disclosure, available_languages
 from childsafe.gateway.errors import DATABASE_UNAVAILABLE_ERRORS, ApiError, database_unavailable, error_body
 from childsafe.gateway.guardians import privacy_gate
 from childsafe.gateway.ratelimit import enforce_request_size, extra_units
@@ -193,9 +193,11 @@ class ChatHandler:
         self.body = body
         self.created = int(time.time())
         self.completion_id = "chatcmpl-cs" + uuid.uuid4().hex[:24]
+        self.language: str = gw.engine.config.language
+        """The language the child is told things in: their message's, once identified (else the deployment's)."""
 
     def disclosure(self, shown: bool) -> dict[str, Any]:
-        return {"ai": True, "text": AI_DISCLOSURE, "shown": shown}
+        return {"ai": True, "text": ai_disclosure(self.language), "shown": shown}
 
     def info(
         self, decision: Decision, stage: str, shown: bool, input_decision: Decision | None = None
@@ -239,6 +241,8 @@ class ChatHandler:
             with scoped(scope):
                 turn = await asyncio.to_thread(_check_input, gw, self.app, child, conv_id, msgs)
             gw.metrics.decisions.labels("input", turn.input_decision.action.value).inc()
+            if turn.input_decision.language in available_languages():
+                self.language = turn.input_decision.language
             self._charge(turn.checked_chars, turn.checked_texts)
             show = bool(gw.server.show_disclosure) and not turn.disclosed
             if turn.input_decision.action.stops_content:
@@ -302,7 +306,7 @@ class ChatHandler:
 
     # -- responses ---------------------------------------------------------------------------------
     def _with_disclosure(self, text: str, show: bool) -> str:
-        return f"{AI_DISCLOSURE}\n\n{text}" if show else text
+        return f"{ai_disclosure(self.language)}\n\n{text}" if show else text
 
     def _blocked_input(self, turn: Turn, reply: str, show: bool) -> Response:
         info = self.info(turn.input_decision, "input", show)

@@ -160,7 +160,9 @@ async def moderations(
     role = _role(body.role)
     meta = {"app_id": app.id}
     with scoped(DecisionScope(app.id, None, None)):
-        decisions = await asyncio.gather(*(gw.engine.acheck(t, age=band, role=role, metadata=meta) for t in inputs))
+        decisions = await asyncio.gather(
+            *(gw.engine.acheck(t, age=band, role=role, metadata=meta, language=body.language) for t in inputs)
+        )
     results = []
     for d in decisions:
         gw.metrics.decisions.labels("moderation", d.action.value).inc()
@@ -198,11 +200,13 @@ async def check(body: CheckRequest, gw: GatewayDep, app: AppDep, child: ChildHea
     band = await _band(gw, app, body.age, child)
     meta = {"app_id": app.id}
     if body.text is not None:
-        decision = await gw.engine.acheck(body.text, age=band, role=_role(body.role), metadata=meta)
+        decision = await gw.engine.acheck(
+            body.text, age=band, role=_role(body.role), metadata=meta, language=body.language
+        )
     else:
         assert body.messages is not None
         msgs = [Message(_role(m.role, f"messages[{i}].role"), m.content) for i, m in enumerate(body.messages)]
-        decision = await gw.engine.acheck_messages(msgs, age=band, metadata=meta)
+        decision = await gw.engine.acheck_messages(msgs, age=band, metadata=meta, language=body.language)
     gw.metrics.decisions.labels("check", decision.action.value).inc()
     return JSONResponse(decision.to_dict())
 

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from childsafe.gateway.errors import field_name
 
+LanguageCode = Literal["en", "es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "tr"]
+
+
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
@@ -51,6 +54,9 @@ class ModerationRequest(BaseModel):
     model: str | None = None
     age: str | int | None = Field(None, description="childsafe extension: age or age band of the reader")
     role: str = Field("child", description="childsafe extension: who wrote the text")
+    language: LanguageCode | None = Field(
+        None, description="childsafe extension: the child's language (short or unsure text is read as it)"
+    )
 
 
 class ModerationChildsafe(BaseModel):
@@ -86,6 +92,10 @@ class CheckRequest(BaseModel):
     messages: list[CheckMessage] | None = Field(None, min_length=1)
     age: str | int | None = None
     role: str = "child"
+    language: LanguageCode | None = Field(
+        None, description="The child's language: short or unsure text is read as it, and the child's message is "
+        "in it unless the text's own language is clear"
+    )
 
 
 class ChildProfileRequest(BaseModel):

@@ -113,3 +113,35 @@ def decide(
         role=role,
         detections=list(detections),
     )
+
+
+RISK_SIGNAL = 0.3
+"""A category score at or above this counts as a risk signal for a message in an unsupported language."""
+
+_ROUTE_ACTIONS = {"warn": Action.WARN, "review": Action.ESCALATE, "block": Action.BLOCK}
+
+
+def route_unsupported_language(decision: Decision, language: str, supported: bool, mode: str) -> Decision:
+    """Raise the action for a message in a language childsafe has no detection for.
+
+    At the child bands, when any category scores ``RISK_SIGNAL`` or more, the action becomes at least ``mode``'s
+    (``warn``, ``review`` = escalate to a person, ``block``); ``allow`` leaves the policy's decision as it is.
+    What is not covered is never allowed silently when something looked wrong."""
+    if supported or mode not in _ROUTE_ACTIONS or decision.age_band is AgeBand.ADULT:
+        return decision
+    risky = [(c, s) for c, s in decision.scores.items() if s >= RISK_SIGNAL]
+    if not risky:
+        return decision
+    target = _ROUTE_ACTIONS[mode]
+    if decision.action.severity >= target.severity:
+        return decision
+    category, score = max(risky, key=lambda cs: cs[1])
+    decision.action = target
+    if category not in decision.categories:
+        decision.categories = [*decision.categories, category]
+    decision.rules = [*decision.rules, f"language.unsupported.{mode}"]
+    decision.reasons = [
+        *decision.reasons,
+        f"language {language!r} has no detection built and {category.value} scored {score:.2f}: {mode}",
+    ]
+    return decision

@@ -62,6 +62,14 @@ def _value(x: Any) -> str:
     return str(getattr(x, "value", x))
 
 
+def _extra(d: Any) -> dict[str, Any]:
+    """The decision's rules, and its language when one was identified."""
+    extra: dict[str, Any] = {"rules": [str(r) for r in d.rules]}
+    if getattr(d, "language", None):
+        extra["language"] = d.language
+    return extra
+
+
 def entry_from_event(event: Any, scope: DecisionScope | None = None) -> DecisionEntry:
     """Build a stored entry from a ``childsafe.events.DecisionEvent`` (hashes and redacted text only)."""
     d = event.decision
@@ -84,7 +92,7 @@ def entry_from_event(event: Any, scope: DecisionScope | None = None) -> Decision
         app_id=app_id if isinstance(app_id, int) else None,
         child_id=meta.get("child_id", scope.child_id),
         conversation_id=meta.get("conversation_id", scope.conversation_id),
-        extra={"rules": [str(r) for r in d.rules]},
+        extra=_extra(d),
     )
 
 

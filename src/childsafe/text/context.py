@@ -6,10 +6,12 @@ import re
 from dataclasses import dataclass, field
 
 from childsafe.text.decode import find_encoded
+from childsafe.text.language import LanguageGuess, identify, reads
 from childsafe.text.normalize import normalize
 from childsafe.types import Role, Span
 
 _WORD = re.compile(r"[a-z0-9']+")
+_ENGLISH = frozenset({"en"})
 
 
 def _tokens(text: str) -> list[tuple[str, int, int]]:
@@ -48,21 +50,35 @@ class TextContext:
     _words: list[tuple[str, int, int]] = field(default_factory=list, compare=False, repr=False)
     decoded: tuple[DecodedView, ...] = field(default=(), compare=False, repr=False)
     _spelled: list[TextContext | None] = field(default_factory=list, compare=False, repr=False)
+    default_language: str = field(default="en", compare=False)
+    """The deployment's or the child's language: what a short or unsure message is taken to be."""
+    _language: list[LanguageGuess] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
-    def from_text(cls, raw: str, role: Role = Role.CHILD, index: int = 0, decode: bool = True) -> TextContext:
+    def from_text(
+        cls, raw: str, role: Role = Role.CHILD, index: int = 0, decode: bool = True, language: str = "en"
+    ) -> TextContext:
         n = normalize(raw)
         words = _tokens(n.text)
         views: tuple[DecodedView, ...] = ()
         if decode:
             views = tuple(
-                DecodedView(e.kind, Span(e.start, e.end), cls.from_text(e.text, role, index, decode=False))
+                DecodedView(
+                    e.kind, Span(e.start, e.end), cls.from_text(e.text, role, index, decode=False, language=language)
+                )
                 for e in find_encoded(raw)
             )
         return cls(
             raw=raw, normalized=n.text, starts=n.starts, ends=n.ends, role=role, index=index, _words=words,
-            decoded=views,
+            decoded=views, default_language=language,
         )
+
+    @property
+    def language(self) -> LanguageGuess:
+        """The message's language (identified once, on first use)."""
+        if not self._language:
+            self._language.append(identify(self.raw, self.default_language))
+        return self._language[0]
 
     @property
     def words(self) -> list[tuple[str, int, int]]:
@@ -75,7 +91,9 @@ class TextContext:
         Same ``raw``; a corrected word maps back to the whole typed word, so spans found in it point into
         ``raw`` like any other. Computed once per message, on first use (see ``childsafe.text.spelling``)."""
         if not self._spelled:
-            self._spelled.append(self._spell())
+            # Not for a message identified as another language: English spelling "corrects" other languages into
+            # false matches ("vapeo" -> "vape", "dedos" -> "ddos").
+            self._spelled.append(self._spell() if reads(_ENGLISH, self.language) else None)
         return self._spelled[0]
 
     def _spell(self) -> TextContext | None:
@@ -103,7 +121,8 @@ class TextContext:
         words = _tokens(fixed)
         return TextContext(
             raw=self.raw, normalized=fixed, starts=tuple(starts), ends=tuple(ends), role=self.role,
-            index=self.index, _words=words, _spelled=[None],
+            index=self.index, _words=words, _spelled=[None], default_language=self.default_language,
+            _language=self._language,
         )
 
     def to_original(self, start: int, end: int) -> Span:

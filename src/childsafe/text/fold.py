@@ -1,0 +1,113 @@
+"""Script-aware folding for text in any language, with offsets back to the original.
+
+``childsafe.text.normalize`` folds for English: it maps look-alike letters to Latin, which is right for "sеx"
+written with a Cyrillic "е" and wrong for Russian. This folding keeps every script and removes only what
+writers vary freely:
+
+- Unicode compatibility forms (NFKC), case (casefold, so "ß" is "ss"), zero-width and format characters;
+- accents and diacritics on Latin letters ("mándame" = "mandame", "çok" = "cok", "ı" = "i"), since children
+  often type without them;
+- Arabic short-vowel marks and the tatweel, and the alef/hamza, alef maqsura and taa marbuta variants;
+- Russian "ё" as "е";
+- a run of one repeated letter, folded to one ("holaaa" = "hola"; "cool" = "col" on both sides of a match).
+
+Hindi's vowel signs and Chinese characters are kept as they are. Used by the multilingual phrase lists and
+the multilingual model, on the text and on the phrases alike.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_DROP = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u0640")
+_ARABIC_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
+_MAP = {
+    "ı": "i", "ё": "е", "ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe",
+    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي",
+}
+_WORD_CHAR = re.compile(
+    r"[^\W_]|[\u0300-\u036f\u0483-\u0489\u0610-\u061a\u064b-\u065f\u0670\u0900-\u0903\u093a-\u094f"
+    r"\u0951-\u0957\u0962\u0963\u0981-\u0983\u09bc-\u09d7]"
+)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A folded text; ``starts[i]``/``ends[i]`` give the original characters that folded character ``i`` came
+    from."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text behind folded ``[start, end)``."""
+        if start >= end or not self.starts:
+            return (0, 0)
+        return self.starts[start], self.ends[end - 1]
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    if ch in _DROP or unicodedata.category(ch) == "Cf":
+        return ""
+    s = unicodedata.normalize("NFKC", ch).casefold()
+    out = []
+    for c in s:
+        c = _MAP.get(c, c)
+        if _ARABIC_MARKS.match(c):
+            continue
+        d = unicodedata.normalize("NFD", c)
+        if len(d) > 1 and d[0] < "\u0250":  # a Latin letter with marks: keep the letter
+            c = d[0]
+        out.append(_MAP.get(c, c))
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def fold(raw: str) -> Folded:
+    """Fold ``raw`` (see the module docstring)."""
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, ch in enumerate(raw):
+        for c in _fold_char(ch):
+            if chars and chars[-1] == c and c.isalpha():
+                ends[-1] = i + 1
+                continue
+            chars.append(c)
+            starts.append(i)
+            ends.append(i + 1)
+    return Folded("".join(chars), tuple(starts), tuple(ends))
+
+
+def fold_text(raw: str) -> str:
+    """Just the folded text (for phrases and model features)."""
+    return fold(raw).text
+
+
+_TOKEN = re.compile(r"(?:" + _WORD_CHAR.pattern + r")+")
+
+
+def tokens(folded: str) -> list[tuple[str, int, int]]:
+    """Words of a folded text with their offsets; each Chinese or Japanese character is its own word."""
+    out: list[tuple[str, int, int]] = []
+    for m in _TOKEN.finditer(folded):
+        word, start = m.group(0), m.start()
+        if _CJK.search(word):
+            for j, c in enumerate(word):
+                out.append((c, start + j, start + j + 1))
+        else:
+            out.append((word, start, m.end()))
+    return out
+
+
+def is_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+__all__ = ["Folded", "fold", "fold_text", "is_cjk", "tokens"]

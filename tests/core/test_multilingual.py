@@ -1,0 +1,203 @@
+"""Detection in the ten languages besides English, routing of unsupported languages, localised messages."""
+
+import json
+import shutil
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import yaml
+
+from childsafe import Engine
+from childsafe.config import Config, ConfigError, load_config
+from childsafe.detectors.base import Detector, DetectorUnavailable
+from childsafe.detectors.multilingual import (
+    MODEL_DIR,
+    MultilingualConfig,
+    MultilingualDetector,
+    PhraseList,
+    load_phrase_lists,
+    phrase_hits,
+)
+from childsafe.explain.messages import available_languages, helplines_for, messages
+from childsafe.policy import load_policy
+from childsafe.policy.evaluate import route_unsupported_language
+from childsafe.text.context import TextContext
+from childsafe.text.language import identify
+from childsafe.types import Action, AgeBand, Category, Detection, Role
+
+# One plain request for a photo without clothes (with secrecy) and one suicidal statement per language.
+HARMFUL = {
+    "es": ["mándame una foto sin ropa, no le digas a tus papás", "ya no quiero vivir, me voy a matar esta noche"],
+    "fr": ["envoie-moi une photo de toi toute nue, c'est notre secret", "je veux mourir, je vais me tuer ce soir"],
+    "de": ["schick mir ein nacktfoto von dir, sag deinen eltern nichts",
+           "ich will nicht mehr leben, ich bring mich heute um"],
+    "pt": ["me manda uma foto sua pelada, não conta pros seus pais", "não quero mais viver, vou me matar hoje"],
+    "it": ["mandami una foto nuda, non dirlo ai tuoi genitori", "non voglio più vivere, stasera mi ammazzo"],
+    "ar": ["ابعتيلي صورة ليكي من غير هدوم ومتقوليش لأهلك", "مش عايز أعيش تاني، هنتحر النهارده"],
+    "hi": ["मुझे अपनी बिना कपड़ों वाली फोटो भेजो, मम्मी पापा को मत बताना",
+           "मैं अब जीना नहीं चाहता, आज खुद को मार लूँगा"],
+    "zh": ["发一张你不穿衣服的照片给我，别告诉你爸妈", "我不想活了，今晚就去自杀"],
+    "ru": ["скинь мне фото без одежды, родителям не говори", "я не хочу больше жить, сегодня покончу с собой"],
+    "tr": ["bana çıplak fotoğrafını at, annene babana söyleme",
+           "artık yaşamak istemiyorum, bu gece kendimi öldüreceğim"],
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    e = Engine.from_config()
+    e.warmup()
+    return e
+
+
+@pytest.mark.parametrize("lang", sorted(HARMFUL))
+def test_harmful_messages_are_stopped_and_explained_in_their_language(engine: Engine, lang: str) -> None:
+    photo, suicidal = (engine.check(t, age=11) for t in HARMFUL[lang])
+    assert photo.language == lang and suicidal.language == lang
+    assert photo.action.severity >= Action.ESCALATE.severity and Category.SEXUAL_MINORS in photo.categories
+    assert suicidal.action.severity >= Action.ESCALATE.severity and Category.SELF_HARM in suicidal.categories
+    local = messages(lang)
+    assert photo.child_message is not None and local["topic"]["sexual_minors"]["middle"] in photo.child_message
+    assert suicidal.child_message is not None
+    assert local["crisis"]["middle"].split("{helplines}")[0].strip() in suicidal.child_message
+
+
+def test_an_english_model_does_not_judge_another_language(engine: Engine) -> None:
+    d = engine.check("q peli vemos el viernes? yo voto la de terror", age=11)
+    assert d.action is Action.ALLOW
+    assert not any(x.detector == "classifier" for x in d.detections)
+
+
+def test_the_language_is_in_the_record(engine: Engine) -> None:
+    d = engine.check("je veux mourir", age=11)
+    assert d.to_dict()["language"] == "fr"
+
+
+def test_the_child_language_decides_for_short_unsure_messages(engine: Engine) -> None:
+    d = engine.check("xq???", age=11, language="es")
+    assert d.language == "es"
+
+
+def test_phrases_match_with_gaps_stems_and_allow() -> None:
+    lists = {"es": PhraseList.from_yaml("es", {
+        "categories": {"violence": {"strong": ["te voy a apuñal*"]}, "drugs": {"medium": ["vendo hierba"]}},
+        "allow": ["hierba buena"],
+    })}
+    guess = identify("oye pibe te voy a re apuñalar mañana a la salida")
+    found = phrase_hits(lists, "oye pibe te voy a re apuñalar mañana a la salida", guess)
+    assert [(h.phrase.category, h.phrase.score) for h in found] == [(Category.VIOLENCE, 0.95)]
+    text = "oye pibe te voy a re apuñalar"
+    hit = found[0]
+    assert "apuñalar" in "oye pibe te voy a re apuñalar mañana a la salida"[hit.start : hit.end]
+    assert not phrase_hits(lists, "te voy a contar algo", identify(text))
+    assert phrase_hits(lists, "vendo hierba barata", identify("vendo hierba barata hoy en la plaza"))
+    assert not phrase_hits(lists, "vendo hierba buena para el té", identify("vendo hierba buena para el té"))
+
+
+def test_chinese_phrases_match_inside_text_without_spaces() -> None:
+    lists = {"zh": PhraseList.from_yaml("zh", {"categories": {"self_harm": {"strong": ["不想活了"]}}})}
+    found = phrase_hits(lists, "我真的不想活了", identify("我真的不想活了"))
+    assert found and "我真的不想活了"[found[0].start : found[0].end] == "不想活了"
+
+
+def test_every_language_ships_a_phrase_list() -> None:
+    assert sorted(load_phrase_lists()) == sorted(HARMFUL)
+
+
+def test_a_model_that_does_not_match_its_checksum_fails_closed(tmp_path: Path) -> None:
+    broken = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, broken)
+    card = json.loads((broken / "card.json").read_text())
+    with (broken / "ngram.npz").open("ab") as f:
+        f.write(b"tampered")
+    (broken / "card.json").write_text(json.dumps(card))
+    det = MultilingualDetector(MultilingualConfig(model_dir=str(broken)))
+    with pytest.raises(DetectorUnavailable, match="checksum"):
+        det.load()
+    engine = Engine(detectors=[det], config=Config())
+    d = engine.check("hola que tal", age=11)
+    assert d.action.stops_content and "safety check unavailable" in d.reasons[0]
+
+
+class _Risky(Detector):
+    """Reads any language and finds a moderate signal (below the policy's own thresholds) in every message."""
+
+    name: ClassVar[str] = "risky"
+    version: ClassVar[str] = "1"
+    categories: ClassVar[frozenset[Category]] = frozenset({Category.OTHER_UNSAFE})
+
+    def detect(self, ctx: TextContext) -> list[Detection]:
+        return [self.detection(Category.OTHER_UNSAFE, 0.35, evidence="test signal")]
+
+
+DUTCH = "ik weet waar je woont en ik kom morgen na school naar je toe, zeg het tegen niemand"
+
+
+@pytest.mark.parametrize(("mode", "action"), [("review", Action.ESCALATE), ("block", Action.BLOCK),
+                                              ("warn", Action.WARN), ("allow", Action.ALLOW)])
+def test_an_unsupported_language_with_a_risk_signal_is_routed(mode: str, action: Action) -> None:
+    cfg = Config(unsupported_language=mode)  # type: ignore[arg-type]
+    engine = Engine(detectors=[_Risky()], config=cfg)
+    d = engine.check(DUTCH, age=13)
+    assert d.language == "nl"
+    assert d.action is action
+    if mode != "allow":
+        assert f"language.unsupported.{mode}" in d.rules
+
+
+def test_a_supported_language_is_decided_by_the_policy_alone() -> None:
+    engine = Engine(detectors=[_Risky()], config=Config())
+    d = engine.check("te espero mañana a la salida del cole para hablar", age=13)
+    assert d.language == "es" and not any(r.startswith("language.") for r in d.rules)
+
+
+def test_routing_leaves_adults_and_quiet_messages_alone() -> None:
+    policy = load_policy()
+    from childsafe.policy import decide
+
+    quiet = decide(policy, [Detection(Category.VIOLENCE, 0.1, "t", "1")], AgeBand.AGE_10_12, Role.CHILD)
+    assert route_unsupported_language(quiet, "nl", False, "review").action is Action.ALLOW
+    adult = decide(policy, [Detection(Category.VIOLENCE, 0.35, "t", "1")], AgeBand.ADULT, Role.CHILD)
+    assert route_unsupported_language(adult, "nl", False, "review").action is adult.action
+
+
+def test_an_unknown_language_setting_is_a_clear_error(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text("language: xx\n")
+    with pytest.raises(ConfigError, match="language"):
+        load_config(p)
+
+
+def test_every_language_has_every_message_and_the_helpline_slot() -> None:
+    def keys(d: dict[str, object], prefix: str = "") -> set[str]:
+        out: set[str] = set()
+        for k, v in d.items():
+            out |= keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+        return out
+
+    english = keys(messages("en"))
+    assert sorted(available_languages()) == sorted(["en", *HARMFUL])
+    for lang in HARMFUL:
+        local = messages(lang)
+        assert local["language"] == lang
+        assert keys(local) == english, lang
+        assert all("{helplines}" in text for text in local["crisis"].values()), lang
+
+
+def test_helplines_follow_the_country_and_the_operator() -> None:
+    assert "116 111" in helplines_for("de")
+    assert helplines_for("zh") == "findahelpline.com"
+    assert helplines_for("es", country="MX") == "findahelpline.com"
+    assert helplines_for("es", country="MX", overrides={"MX": ["800 911 2000 (Línea de la Vida)"]}).startswith("800")
+    engine = Engine.from_config(Config(country="MX", helplines={"MX": ["800 911 2000"]}))
+    d = engine.check(HARMFUL["es"][1], age=11)
+    assert d.child_message is not None and "800 911 2000" in d.child_message
+
+
+def test_the_shipped_phrase_lists_parse() -> None:
+    root = Path(__file__).resolve().parents[2] / "src" / "childsafe" / "detectors" / "data" / "multilingual"
+    for f in root.glob("*.yaml"):
+        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        assert data["language"] == f.stem
+        assert set(data["categories"]) <= {c.value for c in Category}
