@@ -181,9 +181,15 @@ class _Batcher:
 _MARKUP = re.compile(r"```[a-z0-9_+-]*|`|\*\*|__|^#{1,6}\s*\w*|(?<=\s)#{1,6}\s+\w+\s+(?=>)|(?:^|(?<=\s))>\s")
 
 
+_CODE = re.compile(r"(?<!\S)(?:\S*[=(){}\[\];<>\\$]\S*|[=(){}\[\];<>$]+)(?!\S)")
+"""A code-like token ("k=v(1)", "f(y);", "{x}", a lone "="): a few of them before a request made the model read
+the whole message as code ("k=v(1) " took a clear request about a child from report to allow)."""
+
+
 def _unmarked(text: str) -> str:
-    """The text without markdown emphasis, headings, quote marks and code fences (with their language tag)."""
-    return " ".join(_MARKUP.sub(" ", text).split())
+    """The text without markdown emphasis, headings, quote marks, code fences (with their language tag) and
+    code-like tokens."""
+    return " ".join(_CODE.sub(" ", _MARKUP.sub(" ", text)).split())
 
 
 def _skeleton(text: str) -> str:
@@ -398,15 +404,17 @@ class ClassifierDetector(Detector):
         """Texts to score for one message, and whether they are identity counterfactuals (averaged, not maxed)."""
         variants = self._identity_variants(ctx)
         if variants is not None:
-            return variants, True
+            # averaged, so the wrapper (markdown, code-like tokens) is taken off each rather than added as views
+            return [bare if (bare := _unmarked(v)).strip() else v for v in variants], True
         # The raw view guards against a normalisation that changed the words ("pics" -> "pictures", a leet
         # decode that was wrong). When only case, punctuation, apostrophes, spacing or emoji changed ("i'm" ->
         # "im"), a second forward pass scored the same (measured in docs/model-card.md) at up to twice the cost.
         views = [ctx.normalized]
         bare = _unmarked(ctx.normalized)
         if bare != ctx.normalized and bare.strip():
-            # markdown and code fences around a message ("```text ... ```", "### note > **...**") are a wrapper
-            # the model reads as a different kind of text; the message without them is scored too
+            # markdown, code fences and code-like tokens around a message ("```text ... ```", "### note > **...**",
+            # "k=v(1) ...") are a wrapper the model reads as a different kind of text; the message without them is
+            # scored too
             views.append(bare)
         spelled = ctx.spelled() if self.cfg.spelling else None
         if spelled is not None:
