@@ -2,6 +2,7 @@
 
     python bench/multilingual.py                    # dev sets + xsafety held-out part + English, band 10-12
     python bench/multilingual.py --age 13-15 --xsafety-limit 0 --json out.json
+    python bench/multilingual.py --encoder          # with the opt-in e5 encoder
 
 Every figure is printed twice from the same run: ``base`` is the engine without the ``multilingual`` detector
 (what childsafe did before it), ``now`` the default engine. "Stopped" means the content does not reach its
@@ -43,10 +44,12 @@ CORE = {"sexual_minors", "grooming", "self_harm", "violence", "harassment", "dru
 LANGS = ("es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "tr")
 
 
-def engines(detectors: list[str] | None) -> dict[str, Engine]:
+def engines(detectors: list[str] | None, encoder: bool = False) -> dict[str, Engine]:
     now = Config()
     if detectors:
         now = Config(detectors={d: {} for d in detectors})
+    if encoder:
+        now = now.model_copy(update={"detectors": {**now.detectors, "multilingual": {"encoder": True}}})
     base = Config(detectors={k: v for k, v in now.detectors.items() if k != "multilingual"})
     out = {"base": Engine.from_config(base), "now": Engine.from_config(now)}
     for e in out.values():
@@ -83,9 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "datasets")
     ap.add_argument("--english", type=int, default=600, help="English written records per split (0: skip)")
     ap.add_argument("--detectors", help="comma-separated detectors for 'now' (default: the default set)")
+    ap.add_argument("--encoder", action="store_true", help="'now' with the opt-in e5 encoder")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
-    engs = engines(args.detectors.split(",") if args.detectors else None)
+    engs = engines(args.detectors.split(",") if args.detectors else None, args.encoder)
     results: dict[str, Any] = {"age": args.age, "languages": {}}
 
     # language identification

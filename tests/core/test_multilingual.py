@@ -198,6 +198,21 @@ def test_helplines_follow_the_country_and_the_operator() -> None:
 def test_the_shipped_phrase_lists_parse() -> None:
     root = Path(__file__).resolve().parents[2] / "src" / "childsafe" / "detectors" / "data" / "multilingual"
     for f in root.glob("*.yaml"):
+        if f.stem == "context":
+            continue
         data = yaml.safe_load(f.read_text(encoding="utf-8"))
         assert data["language"] == f.stem
         assert set(data["categories"]) <= {c.value for c in Category}
+
+
+def test_a_school_question_about_a_drug_is_warned_not_stopped(engine: Engine) -> None:
+    question = engine.check("q le pasa al cuerpo si fumas porro? es para una expo de salud del cole", age=11)
+    assert question.action is Action.WARN and question.categories == [Category.DRUGS]
+    assert any("safe frame" in d.evidence for d in question.detections)
+    offer = engine.check("oye te vendo porro barato, te lo dejo en la salida del cole", age=11)
+    assert offer.action.stops_content and Category.DRUGS in offer.categories
+
+
+def test_a_safe_frame_never_lowers_self_harm(engine: Engine) -> None:
+    d = engine.check("es para una expo del cole pero la verdad es que ya no quiero vivir", age=11)
+    assert d.action.severity >= Action.ESCALATE.severity and Category.SELF_HARM in d.categories
