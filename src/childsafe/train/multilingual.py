@@ -179,17 +179,16 @@ def fit_heads(x: Any, y: npt.NDArray[np.float32], weights: npt.NDArray[np.float6
 
 
 def writer_folds(recs: list[dict[str, Any]], folds: int, seed: int) -> npt.NDArray[np.int64]:
-    """Each record's fold: the written multilingual records by batch kind (first, second, third batch: different
+    """Each record's fold: the written multilingual records by batch (first, second, third... batch: different
     writers), so a record's out-of-fold score comes from a model that never saw its writer; other records
     (English, xsafety) at random."""
     rng = np.random.default_rng(seed)
-    kinds = {"": 0, "b2": 1, "b3": 2}
     out = rng.integers(0, folds, size=len(recs))
     for i, r in enumerate(recs):
         batch = str(r.get("batch", ""))
         if batch.startswith("ml-train"):
-            kind = batch.removeprefix("ml-train").split("-")[0]  # "", "2", "3"
-            out[i] = kinds.get(f"b{kind}" if kind else "", 0) % folds
+            kind = batch.removeprefix("ml-train").split("-")[0]  # "" (the first batch), "2", "3", ...
+            out[i] = (int(kind) - 1 if kind.isdigit() else 0) % folds
     return out
 
 
@@ -243,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--c-e5", type=float, default=1.0, help="inverse L2 strength (e5 heads)")
     ap.add_argument("--fpr", type=float, default=0.01,
                     help="per category, the share of ordinary non-English training records allowed over threshold")
-    ap.add_argument("--folds", type=int, default=3,
-                    help="cross-validation folds; the written batches (by writer) are folds 0-2")
+    ap.add_argument("--folds", type=int, default=4,
+                    help="cross-validation folds; written batch k (its own writers) is fold k-1 (mod folds)")
     ap.add_argument("--gate-miss", type=float, default=0.03,
                     help="share of each category's positives the n-gram gate may leave unread by the encoder")
     ap.add_argument("--cache", type=Path, help="an .npz file caching embeddings between runs (by text hash)")
