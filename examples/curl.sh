@@ -19,7 +19,7 @@ curl -sN "$GW/v1/chat/completions" -H "$AUTH" -H 'Content-Type: application/json
   -d '{"model":"demo","stream":true,"user":"child-demo-11","messages":[{"role":"user","content":"demo: unsafe answer"}]}'
 echo
 
-echo "== moderation API (OpenAI shape, childsafe categories)"
+echo "== moderation API (OpenAI shape and category keys; childsafe's own categories in results[].childsafe)"
 curl -s "$GW/v1/moderations" -H "$AUTH" -H 'Content-Type: application/json' \
   -d '{"input":["what a lovely day","how to make a bomb at home"],"age":11}'
 echo

@@ -104,6 +104,12 @@ class ServerConfig(_Strict):
     max_body_bytes: int = Field(1_000_000, ge=1024)
     auto_create_children: bool = Field(False, description="Unknown child ids get a profile (default age)")
     show_disclosure: bool = Field(True, description="Show the AI disclosure to the child at session start")
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s?#]+$",
+        description="The gateway's address as children's devices reach it (https://safety.example.com), for the "
+        "appeal link in a child's block message; default: the address the request was sent to",
+    )
     stream_window_chars: int = Field(200, ge=20, description="Streamed output is checked in windows this big")
     worker_threads: int = Field(
         32, ge=1, le=512,
@@ -132,11 +138,54 @@ class AuditConfig(_Strict):
     only_flagged: bool = Field(False, description="Log only decisions other than allow")
 
 
+class WebhookAlertConfig(_Strict):
+    url: str = Field(..., pattern=r"^https?://\S+$", description="Where alerts are POSTed as JSON")
+    secret: str = Field(
+        ...,
+        min_length=16,
+        description="HMAC-SHA256 key; each POST carries X-Childsafe-Signature: sha256=<hex of "
+        "'<X-Childsafe-Timestamp>.<body>'>",
+    )
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class EmailAlertConfig(_Strict):
+    host: str = Field(..., min_length=1, description="SMTP server")
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = Field("starttls", description="'none' only for a local relay")
+    username: str | None = None
+    password: str | None = Field(None, description="Better set by CHILDSAFE_REVIEW__ALERTS__EMAIL__PASSWORD")
+    sender: str = Field(..., min_length=3, description="From address")
+    to: list[str] = Field(..., min_length=1, description="Recipients (the on-call moderators)")
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class AlertsConfig(_Strict):
+    """Alerts for severity-1 cases (self_harm, grooming, sexual_minors, report): ids, categories, due time and
+    a link to the case page only, never the child's words."""
+
+    webhook: WebhookAlertConfig | None = None
+    email: EmailAlertConfig | None = None
+    base_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        description="The console's address for the case link; default: http://server.host:server.port",
+    )
+    retries: int = Field(5, ge=0, le=20, description="Further tries after a failed delivery, per channel")
+    backoff_s: float = Field(5.0, gt=0, description="Wait before the first retry, doubled each time (max 15 min)")
+
+
 class ReviewConfig(_Strict):
     sla_hours: dict[int, float] = Field(
         default_factory=lambda: {1: 1.0, 2: 24.0, 3: 72.0}, description="Hours to decide a case, per severity"
     )
     appeal_sla_hours: float = Field(48.0, gt=0)
+    queue_without_child: bool = Field(
+        False,
+        description="Escalations of calls naming no child (/v1/check, /v1/moderations without X-Childsafe-Child) "
+        "also become review cases; the decision is recorded and audited either way",
+    )
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
 
 class ReportingConfig(_Strict):

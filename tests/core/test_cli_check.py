@@ -118,3 +118,38 @@ def test_config_validate(tmp_path: Path) -> None:
     bad.write_text("engine:\n  default_age: '13-15'\n  detector_timeout: 3\n")
     r = run("config", "validate", str(bad))
     assert r.returncode == 2 and "engine.detector_timeout (line 3): unknown key" in r.stderr
+
+
+def test_check_file_role_is_the_default_for_text_records(tmp_path: Path) -> None:
+    inp = tmp_path / "in.jsonl"
+    asked = "what school do you go to?"  # a contact asking a child is blocked; the child's own words are redacted
+    lines = [{"id": 1, "text": asked}, {"id": 2, "text": asked, "role": "child"}]
+    inp.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    r = run("check", "--file", str(inp), "--out", str(out), "--age", "11", "--role", "contact")
+    assert r.returncode == 0, r.stderr
+    recs = {x["id"]: x for x in map(json.loads, out.read_text().splitlines())}
+    assert recs[1]["action"] == "block" and recs[2]["action"] == "redact"
+
+
+def test_config_validate_names_a_missing_model_folder(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "conversation:\n"
+        f"  model_dir: {tmp_path / 'nowhere'}\n"
+        "detectors:\n"
+        "  lexicon: {}\n"
+        "  classifier:\n"
+        f"    model_dir: {empty}\n"
+    )
+    r = run("config", "validate", str(cfg))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "conversation.model_dir (line 2): model folder not found" in r.stderr
+    assert "detectors.classifier.model_dir (line 6): no model in" in r.stderr and "classifier.json" in r.stderr
+    from childsafe.detectors.classifier import MODELS_DIR  # the shipped model: a folder with a model is valid
+
+    cfg.write_text(f"detectors:\n  classifier:\n    model_dir: {MODELS_DIR}\n")
+    r = run("config", "validate", str(cfg))
+    assert r.returncode == 0, r.stderr

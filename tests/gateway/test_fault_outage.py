@@ -63,7 +63,8 @@ class Traffic:
     def _one(self, client: int, n: int) -> None:
         kind = n % 3
         if kind == 2:
-            r = HTTP.post(self.url + "/v1/check", json={"messages": GROOMING, "age": 11}, headers=AUTH)
+            headers = {**AUTH, "X-Childsafe-Child": CHILD}  # a child's check: queued (review.queue_without_child)
+            r = HTTP.post(self.url + "/v1/check", json={"messages": GROOMING, "age": 11}, headers=headers)
         else:
             text = "tell me about octopuses" if kind == 0 else "I want to die"
             body = {"model": "t", "user": CHILD, "messages": [{"role": "user", "content": f"{text} {client}-{n}"}]}

@@ -89,7 +89,9 @@ class Gateway:
             assert r.status_code == 200, r.text
             cs = r.json()["childsafe"]
         else:
-            r = HTTP.post(self.url + "/v1/check", json={"messages": GROOMING, "age": 11}, headers=AUTH)
+            # naming the child: a check naming none is recorded but not queued (review.queue_without_child)
+            headers = {**AUTH, "X-Childsafe-Child": CHILD}
+            r = HTTP.post(self.url + "/v1/check", json={"messages": GROOMING, "age": 11}, headers=headers)
             assert r.status_code == 200, r.text
             cs = r.json()
         assert cs["action"] in ("escalate", "report"), cs

@@ -24,11 +24,11 @@ def test_moderations_with_the_openai_client(gw: Gw) -> None:
     resp = c.moderations.create(input=["what a lovely day", "Here is how to make a bomb at home."])
     safe, unsafe = resp.results
     assert not safe.flagged and unsafe.flagged
-    cats = unsafe.model_dump()["categories"]
-    assert set(cats) >= {c.value for c in Category} and cats["dangerous"] is True and cats["drugs"] is False
-    assert unsafe.model_dump()["category_scores"]["dangerous"] > 0.5
+    assert unsafe.categories.illicit_violent is True and unsafe.categories.sexual is False
+    assert unsafe.category_scores.illicit_violent > 0.5
     extra = unsafe.model_extra or {}
     assert extra["childsafe"]["action"] == "block" and extra["childsafe"]["age_band"] == "10-12"
+    assert "dangerous" in extra["childsafe"]["categories"] and extra["childsafe"]["category_scores"]["dangerous"] > 0.5
     gw.flush()
     assert gw.store.decisions.get(extra["childsafe"]["decision_id"]) is not None
 

@@ -35,7 +35,11 @@ def register(app: typer.Typer) -> None:
 def check(
     text: Annotated[str | None, typer.Argument(help="Text to check (omit with --file)")] = None,
     age: Annotated[str | None, typer.Option("--age", help="Age in years (11) or band (10-12, adult)")] = None,
-    role: Annotated[str, typer.Option("--role", help="Who wrote it: child, contact, assistant, system")] = "child",
+    role: Annotated[
+        str,
+        typer.Option("--role", help="Who wrote it: child, contact, assistant, system (with --file: for text records "
+                     "without their own 'role')"),
+    ] = "child",
     as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable record")] = False,
     file: Annotated[Path | None, typer.Option("--file", help="JSONL input: {id, text} or {id, messages}")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="JSONL output (with --file)")] = None,
@@ -73,7 +77,7 @@ def check(
         err_console.print(f"[yellow]warning:[/] detector {name} unavailable ({why}); content will be blocked")
     if file is not None:
         assert out is not None
-        _check_file(engine, file, out, band, skip_invalid, language)
+        _check_file(engine, file, out, band, skip_invalid, language, role=r)
         return
     assert text is not None
     decision = engine.check(text, age=band, role=r, language=language)
@@ -160,8 +164,17 @@ def _out_record(rec: dict[str, Any], d: Decision, with_flag: bool) -> str:
 
 
 def _check_file(
-    engine: Engine, path: Path, out: Path, band: AgeBand | None, skip_invalid: bool, language: str | None = None
+    engine: Engine,
+    path: Path,
+    out: Path,
+    band: AgeBand | None,
+    skip_invalid: bool,
+    language: str | None = None,
+    *,
+    role: Role = Role.CHILD,
 ) -> None:
+    """Check every record of ``path`` into ``out``; ``band`` and ``role`` (the command's ``--age`` and ``--role``)
+    apply to records that do not give their own ``age`` or ``role``."""
     if not path.exists():
         fail(f"input file not found: {path}")
     if path.is_dir():
@@ -199,7 +212,7 @@ def _check_file(
                     return
                 groups: dict[tuple[AgeBand | None, Role], list[int]] = {}
                 for k, (rec, _) in enumerate(pending):
-                    groups.setdefault((rec.get("age", band), rec.get("role", Role.CHILD)), []).append(k)
+                    groups.setdefault((rec.get("age", band), rec.get("role", role)), []).append(k)
                 results: list[Decision | None] = [None] * len(pending)
                 for (b, r), idx in groups.items():
                     batch = engine.check_batch([pending[k][1] for k in idx], age=b, role=r, language=language)

@@ -32,6 +32,24 @@ def open_store(config: Path | None) -> tuple[Config, Store]:
         fail(f"config file not found: {config}")
     try:
         cfg = load_config(config)
-        return cfg, Store.from_config(cfg.store)
+        store = Store.from_config(cfg.store)
     except (ConfigError, ChildsafeError) as exc:
         fail(str(exc))
+    try:
+        _read_messages_as_the_gateway(cfg, store)
+    except BaseException:
+        store.close()
+        raise
+    return cfg, store
+
+
+def _read_messages_as_the_gateway(cfg: Config, store: Store) -> None:
+    """Swap in the per-child-key message vault the gateway writes with (``install_privacy``).
+
+    The store's own vault knows only the store-wide key, so reading a gateway's stored messages with it failed
+    (``InvalidTag``) in every command that reads them (feedback export, incident reports). The per-child vault
+    still reads rows written with the store-wide key."""
+    from childsafe.privacy.service import PrivacyServices
+
+    if store.messages is not None:
+        store.messages = PrivacyServices.from_config(cfg, store).message_vault(int(cfg.store.retention_days))

@@ -29,6 +29,7 @@ _COMMANDS = (
     "audit_cmd",
     "data_cmd",
     "report_cmd",
+    "users_cmd",
 )
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from childsafe.engine import ConversationMonitor
 from childsafe.explain.messages import ai_disclosure, available_languages
+from childsafe.gateway.appeal_link import appeal_for, with_appeal_link
 from childsafe.gateway.errors import DATABASE_UNAVAILABLE_ERRORS, ApiError, database_unavailable, error_body
 from childsafe.gateway.guardians import privacy_gate
 from childsafe.gateway.ratelimit import enforce_request_size, extra_units
@@ -187,10 +188,12 @@ def _finish_turn(gw: Gateway, turn: Turn, reply: str | None, reply_decision: Dec
 class ChatHandler:
     """The chat pipeline for one request."""
 
-    def __init__(self, gw: Gateway, app: AppRecord, body: ChatCompletionRequest) -> None:
+    def __init__(self, gw: Gateway, app: AppRecord, body: ChatCompletionRequest, request_url: str = "") -> None:
         self.gw = gw
         self.app = app
         self.body = body
+        self.public_url = gw.server.public_url or request_url
+        """Where the child's appeal link points: ``server.public_url``, else the address this request came to."""
         self.created = int(time.time())
         self.completion_id = "chatcmpl-cs" + uuid.uuid4().hex[:24]
         self.language: str = gw.engine.config.language
@@ -213,6 +216,9 @@ class ChatHandler:
             disclosure=self.disclosure(shown),
             stage="input" if stage == "input" else "output",
         ).model_dump()
+        appeal = appeal_for(decisive, self.public_url)
+        if appeal is not None:
+            info["appeal"] = appeal
         if input_decision is not None:
             info["input"] = {"action": input_decision.action.value, "decision_id": input_decision.decision_id}
             info["output"] = {"action": decision.action.value, "decision_id": decision.decision_id}
@@ -246,7 +252,7 @@ class ChatHandler:
             self._charge(turn.checked_chars, turn.checked_texts)
             show = bool(gw.server.show_disclosure) and not turn.disclosed
             if turn.input_decision.action.stops_content:
-                reply = turn.input_decision.child_message or FALLBACK_BLOCK_MESSAGE
+                reply = self._stopped(turn.input_decision)
                 # The explanation comes back as the assistant's turn in the next request's history.
                 await asyncio.to_thread(_finish_turn, gw, turn, reply, turn.input_decision, turn.disclosed or show)
                 return self._blocked_input(turn, reply, show)
@@ -307,6 +313,12 @@ class ChatHandler:
     # -- responses ---------------------------------------------------------------------------------
     def _with_disclosure(self, text: str, show: bool) -> str:
         return f"{ai_disclosure(self.language)}\n\n{text}" if show else text
+
+    def _stopped(self, decision: Decision, message: str | None = None) -> str:
+        """What the child reads instead of stopped content: the explanation (``message``, else the decision's),
+        then the link to contest the decision when the explanation invites it."""
+        text = message or decision.child_message or FALLBACK_BLOCK_MESSAGE
+        return with_appeal_link(text, decision, self.public_url)
 
     def _blocked_input(self, turn: Turn, reply: str, show: bool) -> Response:
         info = self.info(turn.input_decision, "input", show)
@@ -373,7 +385,7 @@ class ChatHandler:
         out: dict[str, Any] = {"role": "assistant"}
         # a call's arguments cannot be partly redacted and still mean anything: a redacted call is blocked
         if decision.action.stops_content or (call_text and decisions[-1].action is Action.REDACT):
-            out["content"] = self._with_disclosure(decision.child_message or FALLBACK_BLOCK_MESSAGE, show)
+            out["content"] = self._with_disclosure(self._stopped(decision), show)
             finish = "content_filter"
         else:
             delivered = _as_decided(content, decisions[0])
@@ -482,11 +494,12 @@ class ChatHandler:
             if blocked is None and (final.action.stops_content or final.action is Action.REDACT):
                 blocked = final
             if blocked is not None:
-                replacement = blocked.child_message or FALLBACK_BLOCK_MESSAGE
+                shown_decision = _most_severe([blocked, final])
+                # the link contests the decision the last chunk's childsafe object names
+                replacement = self._stopped(shown_decision, blocked.child_message)
                 sep = "\n\n" if guard.released else ""
                 yield self._sse({"content": sep + replacement}, model=model)
                 finish = "content_filter"
-                shown_decision = _most_severe([blocked, final])
             else:
                 rest = guard.release_rest()
                 if rest:

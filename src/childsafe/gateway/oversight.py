@@ -20,6 +20,8 @@ from childsafe.gateway.errors import ApiError
 from childsafe.gateway.routes import AppDep, GatewayDep
 from childsafe.gateway.state import Gateway
 from childsafe.review import ReviewError, ReviewService
+from childsafe.review.alerts import Alerter
+from childsafe.review.intake import CaseIntake
 
 
 @dataclass
@@ -29,6 +31,10 @@ class Oversight:
     review: ReviewService
     checkpoints: CheckpointShipper
     """Ships signed checkpoints to ``audit.checkpoint_dir`` (started by the app's lifespan)."""
+    intake: CaseIntake | None = None
+    """Opens review cases as escalations are stored (so due times and alerts start at the escalation)."""
+    alerter: Alerter | None = None
+    """Webhook and email alerts for severity-1 cases (``review.alerts``); None when none is configured."""
 
 
 def install_oversight(app: FastAPI, gw: Gateway) -> Oversight:
@@ -43,8 +49,15 @@ def install_oversight(app: FastAPI, gw: Gateway) -> Oversight:
     gw.closers.append(sink.close)  # queued audit events reach the chain before the store closes
     checkpoints = open_shipper(audit, gw.store.engine, gw.config)
     gw.closers.append(checkpoints.close)  # after the sink's drain: the last checkpoint covers every event
-    review = ReviewService.from_store(gw.store, gw.config, audit=audit)
-    oversight = Oversight(audit, sink, review, checkpoints)
+    server = gw.config.server
+    alerter = Alerter.from_config(gw.config.review.alerts, f"http://{server.host}:{server.port}")
+    if alerter is not None:
+        gw.closers.append(alerter.close)
+    review = ReviewService.from_store(gw.store, gw.config, audit=audit, on_urgent=alerter.notify if alerter else None)
+    intake = CaseIntake(review, gw.sink.flush)
+    gw.engine.sinks.append(intake)  # wakes on escalations: the case (and its alert) opens at once
+    gw.closers.insert(0, intake.close)  # stops before the alerter it feeds and the store it reads
+    oversight = Oversight(audit, sink, review, checkpoints, intake, alerter)
     privacy = getattr(app.state, "privacy", None)
     if privacy is not None and hasattr(privacy, "set_audit"):
         from childsafe.audit.privacy_hook import privacy_audit_hook

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from childsafe.gateway.chat import ChatHandler
 from childsafe.gateway.errors import DATABASE_UNAVAILABLE_ERRORS, LONE_SURROGATE, ApiError, database_unavailable
 from childsafe.gateway.guardians import app_age_change, audit_app_age_change
+from childsafe.gateway.openai_categories import applied_input_types, openai_categories, openai_scores
 from childsafe.gateway.ratelimit import enforce_request_size, extra_units
 from childsafe.gateway.schemas import (
     ChatCompletionRequest,
@@ -112,6 +113,7 @@ router = APIRouter(route_class=DatabaseAwareRoute)
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(
     body: ChatCompletionRequest,
+    request: Request,
     gw: GatewayDep,
     app: AppDep,
     child: ChildHeader = None,
@@ -120,7 +122,8 @@ async def chat_completions(
 ) -> Response:
     """OpenAI-compatible chat completions (streaming and not), checked on the way in and out."""
     require_text(body.model_dump())
-    return await ChatHandler(gw, app, body).run(child or body.user, conversation, age)
+    handler = ChatHandler(gw, app, body, request_url=str(request.base_url))  # the base of the appeal link
+    return await handler.run(child or body.user, conversation, age)
 
 
 def _role(value: str, param: str = "role") -> Role:
@@ -142,11 +145,26 @@ async def _band(gw: Gateway, app: AppRecord, age: str | int | None, child_ext: s
     return gw.default_band()
 
 
+async def _scope(gw: Gateway, app: AppRecord, child_ext: str | None, age: str | int | None) -> DecisionScope:
+    """Decisions of a call naming a known child (``X-Childsafe-Child``) are recorded as that child's: they reach
+    the human review queue and go with the child's erasure. A call naming no child (or an unknown one next to
+    an explicit age) is recorded without one, and opens no review case unless ``review.queue_without_child``."""
+    if not child_ext:
+        return DecisionScope(app.id, None, None)
+    try:
+        child = await gw.resolve_child(app, child_ext, None if age is None else str(age))
+    except ApiError:
+        if age is None:
+            raise
+        return DecisionScope(app.id, None, None)
+    return DecisionScope(app.id, child.id, None)
+
+
 @router.post("/v1/moderations", response_model=ModerationResponse)
 async def moderations(
     body: ModerationRequest, gw: GatewayDep, app: AppDep, child: ChildHeader = None
 ) -> ModerationResponse:
-    """OpenAI moderation shape with childsafe's categories, plus a ``childsafe`` object per result."""
+    """OpenAI moderation shape and category keys, plus a ``childsafe`` object per result with childsafe's own."""
     require_text(body.model_dump())
     inputs = [body.input] if isinstance(body.input, str) else body.input
     if not inputs:
@@ -159,22 +177,23 @@ async def moderations(
     band = await _band(gw, app, body.age, child)
     role = _role(body.role)
     meta = {"app_id": app.id}
-    with scoped(DecisionScope(app.id, None, None)):
+    with scoped(await _scope(gw, app, child, body.age)):
         decisions = await asyncio.gather(
             *(gw.engine.acheck(t, age=band, role=role, metadata=meta, language=body.language) for t in inputs)
         )
     results = []
     for d in decisions:
         gw.metrics.decisions.labels("moderation", d.action.value).inc()
-        flagged = {c for c in d.categories}
         results.append(
             ModerationResult(
                 flagged=not d.allowed,
-                categories={c.value: c in flagged for c in Category},
-                category_scores={c.value: round(float(d.scores.get(c, 0.0)), 6) for c in Category},
+                categories=openai_categories(set(d.categories)),  # the keys the openai client reads
+                category_scores=openai_scores(d.scores),
+                category_applied_input_types=applied_input_types(),
                 childsafe=ModerationChildsafe(
                     action=d.action.value,
                     categories=[c.value for c in d.categories],
+                    category_scores={c.value: round(float(d.scores.get(c, 0.0)), 6) for c in Category},
                     decision_id=d.decision_id,
                     reasons=list(d.reasons),
                     age_band=d.age_band.value,
@@ -199,14 +218,15 @@ async def check(body: CheckRequest, gw: GatewayDep, app: AppDep, child: ChildHea
     charge_checks(gw, app, texts)
     band = await _band(gw, app, body.age, child)
     meta = {"app_id": app.id}
-    if body.text is not None:
-        decision = await gw.engine.acheck(
-            body.text, age=band, role=_role(body.role), metadata=meta, language=body.language
-        )
-    else:
-        assert body.messages is not None
-        msgs = [Message(_role(m.role, f"messages[{i}].role"), m.content) for i, m in enumerate(body.messages)]
-        decision = await gw.engine.acheck_messages(msgs, age=band, metadata=meta, language=body.language)
+    with scoped(await _scope(gw, app, child, body.age)):
+        if body.text is not None:
+            decision = await gw.engine.acheck(
+                body.text, age=band, role=_role(body.role), metadata=meta, language=body.language
+            )
+        else:
+            assert body.messages is not None
+            msgs = [Message(_role(m.role, f"messages[{i}].role"), m.content) for i, m in enumerate(body.messages)]
+            decision = await gw.engine.acheck_messages(msgs, age=band, metadata=meta, language=body.language)
     gw.metrics.decisions.labels("check", decision.action.value).inc()
     return JSONResponse(decision.to_dict())
 

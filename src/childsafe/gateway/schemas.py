@@ -61,7 +61,8 @@ class ModerationRequest(BaseModel):
 
 class ModerationChildsafe(BaseModel):
     action: str
-    categories: list[str]
+    categories: list[str] = Field(description="childsafe's flagged categories (docs/taxonomy.md)")
+    category_scores: dict[str, float] = Field(description="Every childsafe category's score, 0..1")
     decision_id: str
     reasons: list[str]
     age_band: str
@@ -70,8 +71,9 @@ class ModerationChildsafe(BaseModel):
 
 class ModerationResult(BaseModel):
     flagged: bool
-    categories: dict[str, bool]
+    categories: dict[str, bool] = Field(description="OpenAI's category keys (gateway/openai_categories.py)")
     category_scores: dict[str, float]
+    category_applied_input_types: dict[str, list[str]]
     childsafe: ModerationChildsafe
 
 

@@ -88,7 +88,7 @@ def build_package(
     account: ReportedAccount,
     child_age_band: str,
     child_ref: str | None,
-    excerpts: list[dict[str, str]],
+    excerpts: list[dict[str, Any]],
     media: list[MediaEvidence],
     moderator_notes: str,
     case_id: str,
@@ -104,7 +104,7 @@ def build_package(
                 "incidentType": INCIDENT_TYPES[incident_type],
                 "incidentKind": incident_type,
                 "incidentDateTime": incident_time,
-                "incidentDateTimeDescription": "time the message was checked by childsafe",
+                "incidentDateTimeDescription": "when childsafe checked the flagged message",
             },
             "reporter": {
                 "reportingPerson": {"name": reporter.contact_name, "email": reporter.contact_email},
@@ -138,6 +138,18 @@ def build_package(
     }
 
 
+LIST_ITEMS = {
+    "userIds": "userId",
+    "screenNames": "screenName",
+    "ipCaptureEvents": "ipCaptureEvent",
+    "messages": "message",
+    "files": "file",
+    "categories": "category",
+}
+"""The element of each item of a list, by the list's element: named, not derived ("categories" is not
+"categorie" + s)."""
+
+
 def _add(parent: ET.Element, key: str, value: Any) -> None:
     if value is None:
         return
@@ -147,9 +159,11 @@ def _add(parent: ET.Element, key: str, value: Any) -> None:
             _add(node, k, v)
     elif isinstance(value, list):
         node = ET.SubElement(parent, key)
-        item = key[:-1] if key.endswith("s") else "item"
+        item = LIST_ITEMS.get(key, "item")
         for v in value:
             _add(node, item, v)
+    elif isinstance(value, bool):
+        ET.SubElement(parent, key).text = "true" if value else "false"  # xs:boolean, not Python's "True"
     else:
         ET.SubElement(parent, key).text = str(value)
 

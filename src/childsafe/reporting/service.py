@@ -28,12 +28,18 @@ from childsafe.reporting.package import (
     package_placeholders,
     to_xml,
 )
+from childsafe.reporting.schema import report_problems
 from childsafe.reporting.submit import HttpSubmissionAdapter, SubmissionAdapter, SubmissionError
 from childsafe.review import ReviewService
+from childsafe.review.explain import conversation_window
+from childsafe.review.service import Case
+from childsafe.store.interfaces import DecisionEntry, DecisionLog, MessageVault
 from childsafe.store.schema import Base
 from childsafe.types import ChildsafeError
 
 Clock = Callable[[], datetime]
+MessageSource = MessageVault | Callable[[], MessageVault | None] | None
+"""The stored messages: a vault, or a callable read at use time (the gateway swaps in a per-child vault)."""
 
 
 class ReportingError(ChildsafeError):
@@ -99,6 +105,11 @@ class Incident:
         }
 
 
+def _utc(at: datetime) -> datetime:
+    """A stored time in UTC (SQLite hands back naive datetimes that were written as UTC)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
 def _report(r: Any) -> IncidentReport:
     return IncidentReport(
         r.id,
@@ -138,10 +149,14 @@ class ReportingService:
         *,
         reporter: ReporterSettings | None = None,
         clock: Clock | None = None,
+        decisions: DecisionLog | None = None,
+        messages: MessageSource = None,
     ) -> None:
         self._engine = engine
         self._review = review
         self._audit = audit
+        self._decisions = decisions
+        self._messages_source = messages
         self._aead = AESGCM(hashlib.sha256(b"childsafe/evidence" + evidence_key).digest())
         self.reporter = reporter or ReporterSettings()
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -178,6 +193,8 @@ class ReportingService:
             key,
             reporter=ReporterSettings.from_config(config),
             clock=clock or getattr(store, "clock", None),
+            decisions=store.decisions,
+            messages=lambda: store.messages,
         )
 
     def submission_adapter(self, token: str | None = None, **kw: Any) -> HttpSubmissionAdapter:
@@ -281,11 +298,13 @@ class ReportingService:
         hold_until = now + timedelta(days=self.reporter.hold_days)
         report_id = "rpt_" + uuid.uuid4().hex[:20]
         files = [(name, data, media_evidence(name, data)) for name, data in (media or [])]
-        messages = excerpts if excerpts is not None else ([{"excerpt": case.excerpt}] if case.excerpt else [])
+        entry = self._decisions.get(case.decision_id) if self._decisions is not None else None
+        incident_time = entry.created_at if entry is not None and entry.created_at is not None else case.created_at
+        messages = excerpts if excerpts is not None else self._messages_seen(case, entry, incident_time)
         package = build_package(
             report_id=report_id,
             incident_type=incident_type,
-            incident_time=case.created_at.isoformat(),
+            incident_time=_utc(incident_time).isoformat(),
             reporter=self.reporter,
             account=account or ReportedAccount(),
             child_age_band=case.age_band,
@@ -297,8 +316,11 @@ class ReportingService:
             decision_id=case.decision_id,
             categories=[case.final_category or case.category],
         )
+        problems = report_problems(to_xml(package))
+        if problems:
+            raise ReportingError(f"the report for case {case_id} is incomplete: " + "; ".join(problems))
         evidence: list[tuple[str, bytes]] = [(f"media:{n}", d) for n, d, _ in files]
-        evidence += [("message", str(m).encode("utf-8")) for m in messages]
+        evidence += [("message", json.dumps(m, ensure_ascii=False).encode("utf-8")) for m in messages]
         try:
             with self._engine.begin() as c:
                 c.execute(
@@ -350,6 +372,29 @@ class ReportingService:
             ]
         )
         return self.get(report_id)
+
+    def _messages_seen(self, case: Case, entry: DecisionEntry | None, decided_at: datetime) -> list[dict[str, Any]]:
+        """The stored messages the moderator's case page shows (the conversation window around the flagged
+        message), each with its sender and the time it was stored; without stored messages, the decision's
+        redacted excerpt at the time of the decision.
+
+        Read under the operator's duty to report, whatever the consents (as :meth:`ReviewService.get`)."""
+        source = self._messages_source
+        vault = source() if callable(source) else source
+        stored = vault.read(case.conversation_id) if vault is not None and case.conversation_id else []
+        window = conversation_window(stored, case.decision_id)
+        if window:
+            return [
+                {"role": m.role, "sentAt": _utc(m.at).isoformat(), "flagged": m.flagged, "text": m.text}
+                for m in window
+            ]
+        if not case.excerpt:
+            return []
+        role = entry.role if entry is not None else "unknown"
+        return [
+            {"role": role, "sentAt": _utc(decided_at).isoformat(), "flagged": True, "text": case.excerpt,
+             "redacted": True}
+        ]
 
     def _record_legal_hold(self, c: Any, report_id: str, child_id: str | None, actor: str, now: datetime) -> None:
         # The privacy services' erasure honours holds in their legal_holds table, so the hold is recorded there

@@ -2,29 +2,45 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import childsafe.store.oversight_schema  # noqa: F401  (registers the tables on the shared metadata)
 from childsafe.audit import AuditEvent, AuditEventType, AuditLog
 from childsafe.privacy.consent import ConsentLedger, Purpose, consent_allows
+from childsafe.review.explain import (
+    ContextMessage,
+    Explanation,
+    conversation_window,
+    explanation_of,
+    flagged_text,
+)
 from childsafe.review.messages import appeal_message
-from childsafe.store.interfaces import DecisionEntry, DecisionLog, MessageVault
+from childsafe.store.interfaces import DecisionEntry, DecisionLog, MessageVault, StoredMessage
 from childsafe.store.privacy_sql import PrivacyDb, SqlConsentLedger, SqlGuardians
 from childsafe.store.schema import Base
 from childsafe.store.sealing import WordSealer, is_sealed, words_context
 from childsafe.types import ChildsafeError
 
+if TYPE_CHECKING:
+    from childsafe.review.queue import QueueCounts
+
+log = logging.getLogger("childsafe.review")
+
 Clock = Callable[[], datetime]
 ConsentCheck = Callable[[str, Purpose], bool]
 """Whether a child's data may be used for a purpose now (``PrivacyServices.allows``)."""
+UrgentCaseHook = Callable[["UrgentCase"], None]
+"""Called when a severity-1 case is opened from an escalation (``childsafe.review.alerts.Alerter.notify``);
+it must return at once (the alerts are sent from another thread)."""
 
 OUTCOMES = ("confirm", "overturn", "change_category")
 MODERATOR_ROLES = frozenset({"moderator", "admin"})
@@ -45,6 +61,8 @@ class ReviewSettings(BaseModel):
 
     sla_hours: dict[int, float] = Field(default_factory=lambda: {1: 1.0, 2: 24.0, 3: 72.0})
     appeal_sla_hours: float = 48.0
+    queue_without_child: bool = False
+    """Whether escalations naming no child (``/v1/check``, ``/v1/moderations`` without one) become cases."""
 
     @classmethod
     def from_config(cls, config: object) -> ReviewSettings:
@@ -85,6 +103,18 @@ class Case:
 
 
 @dataclass(frozen=True, slots=True)
+class UrgentCase:
+    """What an alert may say about a severity-1 case: ids, labels and times, never the child's words."""
+
+    case_id: str
+    categories: tuple[str, ...]
+    severity: int
+    action: str
+    opened_at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CaseView:
     """What a moderator sees: the case, the redacted excerpt and (if stored) the flagged message itself.
 
@@ -98,6 +128,11 @@ class CaseView:
     appeal_reason: str | None = None
     consent_withheld: bool = False
     legal_override: str | None = None
+    conversation: list[ContextMessage] = field(default_factory=list)
+    """The stored messages around the flagged one (empty without consent or without stored messages)."""
+    explanation: Explanation = field(default_factory=Explanation)
+    """Detectors, spans and rules behind the decision (span quotes only when the words are shown)."""
+    appeal: Appeal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +222,7 @@ class ReviewService:
         sealer: WordSealer | None = None,
         consent: ConsentCheck | None = None,
         consent_required: bool = False,
+        on_urgent: UrgentCaseHook | None = None,
     ) -> None:
         self._engine = engine
         self._decisions = decisions
@@ -204,6 +240,7 @@ class ReviewService:
             raise ValueError("ReviewService needs a WordSealer (Store.sealer): a child's words are never stored open")
         self._sealer = found
         self._consent = consent if consent is not None else self._ledger_check(consent_required)
+        self._on_urgent = on_urgent
 
     def _ledger_check(self, required: bool) -> ConsentCheck:
         db = PrivacyDb(self._engine, self._clock)
@@ -211,7 +248,9 @@ class ReviewService:
         return lambda child_id, purpose: consent_allows(ledger, child_id, purpose, required=required)
 
     @classmethod
-    def from_store(cls, store: Any, config: object, audit: AuditLog | None = None) -> ReviewService:
+    def from_store(
+        cls, store: Any, config: object, audit: AuditLog | None = None, on_urgent: UrgentCaseHook | None = None
+    ) -> ReviewService:
         from childsafe.audit import open_audit_log
         from childsafe.privacy.settings import privacy_settings
 
@@ -224,6 +263,7 @@ class ReviewService:
             clock=store.clock,
             sealer=store.sealer,
             consent_required=privacy_settings(config).consent_required,
+            on_urgent=on_urgent,
         )
 
     def _open_words(self, rows: list[Any]) -> list[Case]:
@@ -248,9 +288,17 @@ class ReviewService:
     # -- cases -------------------------------------------------------------------------------------------
 
     def _open_case(
-        self, entry: DecisionEntry, source: str, source_key: str, appeal_id: str | None, severity: int, sla_h: float
+        self,
+        entry: DecisionEntry,
+        source: str,
+        source_key: str,
+        appeal_id: str | None,
+        severity: int,
+        sla_h: float,
+        opened_at: datetime | None = None,
     ) -> str | None:
-        now = self._clock()
+        """Open a case that arose at ``opened_at`` (default now); its due time counts from then."""
+        opened = opened_at or self._clock()
         case_id = "case_" + uuid.uuid4().hex[:20]
         category = entry.categories[0] if entry.categories else "other_unsafe"
         excerpt = None
@@ -277,8 +325,8 @@ class ReviewService:
                         app_id=entry.app_id,
                         child_id=entry.child_id,
                         conversation_id=entry.conversation_id,
-                        created_at=now,
-                        due_at=now + timedelta(hours=sla_h),
+                        created_at=opened,
+                        due_at=opened + timedelta(hours=sla_h),
                     )
                 )
         except IntegrityError:
@@ -291,23 +339,43 @@ class ReviewService:
                 subject=entry.child_id,
             )
         )
+        if severity == 1 and source == "escalation" and self._on_urgent is not None:
+            urgent = UrgentCase(
+                case_id, tuple(entry.categories), severity, entry.action, opened, opened + timedelta(hours=sla_h)
+            )
+            try:
+                self._on_urgent(urgent)
+            except Exception as exc:  # an alert must never cost the case
+                log.error("could not queue the alert for case %s (%s)", case_id, type(exc).__name__)
         return case_id
 
     def import_escalations(self, limit: int = 500) -> int:
-        """Open a case for each open escalation that has none yet; returns how many were opened."""
+        """Open a case for each open escalation that has none yet; returns how many were opened.
+
+        A case's age and due time count from the decision (the escalation), not from this import: a queue
+        nobody opened for hours shows those hours as overdue. Escalations naming no child (a bare
+        ``/v1/check`` or ``/v1/moderations`` call, usually an app testing content) stay recorded and audited
+        but open no case, unless ``review.queue_without_child`` is set."""
+        esc, cases = self._escalations, self._cases
+        q = (
+            select(esc.c.decision_id)
+            .where(esc.c.status == "open")
+            .where(~exists().where(cases.c.decision_id == esc.c.decision_id, cases.c.source == "escalation"))
+            .order_by(esc.c.id)
+            .limit(limit)
+        )
+        if not self._settings.queue_without_child:
+            q = q.where(esc.c.child_id.is_not(None))
+        with self._engine.connect() as c:
+            pending = list(c.execute(q).scalars())
         opened = 0
-        for esc in self._decisions.escalations("open", limit=limit):
-            with self._engine.connect() as c:
-                exists = c.execute(
-                    select(self._cases.c.id).where(self._cases.c.source_key == f"escalation:{esc.decision_id}")
-                ).first()
-            if exists is not None:
-                continue
-            entry = self._decisions.get(esc.decision_id)
+        for decision_id in pending:
+            entry = self._decisions.get(decision_id)
             if entry is None:
                 continue
             sev = severity_of(entry.action, entry.categories)
-            if self._open_case(entry, "escalation", f"escalation:{entry.id}", None, sev, self._sla(sev)):
+            key = f"escalation:{entry.id}"
+            if self._open_case(entry, "escalation", key, None, sev, self._sla(sev), entry.created_at):
                 opened += 1
         return opened
 
@@ -322,6 +390,34 @@ class ReviewService:
         with self._engine.connect() as c:
             rows = list(c.execute(q))
         return self._open_words(rows)
+
+    def counts(self, now: datetime | None = None) -> QueueCounts:
+        """Counts over the whole queue (the page shows at most ``queue``'s limit): by status, by severity, overdue."""
+        from childsafe.review.queue import QueueCounts
+
+        t = self._cases
+        now = now or self._clock()
+        with self._engine.connect() as c:
+            by_status = {str(r[0]): int(r[1]) for r in c.execute(select(t.c.status, func.count()).group_by(t.c.status))}
+            by_severity = [
+                (int(r[0]), int(r[1]))
+                for r in c.execute(
+                    select(t.c.severity, func.count())
+                    .where(t.c.status != "resolved")
+                    .group_by(t.c.severity)
+                    .order_by(t.c.severity)
+                )
+            ]
+            overdue = c.execute(
+                select(func.count()).select_from(t).where(t.c.status != "resolved", t.c.due_at < now)
+            ).scalar_one()
+        return QueueCounts(
+            open=int(by_status.get("open", 0)),
+            claimed=int(by_status.get("claimed", 0)),
+            overdue=int(overdue),
+            resolved=int(by_status.get("resolved", 0)),
+            by_severity=tuple(by_severity),
+        )
 
     def get(self, case_id: str) -> Case:
         """The case, excerpt opened (for services acting under their own duty, e.g. an incident report; a
@@ -367,20 +463,41 @@ class ReviewService:
         audit: dict[str, Any] = {"case_id": case_id, "decision_id": case.decision_id}
         if not consented:
             audit["human_review_consent"] = False
+        appeal = self._appeal_of(case)
         if not consented and override is None:
             audit.update(messages_shown=0, words_shown=False)
             self._audit.append(AuditEvent(AuditEventType.MODERATOR_VIEW, audit, actor=user, subject=case.child_id))
-            return CaseView(replace(case, excerpt=None), [], scores, None, consent_withheld=True)
-        messages: list[dict[str, str]] = []
+            return CaseView(
+                replace(case, excerpt=None),
+                [],
+                scores,
+                None,
+                consent_withheld=True,
+                explanation=explanation_of(decision),
+                appeal=appeal,
+            )
+        stored: list[StoredMessage] = []
         if self._messages is not None and case.conversation_id:
-            for m in self._messages.read(case.conversation_id):
-                if m.decision_id == case.decision_id:
-                    messages.append({"role": m.role, "text": m.text})
-        audit.update(messages_shown=len(messages), words_shown=True)
+            stored = self._messages.read(case.conversation_id)  # decrypted here, after the consent check
+        messages = [{"role": m.role, "text": m.text} for m in stored if m.decision_id == case.decision_id]
+        explanation = explanation_of(decision, flagged_text(stored, case.decision_id))
+        spans = [f.span for f in explanation.findings if f.span is not None and f.quote is not None]
+        window = conversation_window(stored, case.decision_id, spans)
+        audit.update(messages_shown=max(len(window), len(messages)), words_shown=True)
         if override is not None:
             audit["legal_override"] = override
         self._audit.append(AuditEvent(AuditEventType.MODERATOR_VIEW, audit, actor=user, subject=case.child_id))
-        return CaseView(case, messages, scores, self._appeal_reason(case), not consented, override)
+        return CaseView(
+            case,
+            messages,
+            scores,
+            self._appeal_reason(case, appeal),
+            not consented,
+            override,
+            conversation=window,
+            explanation=explanation,
+            appeal=appeal,
+        )
 
     def _legal_override(self, case: Case) -> str | None:
         if case.action == "report":
@@ -395,12 +512,23 @@ class ReviewService:
                 return "legal_hold"
         return None
 
-    def _appeal_reason(self, case: Case) -> str | None:
-        if case.appeal_id is None:
+    def _appeal_of(self, case: Case) -> Appeal | None:
+        """The case's appeal, or for an escalation the appeal filed against the same decision (a moderator
+        deciding the escalation sees that the child contested it, and why)."""
+        if case.appeal_id is not None:
+            return self.appeal(case.appeal_id)
+        with self._engine.connect() as c:
+            row = c.execute(
+                select(self._appeals).where(self._appeals.c.decision_id == case.decision_id).limit(1)
+            ).first()
+        return None if row is None else _appeal(row)
+
+    def _appeal_reason(self, case: Case, appeal: Appeal | None) -> str | None:
+        if appeal is None:
             return None
         with self._engine.connect() as c:
-            sealed = c.execute(select(self._appeals.c.reason).where(self._appeals.c.id == case.appeal_id)).scalar()
-        context = words_context("appeals", "reason", case.appeal_id)
+            sealed = c.execute(select(self._appeals.c.reason).where(self._appeals.c.id == appeal.id)).scalar()
+        context = words_context("appeals", "reason", appeal.id)
         return self._sealer.open(case.child_id, sealed, context) or None
 
     def decide(

@@ -95,6 +95,25 @@ class WebUserRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     guardian_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+    """When an admin disabled the account (None: active). A disabled account cannot log in and has no sessions;
+    the row stays, so its name is not reused and the audit log's actor keeps meaning the same person."""
+
+
+class GuardianInvitationRow(Base):
+    """A one-time link for a guardian to set a password and so create their guardian login."""
+
+    __tablename__ = "guardian_invitations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the token in the link; the link is shown once to the admin and never stored."""
+    guardian_id: Mapped[str] = mapped_column(String(40), index=True)
+    username: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class WebSessionRow(Base):

@@ -62,11 +62,37 @@ def _value(x: Any) -> str:
     return str(getattr(x, "value", x))
 
 
+_LABEL = re.compile(r"^[A-Za-z0-9_.@:-]{1,60}$")
+_MAX_FINDINGS = 12
+
+
+def _finding(x: Any) -> dict[str, Any]:
+    """A detection for the reviewer explanation: who found what, where. Never its ``evidence``, which quotes
+    the words; a signal that is not a plain label (a plugin's free text) is left out for the same reason."""
+    span = getattr(x, "span", None)
+    signal = getattr(x, "signal", None)
+    return {
+        "detector": str(x.detector),
+        "version": str(x.detector_version),
+        "category": _value(x.category),
+        "score": round(float(x.score), 4),
+        "span": None if span is None else [int(span.start), int(span.end)],
+        "signal": signal if isinstance(signal, str) and _LABEL.match(signal) else None,
+    }
+
+
 def _extra(d: Any) -> dict[str, Any]:
-    """The decision's rules, and its language when one was identified."""
+    """The decision's rules, its language when one was identified, and the findings behind a flag (the
+    detections of flagged categories or scoring 0.3 or more, as ``reviewer_explanation`` lists them)."""
     extra: dict[str, Any] = {"rules": [str(r) for r in d.rules]}
     if getattr(d, "language", None):
         extra["language"] = d.language
+    flagged = set(getattr(d, "categories", None) or [])
+    if flagged:
+        found = [x for x in getattr(d, "detections", None) or [] if x.category in flagged or x.score >= 0.3]
+        found.sort(key=lambda x: -float(x.score))
+        if found:
+            extra["detections"] = [_finding(x) for x in found[:_MAX_FINDINGS]]
     return extra
 
 

@@ -28,6 +28,7 @@ from childsafe.gateway.web.auth import SESSION_COOKIE, Session, Sessions, WebUse
 from childsafe.gateway.web.throttle import FailedLoginAudit, LoginGuard, LoginThrottled
 from childsafe.privacy.consent import Purpose
 from childsafe.review import OUTCOMES, ReviewError
+from childsafe.review.queue import group_by_conversation, queue_row
 from childsafe.store.schema import Base
 from childsafe.types import Category
 
@@ -233,10 +234,14 @@ async def review_queue(request: Request, status: str = "") -> Response:
     if not isinstance(session, Session):
         return session
     review = _web(request).oversight.review
-    await asyncio.to_thread(review.import_escalations)
+    await asyncio.to_thread(review.import_escalations)  # normally done already by the intake, at escalation time
     cases = await asyncio.to_thread(review.queue, status or None)
     now = datetime.now(UTC)
-    return _web(request).render("queue.html", request, session, cases=cases, now=now, filter_status=status)
+    counts = await asyncio.to_thread(review.counts, now)
+    groups = group_by_conversation(cases, now)
+    return _web(request).render(
+        "queue.html", request, session, cases=cases, groups=groups, counts=counts, now=now, filter_status=status
+    )
 
 
 @router.get("/review/cases/{case_id}", response_model=None)
@@ -255,6 +260,7 @@ async def case_page(request: Request, case_id: str) -> Response:
         session,
         view=view,
         case=view.case,
+        row=queue_row(view.case, datetime.now(UTC)),
         outcomes=OUTCOMES,
         categories=[c.value for c in Category],
         now=datetime.now(UTC),
@@ -638,6 +644,9 @@ def install_web(app: FastAPI, gw: Gateway, oversight: Oversight) -> Web:
     app.state.web = web
     gw.closers.append(web.close_logins)
     app.include_router(router)
+    from childsafe.gateway.web.admin import install_accounts
+
+    install_accounts(app, web)  # /admin/users and guardian invitations (imports this module's helpers)
     if getattr(gw.config.server, "demo", False):
         links = seed_demo(web)
         accounts = ", ".join(f"{u}/{p}" for u, p, _ in DEMO_ACCOUNTS) + f", {DEMO_GUARDIAN[0]}/{DEMO_GUARDIAN[1]}"
