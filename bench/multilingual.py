@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from childsafe import Engine  # noqa: E402
 from childsafe.config import Config  # noqa: E402
 from childsafe.text.language import identify  # noqa: E402
-from childsafe.train.multilingual import load_xsafety, read_jsonl  # noqa: E402
+from childsafe.train.data import read_jsonl  # noqa: E402
+from childsafe.train.multilingual import load_xsafety  # noqa: E402
 from childsafe.types import Action  # noqa: E402
 
 CORE = {"sexual_minors", "grooming", "self_harm", "violence", "harassment", "drugs", "personal_info"}

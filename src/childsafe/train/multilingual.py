@@ -22,7 +22,6 @@ ordinary non-English training messages above it under ``--fpr``). Nothing is tun
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import random
@@ -45,21 +44,15 @@ from childsafe.detectors.multilingual import (
 )
 from childsafe.text.fold import fold_text
 from childsafe.text.language import identify
+from childsafe.train.data import WRITTEN_DIR, load_written, read_jsonl
 
 SEED = 11
 MODEL_VERSION = "2026.12.1"
 ML_DIR = Path("data/multilingual")
-WRITTEN_DIR = Path("data/written")
 ENGLISH_CAP = 4000
 POS_WEIGHT = 3.0
 XSAFETY_HOLDOUT = 5
 """xsafety items whose parallel id is divisible by this are held out for the benchmark (all languages)."""
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def load_split(split: str, folder: Path = ML_DIR) -> list[dict[str, Any]]:
@@ -98,9 +91,7 @@ def load_xsafety(shared: Path, split: str) -> list[dict[str, Any]]:
 
 
 def english_records(rng: random.Random, cap: int = ENGLISH_CAP) -> list[dict[str, Any]]:
-    recs: list[dict[str, Any]] = []
-    for f in sorted(WRITTEN_DIR.glob("w*.jsonl")):
-        recs.extend(r for r in read_jsonl(f) if r.get("split") == "train")
+    recs = [r for r in load_written(WRITTEN_DIR) if r.get("split") == "train"]
     rng.shuffle(recs)
     return [{**r, "lang": "en"} for r in recs[:cap]]
 
