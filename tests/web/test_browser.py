@@ -95,7 +95,7 @@ def test_guardian_withdraws_consent_and_erases_in_chromium(site: Site, page) -> 
     shot(page, "6-guardian-home")
     page.locator(f"a[href='/guardian/children/{site.child_id}']").click()
     assert page.inner_text("#consent-analytics") == "yes"
-    page.get_by_role("button", name="Withdraw consent for analytics").click()
+    page.get_by_role("button", name="Withdraw consent for activity counts").click()
     page.wait_for_selector("#notice")
     assert page.inner_text("#consent-analytics") == "no" and page.inner_text("#consent-safety_checking") == "yes"
     shot(page, "7-consent-withdrawn")

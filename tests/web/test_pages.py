@@ -94,10 +94,10 @@ def test_guardian_sees_only_own_children_and_no_message_text(site: Site) -> None
     site.app.state.web.users.create("parent-a", "parent-a-pass", "guardian", "gdn_a")
     parent = login(site, "parent-a", "parent-a-pass")
     home = parent.get("/guardian")
-    assert home.status_code == 200 and "escalate: 1" in home.text
-    assert "photos" not in home.text and other.id not in home.text
+    assert home.status_code == 200 and "Last 7 days: 1 messages checked" in home.text
+    assert "keep it secret" not in home.text and other.id not in home.text
     own = parent.get(f"/guardian/children/{site.child_id}")
-    assert own.status_code == 200 and "grooming: 1" in own.text and "photos" not in own.text
+    assert own.status_code == 200 and "Grooming signs" in own.text and "keep it secret" not in own.text
     assert parent.get(f"/guardian/children/{other.id}").status_code == 404
     assert parent.get("/review").status_code == 403
 

@@ -32,6 +32,30 @@ class Purpose(StrEnum):
 
 REQUIRED_PURPOSE = Purpose.SAFETY_CHECKING
 
+# One line per purpose, in a parent's words: what saying yes allows (shown next to each consent switch).
+PURPOSE_HELP: dict[Purpose, tuple[str, str]] = {
+    Purpose.SAFETY_CHECKING: (
+        "Safety checks",
+        "Check your child's messages and the assistant's answers for anything harmful. Needed to use the service.",
+    ),
+    Purpose.CONVERSATION_STORAGE: (
+        "Keep conversations",
+        "Keep the text of conversations, encrypted and for a limited time, so a reviewer can see the context.",
+    ),
+    Purpose.HUMAN_REVIEW: (
+        "Human review",
+        "Let a trained safety reviewer read a message that was flagged, to decide what to do about it.",
+    ),
+    Purpose.ANALYTICS: (
+        "Activity counts",
+        "Count what the safety checks did, so you can see the numbers and charts on this page.",
+    ),
+    Purpose.MODEL_IMPROVEMENT: (
+        "Improve the checks",
+        "Use flagged examples from your child's conversations to make the safety checks better.",
+    ),
+}
+
 
 class ConsentMethod(StrEnum):
     """How the guardian's consent was verified (COPPA-style verifiable parental consent methods)."""

@@ -10,7 +10,6 @@ import ipaddress
 import json
 import logging
 import secrets
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from childsafe.audit import AuditEvent, AuditEventType
 from childsafe.gateway.state import Gateway
@@ -386,48 +385,6 @@ def _activity_with_consent(request: Request, child_id: str, days: int) -> dict[s
     return _activity(_web(request), child_id, days)
 
 
-@router.get("/guardian", response_model=None)
-async def guardian_home(request: Request) -> Response:
-    session = _guard(request, ("guardian",))
-    if not isinstance(session, Session):
-        return session
-    web = _web(request)
-
-    def load() -> list[dict[str, Any]]:
-        kids = _guardian_children(web, session.user.guardian_id)
-        return [{**k, "activity": _activity_with_consent(request, k["id"], 7)} for k in kids]
-
-    children = await asyncio.to_thread(load)
-    return web.render("guardian.html", request, session, children=children)
-
-
-@router.get("/guardian/children/{child_id}", response_model=None)
-async def guardian_child(request: Request, child_id: str) -> Response:
-    session = _guard(request, ("guardian",))
-    if not isinstance(session, Session):
-        return session
-    web = _web(request)
-    kids = await asyncio.to_thread(_guardian_children, web, session.user.guardian_id)
-    if child_id not in {k["id"] for k in kids}:  # another family's child looks exactly like a missing one
-        return web.render("error.html", request, session, 404, message="No such child in your family.")
-    activity = await asyncio.to_thread(_activity_with_consent, request, child_id, 30)
-    child = next(k for k in kids if k["id"] == child_id)
-    privacy = getattr(request.app.state, "privacy", None)
-    consents: dict[str, bool] | None = None
-    if privacy is not None:
-        state = await asyncio.to_thread(privacy.consent.state, child_id)
-        consents = dict(state.to_dict()["purposes"])
-    return web.render(
-        "guardian_child.html",
-        request,
-        session,
-        child=child,
-        activity=activity,
-        consents=consents,
-        notice=request.query_params.get("notice"),
-    )
-
-
 async def _own_child(request: Request, child_id: str) -> tuple[Session, dict[str, Any], Any] | Response:
     """The guardian's session, the child (if theirs) and the privacy services, for the data-rights actions."""
     session = _guard(request, ("guardian",))
@@ -442,31 +399,6 @@ async def _own_child(request: Request, child_id: str) -> tuple[Session, dict[str
     if privacy is None:
         return web.render("error.html", request, session, 501, message="Privacy services are not enabled.")
     return session, child, privacy
-
-
-@router.post("/guardian/children/{child_id}/consent/{purpose}/withdraw", response_model=None)
-async def guardian_withdraw(request: Request, child_id: str, purpose: str) -> Response:
-    own = await _own_child(request, child_id)
-    if isinstance(own, Response):
-        return own
-    session, child, privacy = own
-    if not _csrf_ok(session, await _form(request)):
-        return _web(request).render("error.html", request, session, 403, message="Invalid form token.")
-    try:
-        await asyncio.to_thread(
-            privacy.consent.record,
-            child_id,
-            child["age_band"],
-            purpose,
-            False,
-            guardian_id=session.user.guardian_id,
-            method="guardian_account",
-        )
-    except Exception as exc:  # InvalidInputError for an unknown purpose
-        return _web(request).render("error.html", request, session, 400, message=str(exc))
-    return RedirectResponse(
-        f"/guardian/children/{quote(child_id)}?notice=" + quote(f"Consent for {purpose} withdrawn."), status_code=303
-    )
 
 
 @router.get("/guardian/children/{child_id}/export", response_model=None)
@@ -554,7 +486,7 @@ async def appeal_status(request: Request, appeal_id: str) -> Response:
 
 def seed_demo(web: Web) -> dict[str, str]:
     """Demo accounts, a guardian linked to the demo child, an escalated case and a blocked decision to appeal."""
-    from childsafe.gateway.demo import DEMO_CHILD, DEMO_KEY
+    from childsafe.gateway.demo import DEMO_KEY
     from childsafe.store import DecisionEntry
 
     store = web.gw.store
@@ -563,38 +495,10 @@ def seed_demo(web: Web) -> dict[str, str]:
     app = store.apps.by_key(DEMO_KEY)
     if app is None:
         return {}
-    # A child of its own for the guardian pages: linking the chat demo child to a guardian would put it under
-    # the privacy consent gate and the scripted chat demo would then refuse it.
-    demo_child = store.children.get(app.id, DEMO_CHILD)
-    child = store.children.get_or_create(app.id, "child-demo-family", demo_child.age_band if demo_child else "10-12")
-    guardians = Base.metadata.tables.get("guardians")
-    links = Base.metadata.tables.get("guardian_children")
-    guardian_id = "gdn_demo"
-    if guardians is not None and links is not None:
-        with store.engine.begin() as c:
-            if c.execute(select(guardians.c.id).where(guardians.c.id == guardian_id)).first() is None:
-                now = datetime.now(UTC)
-                c.execute(
-                    insert(guardians).values(
-                        id=guardian_id, display_name="Demo parent", token_hash=uuid.uuid4().hex, created_at=now
-                    )
-                )
-                c.execute(insert(links).values(child_id=child.id, guardian_id=guardian_id, created_at=now))
-                consents = Base.metadata.tables.get("consent_events")
-                if consents is not None:  # the demo parent agreed to activity counts and to human review
-                    for purpose in (Purpose.ANALYTICS, Purpose.HUMAN_REVIEW):
-                        c.execute(
-                            insert(consents).values(
-                                child_id=child.id,
-                                guardian_id=guardian_id,
-                                purpose=purpose.value,
-                                granted=True,
-                                method="guardian_account",
-                                notice_version="1",
-                                child_assent=True,
-                                created_at=now,
-                            )
-                        )
+    from childsafe.gateway.web.guardian import seed_demo_family
+
+    # The demo parent is linked to the chat demo child: what is typed in the chat demo shows on /guardian.
+    child, guardian_id = seed_demo_family(store, app.id)
     web.users.create(DEMO_GUARDIAN[0], DEMO_GUARDIAN[1], "guardian", guardian_id)
     base = {
         "kind": "input",
@@ -647,6 +551,9 @@ def install_web(app: FastAPI, gw: Gateway, oversight: Oversight) -> Web:
     from childsafe.gateway.web.admin import install_accounts
 
     install_accounts(app, web)  # /admin/users and guardian invitations (imports this module's helpers)
+    from childsafe.gateway.web.guardian import install_guardian_pages
+
+    install_guardian_pages(app)  # /guardian: events, trend charts, consents, time limits
     if getattr(gw.config.server, "demo", False):
         links = seed_demo(web)
         accounts = ", ".join(f"{u}/{p}" for u, p, _ in DEMO_ACCOUNTS) + f", {DEMO_GUARDIAN[0]}/{DEMO_GUARDIAN[1]}"
