@@ -9,6 +9,7 @@ import typer
 
 from childsafe.cli.common import fail
 from childsafe.config import Config, ConfigError, _line_of, load_config, parse_yaml
+from childsafe.config_reference import render_reference
 from childsafe.policy import load_policy
 
 config_app = typer.Typer(help="Validate and show configuration.", no_args_is_help=True)
@@ -92,3 +93,9 @@ def show(file: Annotated[Path | None, typer.Argument(help="Config YAML (default:
     except ConfigError as exc:
         fail(str(exc))
     typer.echo(cfg.model_dump_json(indent=2))
+
+
+@config_app.command("reference")
+def reference() -> None:
+    """Print the Markdown reference of every config key (type, default, description): docs/configuration.md."""
+    typer.echo(render_reference(), nl=False)
