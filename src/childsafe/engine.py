@@ -161,7 +161,9 @@ class Engine:
 
     # -- conversations -----------------------------------------------------------------------------
     def monitor(
-        self, age: str | int | AgeBand | None = None, state: dict[str, Any] | None = None,
+        self,
+        age: str | int | AgeBand | None = None,
+        state: dict[str, Any] | None = None,
         language: str | None = None,
     ) -> ConversationMonitor:
         """A streaming conversation monitor; pass a saved ``state`` to resume one."""
@@ -205,9 +207,7 @@ class Engine:
         r = Role.parse(role)
         timeout = self.config.engine.detector_timeout_s * max(1, len(self.detectors))
         try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(self.check, text, band, r, metadata, language), timeout
-            )
+            return await asyncio.wait_for(asyncio.to_thread(self.check, text, band, r, metadata, language), timeout)
         except TimeoutError:
             return self._decide(text, [], ["timeout"], band, r, None, language)
 
@@ -336,22 +336,25 @@ class Engine:
         language: str | None = None,
     ) -> Decision:
         guess = ctx.language if ctx is not None else self._guess(text, language)
-        decision = decide(self.policy, detections, band, role, {"errors": errors})
-        decision.language = guess.code
+        decision = replace(decide(self.policy, detections, band, role, {"errors": errors}), language=guess.code)
         decision = route_unsupported_language(decision, guess.code, guess.supported, self.config.unsupported_language)
         unavailable = bool(errors)
         # The child is answered in the message's own language when it is clear, else in theirs (or the
         # deployment's).
         clear = guess.supported and guess.how in ("model", "script", "words")
         explain = guess.code if clear else self._language(language)
-        decision.child_message = child_message(
-            decision, unavailable=unavailable and not decision.categories, language=explain,
-            country=self.config.country, helplines=self.config.helplines,
+        return replace(
+            decision,
+            child_message=child_message(
+                decision,
+                unavailable=unavailable and not decision.categories,
+                language=explain,
+                country=self.config.country,
+                helplines=self.config.helplines,
+            ),
+            reviewer_explanation=reviewer_explanation(decision, text),
+            redacted_text=redact(text, decision) if decision.action is Action.REDACT else None,
         )
-        decision.reviewer_explanation = reviewer_explanation(decision, text)
-        if decision.action is Action.REDACT:
-            decision.redacted_text = redact(text, decision)
-        return decision
 
     def _guess(self, text: str, language: str | None) -> LanguageGuess:
         try:
@@ -404,12 +407,12 @@ class ConversationMonitor:
         lang = self.language
         detections, errors, ctx = self.engine._detect_text_ctx(msg.text, msg.role, index, lang)
         if previous:
-            detections = detections + self.engine._detect_joined(
-                previous, msg.text, msg.role, index, detections, lang
-            )
+            detections = detections + self.engine._detect_joined(previous, msg.text, msg.role, index, detections, lang)
         if ctx is None:  # a long text: the tracker sees its first chunk
             ctx = TextContext.from_text(
-                msg.text[: self.engine.config.engine.max_chunk_chars], msg.role, index,
+                msg.text[: self.engine.config.engine.max_chunk_chars],
+                msg.role,
+                index,
                 language=self.engine._language(lang),
             )
         try:
@@ -422,9 +425,11 @@ class ConversationMonitor:
         )
         if decision.action is not Action.ALLOW and self.first_flag_index is None:
             self.first_flag_index = index
-        decision.first_flag_index = self.first_flag_index
-        decision.extra["message_index"] = index
-        decision.extra["stages"] = [[s, i] for s, i in self.tracker.stages]
+        decision = replace(
+            decision,
+            first_flag_index=self.first_flag_index,
+            extra={**decision.extra, "message_index": index, "stages": [[s, i] for s, i in self.tracker.stages]},
+        )
         if emit:
             self.engine._emit(decision, msg.text, "conversation", None)
         return decision
@@ -446,7 +451,11 @@ class ConversationMonitor:
             return detections
         parts = ", ".join(f"{d.detector} {d.score:.2f}" for d in own)
         folded = Detection(
-            Category.GROOMING, cap, "message", own[0].detector_version, own[0].span,
+            Category.GROOMING,
+            cap,
+            "message",
+            own[0].detector_version,
+            own[0].span,
             f"this message alone scores {score:.2f} ({parts}); capped at {cap}: the conversation risk decides",
             own[0].signal,
         )

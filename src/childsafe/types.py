@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+Clock = Callable[[], datetime]
+"""The current time (timezone-aware), injected so that tests and services share one notion of now."""
 
 
 class ChildsafeError(Exception):
@@ -223,9 +228,13 @@ def new_decision_id() -> str:
     return "dec_" + uuid.uuid4().hex
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """The outcome of checking content: what to do, why, and what to tell the child."""
+    """The outcome of checking content: what to do, why, and what to tell the child.
+
+    Frozen: sinks and callers share one instance, so a change is a new Decision (``dataclasses.replace``).
+    The lists and ``extra`` stay mutable types for the public record; nothing may change them after
+    construction."""
 
     action: Action
     categories: list[Category]

@@ -1,6 +1,18 @@
+import dataclasses
+
 import pytest
 
-from childsafe.types import Action, AgeBand, Category, Detection, InvalidInputError, Message, Role, Span
+from childsafe.types import (
+    Action,
+    AgeBand,
+    Category,
+    Decision,
+    Detection,
+    InvalidInputError,
+    Message,
+    Role,
+    Span,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,8 +59,17 @@ def test_action_order_and_most_severe() -> None:
 
 def test_category_taxonomy_is_complete() -> None:
     assert {c.value for c in Category} == {
-        "sexual_minors", "grooming", "sexual", "self_harm", "violence", "harassment",
-        "hate", "dangerous", "drugs", "personal_info", "other_unsafe",
+        "sexual_minors",
+        "grooming",
+        "sexual",
+        "self_harm",
+        "violence",
+        "harassment",
+        "hate",
+        "dangerous",
+        "drugs",
+        "personal_info",
+        "other_unsafe",
     }
     with pytest.raises(InvalidInputError, match="unknown category"):
         Category.parse("spam")
@@ -68,3 +89,23 @@ def test_message_parse() -> None:
         Message.parse({"text": "hi"})
     with pytest.raises(InvalidInputError, match="text"):
         Message.parse({"role": "child"})
+
+
+def test_decision_is_frozen() -> None:
+    d = Decision(
+        Action.REDACT,
+        [Category.HATE],
+        {Category.HATE: 0.9},
+        ["r"],
+        ["hate.redact"],
+        "1",
+        AgeBand.AGE_10_12,
+        Role.ASSISTANT,
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.action = Action.BLOCK  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.child_message = "no"  # type: ignore[misc]
+    blocked = dataclasses.replace(d, action=Action.BLOCK)
+    assert d.action is Action.REDACT and blocked.action is Action.BLOCK
+    assert blocked.decision_id == d.decision_id

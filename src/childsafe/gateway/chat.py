@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -443,9 +443,7 @@ class ChatHandler:
         async def check_window(text: str) -> Decision:
             d = await gw.engine.acheck(text, age=band, role=Role.ASSISTANT, metadata=meta)
             # Redaction cannot be undone once streamed, so in a stream it holds the text back like a block.
-            if d.action is Action.REDACT:
-                d.action = Action.BLOCK
-            return d
+            return replace(d, action=Action.BLOCK) if d.action is Action.REDACT else d
 
         guard = StreamGuard(check_window, int(gw.server.stream_window_chars))
         tools = ToolCallBuffer()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from childsafe.policy.schema import Fusion, Policy, Rule
@@ -136,12 +137,13 @@ def route_unsupported_language(decision: Decision, language: str, supported: boo
     if decision.action.severity >= target.severity:
         return decision
     category, score = max(risky, key=lambda cs: cs[1])
-    decision.action = target
-    if category not in decision.categories:
-        decision.categories = [*decision.categories, category]
-    decision.rules = [*decision.rules, f"language.unsupported.{mode}"]
-    decision.reasons = [
-        *decision.reasons,
-        f"language {language!r} has no detection built and {category.value} scored {score:.2f}: {mode}",
-    ]
-    return decision
+    return replace(
+        decision,
+        action=target,
+        categories=decision.categories if category in decision.categories else [*decision.categories, category],
+        rules=[*decision.rules, f"language.unsupported.{mode}"],
+        reasons=[
+            *decision.reasons,
+            f"language {language!r} has no detection built and {category.value} scored {score:.2f}: {mode}",
+        ],
+    )
