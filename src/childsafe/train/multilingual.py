@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--c-e5", type=float, default=1.0, help="inverse L2 strength (e5 heads)")
     ap.add_argument("--fpr", type=float, default=0.01,
                     help="per category, the share of ordinary non-English training records allowed over threshold")
-    ap.add_argument("--folds", type=int, default=4,
+    ap.add_argument("--folds", type=int, default=5,
                     help="cross-validation folds; written batch k (its own writers) is fold k-1 (mod folds)")
     ap.add_argument("--gate-miss", type=float, default=0.03,
                     help="share of each category's positives the n-gram gate may leave unread by the encoder")
