@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from childsafe.store.schema import Base
@@ -145,3 +146,17 @@ def test_guardian_invitation_is_one_time_and_expires(site: Site) -> None:
     assert client(site).get(expired_path).status_code == 404
     taken = boss.post("/admin/invitations", data={"csrf": token, "guardian_id": "gd_family", "username": "mum"})
     assert taken.status_code == 400 and "already exists" in taken.text
+
+
+def test_the_invitation_link_uses_the_public_url_behind_a_proxy(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    site.guardian("gd_family", [site.child_id])
+    monkeypatch.setattr(site.app.state.gateway.server, "public_url", "https://safety.example.com/console/")
+    boss = admin(site)
+    token = csrf_of(boss.get("/admin/users").text)
+    made = boss.post("/admin/invitations", data={"csrf": token, "guardian_id": "gd_family", "username": "mum"})
+    assert made.status_code == 200
+    link = shown_secret(made.text)
+    assert link.startswith("https://safety.example.com/console/invite/inv_"), link
+    assert site.url not in link  # not the address the request came to (the proxy's internal one)
+    opened = client(site).get("/invite/" + link.rsplit("/", 1)[1])
+    assert opened.status_code == 200 and "mum" in opened.text

@@ -14,22 +14,29 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from childsafe.accounts import (
+    MIN_PASSWORD_LENGTH,
+    ROLES,
+    AccountError,
+    Accounts,
+    InvitationError,
+    Session,
+    generate_password,
+)
 from childsafe.audit import AuditEvent, AuditEventType
-from childsafe.gateway.web.accounts import INVITE_PATH, Accounts, InvitationError, generate_password
-from childsafe.gateway.web.auth import MIN_PASSWORD_LENGTH, ROLES, SESSION_COOKIE, AccountError, Session
-from childsafe.store.privacy_sql import PrivacyDb, SqlGuardians
+from childsafe.gateway.web.auth import SESSION_COOKIE
 
 if TYPE_CHECKING:
     from childsafe.gateway.web import Web
+
+INVITE_PATH = "/invite/"
 
 router = APIRouter(include_in_schema=False)
 
 
 def install_accounts(app: FastAPI, web: Web) -> Accounts:
     """The account use cases over the gateway's store and audit log, and the pages that use them."""
-    store = web.gw.store
-    guardians = SqlGuardians(PrivacyDb(store.engine, store.clock, lock=store.db.write_lock))
-    accounts = Accounts(web.users, store.engine, guardians, audit=web.oversight.audit, clock=store.clock)
+    accounts = web.gw.services.accounts
     app.state.accounts = accounts
     app.include_router(router)
     return accounts
@@ -165,10 +172,18 @@ async def create_invitation(request: Request) -> Response:
         )
     except AccountError as exc:
         return await _page(request, session, 400, error=str(exc), form={**form, "invite": "1"})
-    link = str(request.base_url).rstrip("/") + INVITE_PATH + token
+    link = _public_base(request) + INVITE_PATH + token
     expires = invitation.expires_at.strftime("%Y-%m-%d %H:%M")
     secret = {"label": f"Invitation link for {username}, valid until {expires} UTC, shown only once:", "value": link}
     return await _page(request, session, notice=f"Invitation for {username} created.", secret=secret)
+
+
+def _public_base(request: Request) -> str:
+    """Where a link given to a person points: ``server.public_url`` when set (behind a reverse proxy the request
+    came to the internal address), else the address this request came to; as for the child's appeal link."""
+    from childsafe.gateway.web import _web
+
+    return (_web(request).gw.server.public_url or str(request.base_url)).rstrip("/")
 
 
 # -- the guardian's side of an invitation (no account yet: the link's token is the capability) ---------------
