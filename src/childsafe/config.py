@@ -13,7 +13,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from childsafe.privacy.settings import PrivacySettings
 from childsafe.types import ChildsafeError
 
 
@@ -112,7 +111,9 @@ class ServerConfig(_Strict):
     )
     stream_window_chars: int = Field(200, ge=20, description="Streamed output is checked in windows this big")
     worker_threads: int = Field(
-        32, ge=1, le=512,
+        32,
+        ge=1,
+        le=512,
         description="Threads running safety checks and database calls; more requests in flight at once let the "
         "classifier score them in shared batches",
     )
@@ -213,6 +214,35 @@ LANGUAGE_CODES = ("en", "es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "t
 """The languages childsafe detects in and explains in (``childsafe.text.language.SUPPORTED``)."""
 
 
+class RetentionSettings(BaseModel):
+    """Days each kind of data is kept; short by default (data minimisation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: int = Field(30, ge=0, description="Stored (encrypted) message text")
+    decisions: int = Field(90, ge=0, description="Safety decisions (hashes, categories, redacted excerpts)")
+    conversations: int = Field(30, ge=0, description="Conversation risk state, counted from the last message")
+    usage: int = Field(30, ge=0, description="Daily usage minutes for healthy-use limits")
+    upstream_errors: int = Field(30, ge=0, description="Upstream failure records")
+
+
+class PrivacySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    consent_required: bool = Field(
+        False,
+        description="Refuse children without a guardian's 'safety_checking' consent; children linked to a "
+        "guardian are always held to their consent records",
+    )
+    refuse_without_storage_consent: bool = Field(
+        False,
+        description="When message storage is on, refuse (403) a managed child without 'conversation_storage' "
+        "consent instead of serving them without storing their messages",
+    )
+    notice_version: str = Field("1", min_length=1, max_length=40, description="Current privacy notice version")
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
+
 class Config(_Strict):
     """The root configuration. Every section has safe defaults, so ``Config()`` runs everything."""
 
@@ -237,7 +267,7 @@ class Config(_Strict):
     )
     helplines: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Helplines per country code, as shown to a child (\"0800 1111 (Childline)\"); replaces the "
+        description='Helplines per country code, as shown to a child ("0800 1111 (Childline)"); replaces the '
         "shipped entry for that country",
     )
     detectors: dict[str, dict[str, Any]] = Field(

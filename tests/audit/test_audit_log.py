@@ -17,11 +17,15 @@ from childsafe.audit import (
     ContentKey,
     chain_hash,
     load_signing_key,
+    open_audit_log,
 )
+from childsafe.audit.checkpoints import CHECKPOINT_FILE, checkpoint_file_path, checkpoint_path
 from childsafe.audit.events import event_body
+from childsafe.config import Config
 from childsafe.detectors.lexicon import LexiconDetector
 from childsafe.engine import Engine as SafetyEngine
 from childsafe.store import Store
+from childsafe.store.audit_sql import SqlAuditChain
 
 
 def open_log(db_url: str, tmp_path: Path, every: int = 100) -> tuple[Store, AuditLog]:
@@ -232,4 +236,34 @@ def test_concurrent_appends_never_fork_the_chain(db_url: str, tmp_path: Path, n:
         t.join()
     report = log.verify()
     assert report.ok and report.events == 2 * 10 * n
+    store.close()
+
+
+def test_log_opens_over_the_store_its_engine_or_a_chain_repository(db_url: str, tmp_path: Path) -> None:
+    store, log = open_log(db_url, tmp_path, every=2)
+    ids = fill(log, 3)
+    key = load_signing_key(None, tmp_path / "data")
+    for handle in (store, store.engine, SqlAuditChain(store.engine)):
+        other = AuditLog(handle, key)
+        assert [r.id for r in other.records()] == ids
+        assert other.head_seq() == 3
+        second = other.record(2)
+        assert second is not None and second.id == ids[1]
+        assert other.record(4) is None
+    newest = log.newest_checkpoint()
+    assert newest is not None and newest.seq == 3  # one batch of three: signed at its end
+    with pytest.raises(TypeError, match="no audit chain"):
+        AuditLog(object(), None)
+    store.close()
+
+
+def test_open_audit_log_reads_the_typed_section(db_url: str, tmp_path: Path) -> None:
+    store = Store.open(db_url, tmp_path / "data")
+    config = Config.model_validate({"store": {"data_dir": str(tmp_path / "data")}, "audit": {"checkpoint_every": 2}})
+    log = open_audit_log(store.engine, config)
+    fill(log, 2)
+    assert [cp.seq for cp in log.checkpoints()] == [2]
+    assert checkpoint_file_path(config) == tmp_path / "data" / CHECKPOINT_FILE
+    config.audit.checkpoint_dir = str(tmp_path / "elsewhere")
+    assert checkpoint_path(config.audit, "unused") == tmp_path / "elsewhere" / CHECKPOINT_FILE
     store.close()

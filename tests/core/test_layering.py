@@ -5,9 +5,8 @@ an edge): imports at any depth count, inside functions and ``if TYPE_CHECKING:``
 are resolved, and ``importlib.import_module("childsafe.x")`` with a literal name counts as an import.
 
 The rules are the ones docs/architecture.md states (its table's "may import" column and the paragraph "Imports
-point down only") and ../shared/DESIGN.md's "Dependency direction". Today's known breaks are listed in
-``KNOWN_VIOLATIONS``; the test fails on any break not listed there, and on any listed one that is gone, so the
-list can only shrink as Part A (the composition root) lands.
+point down only") and ../shared/DESIGN.md's "Dependency direction". There are no exceptions: the 20 breaks
+this test once listed were moved by the composition root (issue #18 Part A), and any new one fails it.
 """
 
 from __future__ import annotations
@@ -27,11 +26,10 @@ ROOT = "<root>"  # the component of the package root, src/childsafe/__init__.py 
 
 # Component -> its row of the "may import" column of docs/architecture.md. A name is a component of ours
 # ("store") or one module ("detectors.base"). Permission is transitive: a row may import what its entries may
-# import. Two readings the table leaves open are fixed here: components that share a row ("review/,
-# reporting/" and "eval/, train/") may import each other, and "services" (the composition root of
-# ../shared/DESIGN.md, not written yet) sits between the services and the faces.
+# import. One reading the table leaves open is fixed here: components that share a row ("review/,
+# reporting/" and "eval/, train/") may import each other.
 BELOW_FACES = (
-    "services", "privacy", "audit", "review", "reporting", "scan", "eval", "train",
+    "services", "accounts", "privacy", "audit", "review", "reporting", "scan", "eval", "train",
     "engine", "events", "plugins", "detectors", "conversation", "policy", "explain", "hashing",
     "text", "store", "types", "config", "config_reference", ROOT,
 )  # fmt: skip
@@ -41,7 +39,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "config_reference": ("config",),
     "text": ("types",),
     "detectors": ("text", "types", "config"),
-    "conversation": ("text", "types", "config"),
+    "conversation": ("text", "types", "config", "detectors"),
     "policy": ("types", "config"),
     "explain": ("types",),
     "events": ("types",),
@@ -55,10 +53,11 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "audit": ("store", "events"),
     "review": ("store", "audit", "reporting"),
     "reporting": ("store", "audit", "review"),
-    "scan": ("hashing", "engine"),
+    "scan": ("hashing", "engine", "store"),
     "eval": ("engine", "train"),
     "train": ("engine", "eval"),
-    "services": ("privacy", "audit", "review", "reporting", "scan", "eval", "train", "hashing"),
+    "accounts": ("store", "audit"),
+    "services": ("privacy", "audit", "review", "reporting", "accounts", "scan", "eval", "train", "hashing"),
     # "everything below"; cli may also start the gateway (see the rule on faces below)
     "gateway": BELOW_FACES,
     "cli": (*BELOW_FACES, "gateway"),
@@ -66,51 +65,10 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
 }
 
 FACES = frozenset({"gateway", "cli"})
-SERVICES = frozenset({"services", "privacy", "audit", "review", "reporting", "scan", "eval", "train"})
+SERVICES = frozenset({"services", "accounts", "privacy", "audit", "review", "reporting", "scan", "eval", "train"})
 SQL_LIBRARIES = frozenset({"sqlalchemy", "alembic"})
 # What the CLI may take from the other face: create_app, to serve it.
 CLI_MAY_TAKE_FROM_GATEWAY = frozenset({"childsafe.gateway", "childsafe.gateway.app"})
-
-_PART_A = "to be moved by the composition root, issue #18 Part A"
-# Today's breaks, (importing module, imported module) -> why it is there. Each is to be moved by the composition
-# root (issue #18 Part A); delete the entry in the same change that removes the import, and lower the count
-# in docs/architecture.md. Grouped by the first rule each one breaks.
-KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    # types.py and config.py depend on nothing of ours above them
-    ("childsafe.config", "childsafe.privacy.settings"): f"config embeds the privacy service's settings; {_PART_A}",
-    # only store/ imports SQLAlchemy or Alembic
-    ("childsafe.audit.checkpoints", "sqlalchemy"): f"audit checkpoints written with SQL outside store/; {_PART_A}",
-    ("childsafe.audit.log", "sqlalchemy"): f"the audit hash chain is stored with SQL outside store/; {_PART_A}",
-    ("childsafe.audit.settings", "sqlalchemy"): f"audit settings open their own engine; {_PART_A}",
-    ("childsafe.gateway.errors", "sqlalchemy"): f"the gateway maps SQLAlchemy errors itself; {_PART_A}",
-    ("childsafe.gateway.web", "sqlalchemy"): f"SQL in the web pages' wiring; {_PART_A}",
-    ("childsafe.gateway.web.accounts", "sqlalchemy"): f"account use cases run SQL in the web face; {_PART_A}",
-    ("childsafe.gateway.web.auth", "sqlalchemy"): f"web logins run SQL in the web face; {_PART_A}",
-    ("childsafe.gateway.web.guardian", "sqlalchemy"): f"guardian pages run SQL in the web face; {_PART_A}",
-    ("childsafe.reporting.service", "sqlalchemy"): f"incident reports stored with SQL outside store/; {_PART_A}",
-    ("childsafe.review.service", "sqlalchemy"): f"the review queue runs SQL outside store/; {_PART_A}",
-    # a face does not reach into another face's internals
-    ("childsafe.cli.users_cmd", "childsafe.gateway.web.accounts"): f"account use cases live in the web face; {_PART_A}",
-    ("childsafe.cli.users_cmd", "childsafe.gateway.web.auth"): (
-        f"password and role checks live in the web face; {_PART_A}"
-    ),
-    # each component imports only what its row of the table's "may import" column allows
-    ("childsafe.conversation.model", "childsafe.detectors.grooming"): (
-        f"stage phrase lists shared with the grooming detector; {_PART_A}"
-    ),
-    ("childsafe.conversation.tracker", "childsafe.detectors.grooming"): (
-        f"stage phrase lists shared with the grooming detector; {_PART_A}"
-    ),
-    ("childsafe.reporting.service", "childsafe.hashing.hashers"): (
-        f"reports hash images themselves (row lacks hashing); {_PART_A}"
-    ),
-    ("childsafe.review.service", "childsafe.privacy.consent"): f"review reads the consent ledger directly; {_PART_A}",
-    ("childsafe.review.service", "childsafe.privacy.settings"): f"review reads privacy settings directly; {_PART_A}",
-    ("childsafe.scan.report", "childsafe.privacy.files"): f"scan reports use privacy's private-file helpers; {_PART_A}",
-    ("childsafe.scan.runner", "childsafe.privacy.files"): (
-        f"scan manifests use privacy's private-file helpers; {_PART_A}"
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -211,17 +169,22 @@ def _outside_the_row(a: str, b: str) -> bool:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("types.py and config.py depend on nothing of ours above them (types: nothing; config: types)",
-         _types_or_config_reach_up),
+    Rule(
+        "types.py and config.py depend on nothing of ours above them (types: nothing; config: types)",
+        _types_or_config_reach_up,
+    ),
     Rule("the policy never imports detectors or the store (it is pure)", _policy_impure),
     Rule("detectors never import the engine, the store, a face or a service", _detector_reaches_up),
-    Rule("the engine never imports a face or a service (audit, review, reporting, privacy, scan, store, ...)",
-         _engine_reaches_up),
+    Rule(
+        "the engine never imports a face or a service (audit, review, reporting, privacy, scan, store, ...)",
+        _engine_reaches_up,
+    ),
     Rule("hashing is a leaf library (types only)", _hashing_not_a_leaf),
     Rule("only store/ imports SQLAlchemy or Alembic", _sql_outside_store),
     Rule("faces (gateway/, cli/) are imported by nothing below them", _face_imported_from_below),
-    Rule("a face does not reach into another face's internals (cli takes only create_app from gateway)",
-         _face_into_face),
+    Rule(
+        "a face does not reach into another face's internals (cli takes only create_app from gateway)", _face_into_face
+    ),
     Rule("each component imports only what its row of the table's 'may import' column allows", _outside_the_row),
 )
 
@@ -306,18 +269,9 @@ def current() -> dict[tuple[str, str], tuple[list[str], list[int]]]:
 
 
 def test_no_new_import_breaks_the_layering(current: dict[tuple[str, str], tuple[list[str], list[int]]]) -> None:
-    new = {key: value for key, value in current.items() if key not in KNOWN_VIOLATIONS}
-    assert not new, (
+    assert not current, (
         "imports that break the layering of docs/architecture.md (move the code, or import through a lower "
-        "layer):\n" + "\n".join(_describe(key, *value) for key, value in sorted(new.items()))
-    )
-
-
-def test_known_violations_still_exist(current: dict[tuple[str, str], tuple[list[str], list[int]]]) -> None:
-    gone = sorted(key for key in KNOWN_VIOLATIONS if key not in current)
-    assert not gone, (
-        "these known layering breaks are fixed; delete them from KNOWN_VIOLATIONS in tests/core/test_layering.py "
-        "and lower the count in docs/architecture.md:\n" + "\n".join(f"  {a} -> {b}" for a, b in gone)
+        "layer):\n" + "\n".join(_describe(key, *value) for key, value in sorted(current.items()))
     )
 
 
@@ -330,28 +284,11 @@ def test_the_table_here_mirrors_the_docs() -> None:
     text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| (`[^|]+) \|", text, flags=re.MULTILINE)
     documented = {name.strip("/").removesuffix(".py") for row in rows for name in re.findall(r"`([^`]+)`", row)}
-    assert documented == set(MAY_IMPORT) - {ROOT, "services"}, (
+    assert documented == set(MAY_IMPORT) - {ROOT}, (
         "the module table of docs/architecture.md and MAY_IMPORT in tests/core/test_layering.py differ: "
         f"only in the docs {sorted(documented - set(MAY_IMPORT))}, "
-        f"only here {sorted(set(MAY_IMPORT) - documented - {ROOT, 'services'})}"
+        f"only here {sorted(set(MAY_IMPORT) - documented - {ROOT})}"
     )
-
-
-def test_the_docs_count_the_known_violations() -> None:
-    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
-    match = re.search(r"(\d+) known exceptions remain", text)
-    assert match, "docs/architecture.md should say how many known exceptions remain ('N known exceptions remain')"
-    assert int(match.group(1)) == len(KNOWN_VIOLATIONS), (
-        f"docs/architecture.md says {match.group(1)} known exceptions remain; KNOWN_VIOLATIONS holds "
-        f"{len(KNOWN_VIOLATIONS)}"
-    )
-
-
-def test_every_known_violation_has_a_reason() -> None:
-    for key, reason in KNOWN_VIOLATIONS.items():
-        assert reason.endswith(_PART_A), f"{key}: the reason should point at {_PART_A}"
-        rules = broken_rules(*key)
-        assert rules, f"{key} breaks no rule; it does not belong in KNOWN_VIOLATIONS"
 
 
 def _check(importer: str, source: str, *, package: bool = False) -> list[tuple[str, list[str]]]:

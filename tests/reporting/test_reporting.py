@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from childsafe.reporting import HttpSubmissionAdapter, ReportedAccount, ReportingError, ReportingService
+from childsafe.reporting import (
+    HttpSubmissionAdapter,
+    ReportedAccount,
+    ReportingError,
+    ReportingService,
+    media_evidence,
+)
 
 
 def confirmed_case(env: Any, category: str = "grooming", outcome: str = "confirm") -> str:
@@ -73,6 +79,16 @@ def test_evidence_is_encrypted_under_a_year_long_hold(env: Any) -> None:
     assert kinds["media:a.png"] == png() and b"redacted excerpt" in kinds["message"]
     assert holds == [(env.child.id, f"incident report {report.id}")]
     assert [r.type for r in env.audit.records()][-2:] == ["report_created", "legal_hold"]
+
+
+def test_media_evidence_has_a_pdq_hash_only_with_the_hasher_handed_in() -> None:
+    pytest.importorskip("pdqhash")
+    from childsafe.hashing.hashers import pdq_hex
+
+    picture = png()
+    assert len(media_evidence("a.png", picture, pdq_hex).pdq or "") == 64
+    assert media_evidence("a.png", picture).pdq is None  # reporting hashes no pictures itself
+    assert media_evidence("notes.txt", b"not a picture", pdq_hex).pdq is None
 
 
 def test_only_confirmed_exploitation_cases_are_reported(env: Any) -> None:

@@ -113,3 +113,22 @@ def test_feedback_export_in_dataset_format(env: Env, db_url: str, tmp_path: Path
     assert rows["d1"]["labels"] == ["grooming"] and rows["d2"]["labels"] == ["safe"]
     assert rows["d1"]["text"].startswith("asks a 12-year-old") and rows["d1"]["source"] == "childsafe-review"
     assert set(rows["d1"]) >= {"id", "text", "labels", "source"}
+
+
+def test_a_case_is_not_opened_for_a_decision_erased_after_it_was_read(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake reads an escalation, then the child is erased, then it opens the case: the case would be a
+    row about an erased child, so it is not stored."""
+    env.decision("d-erased", "escalate", ["grooming"], "asks a 12-year-old for photos")
+    read = env.review._decisions.get
+
+    def read_then_erase(decision_id: str) -> Any:
+        entry = read(decision_id)
+        with env.store.engine.begin() as c:  # the erasure commits between the read and the case
+            c.execute(text("DELETE FROM decisions WHERE id = :d"), {"d": decision_id})
+        return entry
+
+    monkeypatch.setattr(env.review._decisions, "get", read_then_erase)
+    assert env.review.import_escalations() == 0
+    assert env.review.queue() == []

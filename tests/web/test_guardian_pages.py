@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from childsafe.config import Config
@@ -223,3 +224,28 @@ def test_demo_guardian_sees_the_demo_child_and_controls_its_chat(tmp_path: Path)
         )
         assert withdrawn.status_code == 303
         assert tc.post("/v1/chat/completions", json=chat, headers=auth).status_code == 403  # the link is real
+
+
+def test_erasure_from_the_page_runs_the_api_steps_queued_writes_first_then_caches_forget(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page used to call the erasure alone: writes still queued for the child could land after it and
+    recreate rows, and the gateway kept serving the erased child's cached profile and conversation state."""
+    parent = family(site, analytics=False)
+    gw = site.app.state.gateway
+    child = site.store.children.get(site.app_id, "kid-web")
+    assert child is not None
+    gw.remember_child("kid-web", child)
+    gw.save_conversation(gw.load_conversation("conv-web"))  # the conversation's state is cached
+    steps: list[str] = []
+    flush, erase = gw.sink.flush, site.app.state.privacy.rights.erase
+    monkeypatch.setattr(gw.sink, "flush", lambda *a, **k: (steps.append("flush"), flush(*a, **k))[1])
+    monkeypatch.setattr(
+        site.app.state.privacy.rights, "erase", lambda *a, **k: (steps.append("erase"), erase(*a, **k))[1]
+    )
+    url = f"/guardian/children/{site.child_id}"
+    done = parent.post(f"{url}/erase", data={"csrf": csrf_of(parent.get(url).text), "confirm": "ERASE"})
+    assert done.status_code == 200 and "data was erased." in done.text
+    assert steps[:2] == ["flush", "erase"]
+    assert all(c.id != site.child_id for c in gw._children.values())
+    assert gw.load_conversation("conv-web") is None

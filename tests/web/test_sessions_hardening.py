@@ -14,12 +14,12 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from childsafe.accounts import WebUsers
 from childsafe.config import Config
 from childsafe.detectors.lexicon import LexiconDetector
 from childsafe.engine import Engine
 from childsafe.gateway import create_app
 from childsafe.gateway.web import DEMO_ACCOUNTS
-from childsafe.gateway.web.auth import WebUsers
 from childsafe.gateway.web.headers import CONTENT_SECURITY_POLICY
 from childsafe.store import Store
 from childsafe.store.schema import Base

@@ -3,7 +3,7 @@
 from childsafe.audit.content import ContentKey
 from childsafe.audit.events import GENESIS_HASH, AuditEvent, AuditEventType, AuditRecord, canonical_json, chain_hash
 from childsafe.audit.log import AuditLog, Checkpoint, Problem, VerifyReport
-from childsafe.audit.settings import AuditSettings, open_audit_log
+from childsafe.audit.settings import AuditSettings, open_audit_log, open_audit_log_for_store
 from childsafe.audit.signing import AuditKeyError, load_public_key, load_signing_key, public_key_text
 from childsafe.audit.sink import AuditSink, decision_audit_event
 
@@ -26,5 +26,6 @@ __all__ = [
     "load_public_key",
     "load_signing_key",
     "open_audit_log",
+    "open_audit_log_for_store",
     "public_key_text",
 ]

@@ -29,14 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine, func, select
 
 from childsafe.audit.log import AuditLog, Checkpoint, Problem, VerifyReport
+from childsafe.audit.settings import audit_config, data_dir_of
 from childsafe.audit.signing import checkpoint_message, key_id, signature_valid
-from childsafe.store.schema import Base
+from childsafe.config import AuditConfig
 from childsafe.types import ChildsafeError
 
 log = logging.getLogger("childsafe.audit")
@@ -49,12 +48,15 @@ class CheckpointFileError(ChildsafeError):
     """The checkpoint file or its directory cannot be created, written or read."""
 
 
-def checkpoint_file_path(config: object) -> Path:
-    """``<audit.checkpoint_dir>/audit-checkpoints.jsonl``, or in ``store.data_dir`` when no directory is set."""
-    directory = getattr(getattr(config, "audit", None), "checkpoint_dir", None)
-    if not directory:
-        directory = getattr(getattr(config, "store", None), "data_dir", "./childsafe-data")
+def checkpoint_path(section: AuditConfig, data_dir: str | Path) -> Path:
+    """``<checkpoint_dir>/audit-checkpoints.jsonl``, or in ``data_dir`` when no directory is set."""
+    directory = section.checkpoint_dir or data_dir
     return Path(str(directory)).expanduser() / CHECKPOINT_FILE
+
+
+def checkpoint_file_path(config: object) -> Path:
+    """:func:`checkpoint_path` for a whole config (``audit.checkpoint_dir``, else ``store.data_dir``)."""
+    return checkpoint_path(audit_config(config), data_dir_of(config))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,19 +138,6 @@ class CheckpointFile:
         return max((cp.seq for cp in found[0]), default=0) if found else 0
 
 
-def _newest_signed(engine: Engine) -> Checkpoint | None:
-    t = Base.metadata.tables["audit_checkpoints"]
-    with engine.connect() as c:
-        r = c.execute(select(t).order_by(t.c.seq.desc(), t.c.id.desc()).limit(1)).first()
-    return None if r is None else Checkpoint(r.id, r.seq, r.head_hash, r.at, r.key_id, r.signature)
-
-
-def _head_seq(engine: Engine) -> int:
-    t = Base.metadata.tables["audit_events"]
-    with engine.connect() as c:
-        return int(c.execute(select(func.max(t.c.seq))).scalar() or 0)
-
-
 class CheckpointShipper:
     """Signs the newest event every ``every_minutes`` and copies each newer signed checkpoint to the file.
 
@@ -159,14 +148,12 @@ class CheckpointShipper:
     def __init__(
         self,
         audit: AuditLog,
-        engine: Engine,
         file: CheckpointFile,
         *,
         every_minutes: float,
         clock: Callable[[], float] = monotonic,
     ) -> None:
         self._audit = audit
-        self._engine = engine
         self.file = file
         self._every_s = every_minutes * 60.0
         self._poll_s = min(_POLL_S, self._every_s)
@@ -186,10 +173,10 @@ class CheckpointShipper:
         with self._lock:
             if sign_now or self._clock() - self._signed_at >= self._every_s:
                 self._signed_at = self._clock()
-                newest = _newest_signed(self._engine)
-                if _head_seq(self._engine) > (newest.seq if newest else 0):
+                newest = self._audit.newest_checkpoint()
+                if self._audit.head_seq() > (newest.seq if newest else 0):
                     self._audit.checkpoint()
-            newest = _newest_signed(self._engine)
+            newest = self._audit.newest_checkpoint()
             if newest is not None and newest.seq > self._shipped:
                 self.file.append(newest)
                 self._shipped = newest.seq
@@ -222,18 +209,24 @@ def _reason(exc: Exception) -> str:
     return str(exc) if isinstance(exc, CheckpointFileError) else type(exc).__name__
 
 
-def open_shipper(audit: AuditLog, engine: Engine, config: object) -> CheckpointShipper:
-    """The gateway's shipper for ``config`` (not started). Fails at start-up when the directory is not writable:
-    an operator who asked for checkpoints outside the data folder must not silently get none."""
-    path = checkpoint_file_path(config)
+def open_shipper(audit: AuditLog, store: object, config: object) -> CheckpointShipper:
+    """The gateway's shipper for a whole ``config`` (not started); see :func:`shipper_for`.
+
+    ``store`` (the store's engine, as callers pass it) is not read again: ``audit`` is already over it."""
+    return shipper_for(audit, audit_config(config), data_dir_of(config))
+
+
+def shipper_for(audit: AuditLog, section: AuditConfig, data_dir: str | Path) -> CheckpointShipper:
+    """The shipper for the ``audit`` section (not started). Fails at start-up when the directory is not
+    writable: an operator who asked for checkpoints outside the data folder must not silently get none."""
+    path = checkpoint_path(section, data_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CheckpointFileError(f"cannot create audit.checkpoint_dir {path.parent}: {exc.strerror}") from None
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise CheckpointFileError(f"the audit checkpoint file {path} is not writable by this process")
-    minutes = float(getattr(getattr(config, "audit", None), "checkpoint_minutes", 5.0))
-    return CheckpointShipper(audit, engine, CheckpointFile(path), every_minutes=minutes)
+    return CheckpointShipper(audit, CheckpointFile(path), every_minutes=section.checkpoint_minutes)
 
 
 # -- verification -------------------------------------------------------------------------------------------
@@ -257,10 +250,11 @@ class ShippedReport:
 
 
 def verify_shipped(
-    engine: Engine, path: str | Path, public: Ed25519PublicKey | None, report: VerifyReport | None = None
+    log: object, path: str | Path, public: Ed25519PublicKey | None, report: VerifyReport | None = None
 ) -> ShippedReport:
     """Check the checkpoint file against the log: every line's signature, and the newest valid line's event.
 
+    ``log`` is the :class:`AuditLog`, or what one is opened over (the store's engine, as the CLI passes it).
     The log is *truncated* when it ends before that event, *altered* when the event there has another hash.
     Problems go to ``report`` too when one is given (so one verdict covers the chain and the file)."""
     file = CheckpointFile(path)
@@ -268,14 +262,14 @@ def verify_shipped(
     found = file.read()
     if found is not None:
         result.found = True
-        _check_lines(engine, file.path, found, public, result)
+        _check_lines(log if isinstance(log, AuditLog) else AuditLog(log, None), file.path, found, public, result)
     if report is not None:
         report.problems.extend(result.problems)
     return result
 
 
 def _check_lines(
-    engine: Engine,
+    log: AuditLog,
     path: Path,
     found: tuple[list[ShippedCheckpoint], list[int]],
     public: Ed25519PublicKey | None,
@@ -301,16 +295,14 @@ def _check_lines(
         return
     newest = max(valid, key=lambda cp: cp.seq)
     result.newest_seq = newest.seq
-    problem = _against_log(engine, newest, path)
+    problem = _against_log(log, newest, path)
     if problem is not None:
         result.problems.append(problem)
 
 
-def _against_log(engine: Engine, cp: ShippedCheckpoint, path: Path) -> Problem | None:
-    t = Base.metadata.tables["audit_events"]
-    with engine.connect() as c:
-        last = int(c.execute(select(func.max(t.c.seq))).scalar() or 0)
-        row: Any = c.execute(select(t.c.id, t.c.hash).where(t.c.seq == cp.seq)).first()
+def _against_log(log: AuditLog, cp: ShippedCheckpoint, path: Path) -> Problem | None:
+    last = log.head_seq()
+    row = log.record(cp.seq)
     signed = f"a checkpoint signed at {cp.at} and kept in {path}"
     if last < cp.seq:
         span = f"#{last + 1}" if last + 1 == cp.seq else f"#{last + 1}..#{cp.seq}"

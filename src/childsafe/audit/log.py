@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
-import childsafe.store.oversight_schema  # noqa: F401  (registers the tables on the shared metadata)
 from childsafe.audit.events import GENESIS_HASH, AuditEvent, AuditRecord, chain_hash, event_body
 from childsafe.audit.signing import checkpoint_message, key_id, sign, signature_valid
-from childsafe.store.schema import Base
-
-Clock = Callable[[], datetime]
+from childsafe.store.audit_sql import (
+    AuditCheckpointEntry,
+    AuditEventEntry,
+    ChainHead,
+    NewCheckpoint,
+    audit_chain,
+)
+from childsafe.types import Clock
 
 
 def _now() -> datetime:
@@ -33,6 +35,10 @@ class Checkpoint:
     at: datetime
     key_id: str
     signature: str
+
+    @classmethod
+    def of(cls, entry: AuditCheckpointEntry) -> Checkpoint:
+        return cls(entry.id, entry.seq, entry.head_hash, entry.at, entry.key_id, entry.signature)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,18 +78,8 @@ class VerifyReport:
         return min(self.problems, key=lambda p: p.seq) if self.problems else None
 
 
-def _record(row: Any) -> AuditRecord:
-    return AuditRecord(
-        seq=row.seq,
-        id=row.id,
-        type=row.type,
-        at=row.at,
-        actor=row.actor,
-        subject=row.subject,
-        data=dict(row.data or {}),
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
+def _record(e: AuditEventEntry) -> AuditRecord:
+    return AuditRecord(e.seq, e.id, e.type, e.at, e.actor, e.subject, e.data, e.prev_hash, e.hash)
 
 
 class AuditLog:
@@ -92,31 +88,26 @@ class AuditLog:
     Each event stores the hash of the event before it and its own hash over (previous hash, canonical
     event). Every ``checkpoint_every`` events a checkpoint signs (sequence number, head hash) with Ed25519,
     so a rewrite of the whole chain by someone with database access but without the key is still caught.
-    Concurrent writers (several gateway processes on PostgreSQL) race for the next sequence number, which
-    is the primary key: the loser's transaction fails and retries on the new head, so the chain never forks.
+    Concurrent writers race for the next sequence number; the repository
+    (:class:`childsafe.store.audit_sql.SqlAuditChain`) runs the loser's append again on the new head, so the
+    chain never forks.
+
+    ``store`` is the chain's repository, or the store's engine (or the Store) to open one over.
     """
 
     def __init__(
         self,
-        engine: Engine,
+        store: object,
         signing_key: Ed25519PrivateKey | None,
         *,
         checkpoint_every: int = 100,
         clock: Clock | None = None,
-        write_lock: Any = None,
+        write_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
-        self._engine = engine
+        self._chain = audit_chain(store, write_lock)
         self._key = signing_key
         self._every = max(1, checkpoint_every)
         self._clock = clock or _now
-        self._events = Base.metadata.tables["audit_events"]
-        self._checkpoints = Base.metadata.tables["audit_checkpoints"]
-        # One writer at a time in this process on SQLite (it would refuse the second); PostgreSQL races on the key.
-        self._lock = (
-            write_lock
-            if write_lock is not None
-            else (threading.Lock() if engine.url.get_backend_name() == "sqlite" else None)
-        )
 
     def append(self, event: AuditEvent) -> AuditRecord:
         return self.append_many([event])[0]
@@ -124,75 +115,53 @@ class AuditLog:
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
         if not events:
             return []
-        for _attempt in range(20):
-            try:
-                if self._lock is not None:
-                    with self._lock:
-                        return self._append(events)
-                return self._append(events)
-            except (IntegrityError, OperationalError):
-                continue  # another writer took the next sequence number first; chain onto its event
-        raise RuntimeError("could not append audit events after repeated concurrent retries")
+        return [_record(e) for e in self._chain.append(lambda head: self._extend(head, events))]
 
-    def _append(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
-        t = self._events
-        with self._engine.begin() as c:
-            head = c.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
-            seq, prev = (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS_HASH)
-            records: list[AuditRecord] = []
-            for ev in events:
-                seq += 1
-                at = self._clock().astimezone(UTC)
-                eid = "ae_" + uuid.uuid4().hex
-                data = dict(ev.data)
-                digest = chain_hash(prev, event_body(eid, str(ev.type), at, ev.actor, ev.subject, data))
-                records.append(AuditRecord(seq, eid, str(ev.type), at, ev.actor, ev.subject, data, prev, digest))
-                prev = digest
-            c.execute(
-                insert(t),
-                [
-                    {
-                        "seq": r.seq,
-                        "id": r.id,
-                        "type": r.type,
-                        "at": r.at,
-                        "actor": r.actor,
-                        "subject": r.subject,
-                        "data": r.data,
-                        "prev_hash": r.prev_hash,
-                        "hash": r.hash,
-                    }
-                    for r in records
-                ],
-            )
-            last_cp = c.execute(select(func.max(self._checkpoints.c.seq))).scalar() or 0
-            if self._key is not None and seq - int(last_cp) >= self._every:
-                self._write_checkpoint(c, seq, prev)
-        return records
+    def _extend(
+        self, head: ChainHead, events: Sequence[AuditEvent]
+    ) -> tuple[list[AuditEventEntry], NewCheckpoint | None]:
+        """The events chained onto ``head``, and the checkpoint of the new head when one is due."""
+        seq, prev = head.seq, head.hash or GENESIS_HASH
+        entries: list[AuditEventEntry] = []
+        for ev in events:
+            seq += 1
+            at = self._clock().astimezone(UTC)
+            eid = "ae_" + uuid.uuid4().hex
+            data = dict(ev.data)
+            digest = chain_hash(prev, event_body(eid, str(ev.type), at, ev.actor, ev.subject, data))
+            entries.append(AuditEventEntry(seq, eid, str(ev.type), at, ev.actor, ev.subject, data, prev, digest))
+            prev = digest
+        due = self._key is not None and seq - head.checkpoint_seq >= self._every
+        return entries, (self._sign(seq, prev) if due else None)
 
-    def _write_checkpoint(self, c: Connection, seq: int, head_hash: str) -> None:
+    def _sign(self, seq: int, head_hash: str) -> NewCheckpoint:
         assert self._key is not None
         at = self._clock().astimezone(UTC)
         kid = key_id(self._key.public_key())
         signature = sign(self._key, checkpoint_message(seq, head_hash, at.isoformat(timespec="microseconds"), kid))
-        c.execute(
-            insert(self._checkpoints).values(seq=seq, head_hash=head_hash, at=at, key_id=kid, signature=signature)
-        )
+        return NewCheckpoint(seq, head_hash, at, kid, signature)
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the current head now (at shutdown, or before an export); None when the log is empty."""
         if self._key is None:
             raise RuntimeError("no signing key: this audit log was opened for verification only")
-        t = self._events
-        with self._engine.begin() as c:
-            head = c.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
-            if head is None:
-                return None
-            last = c.execute(select(func.max(self._checkpoints.c.seq))).scalar()
-            if last != head.seq:
-                self._write_checkpoint(c, int(head.seq), str(head.hash))
+        if not self._chain.sign_head(self._sign):
+            return None
         cps = self.checkpoints()
         return cps[-1] if cps else None
+
+    def head_seq(self) -> int:
+        """The newest event's number (0 when the log is empty)."""
+        return self._chain.head_seq()
+
+    def record(self, seq: int) -> AuditRecord | None:
+        """The event numbered ``seq``, or None when there is none."""
+        entry = self._chain.event(seq)
+        return None if entry is None else _record(entry)
+
+    def newest_checkpoint(self) -> Checkpoint | None:
+        entry = self._chain.newest_checkpoint()
+        return None if entry is None else Checkpoint.of(entry)
 
     def records(
         self,
@@ -204,31 +173,11 @@ class AuditLog:
         batch: int = 1000,
     ) -> Iterator[AuditRecord]:
         """Events in chain order, optionally limited by sequence number or time (inclusive)."""
-        t = self._events
-        last = (from_seq or 1) - 1
-        while True:
-            q = select(t).where(t.c.seq > last).order_by(t.c.seq).limit(batch)
-            if to_seq is not None:
-                q = q.where(t.c.seq <= to_seq)
-            if since is not None:
-                q = q.where(t.c.at >= since)
-            if until is not None:
-                q = q.where(t.c.at <= until)
-            with self._engine.connect() as c:
-                rows = c.execute(q).all()
-            if not rows:
-                return
-            for row in rows:
-                yield _record(row)
-            last = int(rows[-1].seq)
+        for entry in self._chain.events(from_seq=from_seq, to_seq=to_seq, since=since, until=until, batch=batch):
+            yield _record(entry)
 
     def checkpoints(self) -> list[Checkpoint]:
-        t = self._checkpoints
-        with self._engine.connect() as c:
-            return [
-                Checkpoint(r.id, r.seq, r.head_hash, r.at, r.key_id, r.signature)
-                for r in c.execute(select(t).order_by(t.c.seq, t.c.id))
-            ]
+        return [Checkpoint.of(entry) for entry in self._chain.checkpoints()]
 
     def verify(self, public_key: Ed25519PublicKey | None = None) -> VerifyReport:
         """Check every event's hash and link and every checkpoint's signature; name what was tampered with."""

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from childsafe.cli.common import fail, open_store
+from childsafe.cli.common import fail, open_services, open_store
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (YAML); default: $CHILDSAFE_CONFIG or built-in")
@@ -145,7 +145,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a range of events (with hashes) and the signed checkpoints in it as JSONL for auditors."""
         from childsafe.audit import AuditLog
-        from childsafe.privacy.files import open_private
+        from childsafe.store.files import open_private
 
         from_seq, since = _bound(from_, "--from")
         to_seq, until = _bound(to, "--to")
@@ -175,19 +175,15 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Confirmed and overturned cases as labelled examples: id, text, labels, source."""
-        from childsafe.privacy.files import open_private
-        from childsafe.review import ReviewService
+        from childsafe.store.files import open_private
 
-        cfg, store = open_store(config)
-        try:
-            service = ReviewService.from_store(store, cfg)
-            n = 0
-            with open_private(out) as fh:  # children's words: owner-only
-                for record in service.feedback_records():
-                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    n += 1
-        except OSError as exc:
-            fail(f"cannot write {out}: {exc.strerror}")
-        finally:
-            store.close()
+        n = 0
+        with open_services(config) as services:  # the consent ledger decides who is left out, as in the gateway
+            try:
+                with open_private(out) as fh:  # children's words: owner-only
+                    for record in services.review.feedback_records():
+                        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                        n += 1
+            except OSError as exc:
+                fail(f"cannot write {out}: {exc.strerror}")
         typer.echo(f"wrote {n} labelled examples to {out}")

@@ -37,8 +37,11 @@ def check(
     age: Annotated[str | None, typer.Option("--age", help="Age in years (11) or band (10-12, adult)")] = None,
     role: Annotated[
         str,
-        typer.Option("--role", help="Who wrote it: child, contact, assistant, system (with --file: for text records "
-                     "without their own 'role')"),
+        typer.Option(
+            "--role",
+            help="Who wrote it: child, contact, assistant, system (with --file: for text records "
+            "without their own 'role')",
+        ),
     ] = "child",
     as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable record")] = False,
     file: Annotated[Path | None, typer.Option("--file", help="JSONL input: {id, text} or {id, messages}")] = None,
@@ -49,8 +52,11 @@ def check(
     config: Annotated[Path | None, typer.Option("--config", help="Config YAML")] = None,
     language: Annotated[
         str | None,
-        typer.Option("--language", help="The child's language (en, es, fr, de, pt, it, ar, hi, zh, ru, tr): short "
-                     "or unsure text is read as it; default: the config's language"),
+        typer.Option(
+            "--language",
+            help="The child's language (en, es, fr, de, pt, it, ar, hi, zh, ru, tr): short "
+            "or unsure text is read as it; default: the config's language",
+        ),
     ] = None,
 ) -> None:
     """Check a message (or a file of messages and conversations) and print the decision."""
@@ -90,8 +96,10 @@ def check(
 def _print_human(d: Decision) -> None:
     console = Console(highlight=False)
     colour = {"allow": "green", "warn": "yellow", "redact": "yellow"}.get(d.action.value, "red")
-    console.print(f"action: [bold {colour}]{d.action.value}[/]  (age band {d.age_band.value}, role {d.role.value}, "
-                  f"language {d.language})")
+    console.print(
+        f"action: [bold {colour}]{d.action.value}[/]  (age band {d.age_band.value}, role {d.role.value}, "
+        f"language {d.language})"
+    )
     if d.categories:
         console.print("flagged: " + ", ".join(c.value for c in d.categories))
     table = Table(show_header=True, header_style="bold")

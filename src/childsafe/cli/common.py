@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -10,6 +12,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from childsafe.config import Config
+    from childsafe.services import Services
     from childsafe.store import Store
 
 err_console = Console(stderr=True, highlight=False)
@@ -23,7 +26,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def open_store(config: Path | None) -> tuple[Config, Store]:
-    """Load the config (``--config`` or $CHILDSAFE_CONFIG or defaults) and open its store; bad input -> exit 2."""
+    """Load the config (``--config`` or $CHILDSAFE_CONFIG or defaults) and open its store alone (no service
+    wired: commands that read children's data use :func:`open_services`); bad input -> exit 2."""
     from childsafe.config import ConfigError, load_config
     from childsafe.store import Store
     from childsafe.types import ChildsafeError
@@ -35,21 +39,27 @@ def open_store(config: Path | None) -> tuple[Config, Store]:
         store = Store.from_config(cfg.store)
     except (ConfigError, ChildsafeError) as exc:
         fail(str(exc))
-    try:
-        _read_messages_as_the_gateway(cfg, store)
-    except BaseException:
-        store.close()
-        raise
     return cfg, store
 
 
-def _read_messages_as_the_gateway(cfg: Config, store: Store) -> None:
-    """Swap in the per-child-key message vault the gateway writes with (``install_privacy``).
+@contextmanager
+def open_services(config: Path | None) -> Iterator[Services]:
+    """The deployment's services over its store, wired as the gateway wires them (``childsafe.services``):
+    privacy events reach the audit chain, erasure reaches review cases, stored messages are read with the
+    per-child keys. Bad input and service errors exit 2 with the message; never a traceback."""
+    from childsafe.config import ConfigError, load_config
+    from childsafe.services import Services
+    from childsafe.types import ChildsafeError
 
-    The store's own vault knows only the store-wide key, so reading a gateway's stored messages with it failed
-    (``InvalidTag``) in every command that reads them (feedback export, incident reports). The per-child vault
-    still reads rows written with the store-wide key."""
-    from childsafe.privacy.service import PrivacyServices
-
-    if store.messages is not None:
-        store.messages = PrivacyServices.from_config(cfg, store).message_vault(int(cfg.store.retention_days))
+    if config is not None and not config.exists():
+        fail(f"config file not found: {config}")
+    try:
+        services = Services.open(load_config(config))
+    except (ConfigError, ChildsafeError) as exc:
+        fail(str(exc))
+    try:
+        yield services
+    except ChildsafeError as exc:
+        fail(str(exc))
+    finally:
+        services.close()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from childsafe.cli.common import fail, open_store
+from childsafe.cli.common import fail, open_services
 
 if TYPE_CHECKING:
     from childsafe.privacy.service import PrivacyServices
@@ -32,31 +32,10 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _services(config: Path | None) -> Iterator[PrivacyServices]:
-    """Open the configured store and its privacy services; clear errors, exit code 2, never a traceback."""
-    from childsafe.privacy.service import PrivacyServices
-    from childsafe.store import StoreError
-
-    cfg, store = open_store(config)
-    try:
-        services = PrivacyServices.from_config(cfg, store)
-        _join_oversight(services, store, cfg)
-        yield services
-    except StoreError as exc:
-        fail(str(exc))
-    finally:
-        store.close()
-
-
-def _join_oversight(services: PrivacyServices, store: object, cfg: object) -> None:
-    """As in the gateway: privacy events go into the audit chain, and erasure reaches the review cases."""
-    from childsafe.audit import open_audit_log
-    from childsafe.audit.privacy_hook import privacy_audit_hook
-    from childsafe.review.service import ReviewService
-
-    engine = getattr(store, "engine", None)
-    audit = open_audit_log(engine, cfg)
-    services.set_audit(privacy_audit_hook(audit))
-    services.rights.erasure_hooks.append(ReviewService.from_store(store, cfg, audit=audit).erase_child)
+    """The privacy services of the deployment, wired by ``childsafe.services`` as in the gateway (privacy events
+    into the audit chain, erasure reaching the review cases); clear errors, exit code 2, never a traceback."""
+    with open_services(config) as services:
+        yield services.privacy
 
 
 # -- data --------------------------------------------------------------------------------------------------
@@ -78,8 +57,8 @@ def export(
     actor: ActorOpt = "operator:cli",
 ) -> None:
     """Export everything stored about CHILD (JSON, plus an optional readable summary)."""
-    from childsafe.privacy.files import write_private
     from childsafe.privacy.rights import render_summary
+    from childsafe.store.files import write_private
     from childsafe.types import InvalidInputError
 
     if fmt not in ("json", "summary"):
@@ -118,9 +97,9 @@ def erase(
 
     if not yes:
         fail("erasure is permanent and cannot be undone; re-run with --yes to erase this child's data")
-    with _services(config) as s:
+    with open_services(config) as services:
         try:
-            report = s.rights.erase(child, actor)
+            report = services.erase_child(child, actor)
         except InvalidInputError as exc:
             fail(str(exc))
     typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))

@@ -124,8 +124,9 @@ def redteam(
             fail(str(exc))
     tgt, engine = _build_target(target, config, api_key, model, concurrency, timeout)
     band = band or AgeBand.parse(engine.config.engine.default_age)
-    opts = SuiteOptions(age=band, quick=quick, transforms=_csv(transforms), categories=cats,
-                        overblocking=overblocking, data_dir=data)
+    opts = SuiteOptions(
+        age=band, quick=quick, transforms=_csv(transforms), categories=cats, overblocking=overblocking, data_dir=data
+    )
     try:
         summary, ob, candidates = run_suites(tgt, opts)
     except SuiteDataError as exc:
@@ -146,14 +147,20 @@ def redteam(
     if s["failed_closed"]:
         err_console.print(
             f"[yellow]warning:[/] {s['failed_closed']} cases failed closed (a check could not complete); "
-            "those are not counted as detections", markup=True)
+            "those are not counted as detections",
+            markup=True,
+        )
     if ob is not None and ob["summary"]["failed_closed"]:
         err_console.print(
             f"[yellow]warning:[/] {ob['summary']['failed_closed']} benign checks failed closed; "
-            "they count as false blocks", markup=True)
+            "they count as false blocks",
+            markup=True,
+        )
     if ob is not None:
-        typer.echo("  over-blocking (false-block rate per band): " + ", ".join(
-            f"{b} {pct(r['false_block_rate'])}" for b, r in ob["by_band"].items()))
+        typer.echo(
+            "  over-blocking (false-block rate per band): "
+            + ", ".join(f"{b} {pct(r['false_block_rate'])}" for b, r in ob["by_band"].items())
+        )
     typer.echo(f"  candidates for training: {len(candidates)}")
     typer.echo(f"report: {written['html']}")
     if gate_cfg is not None:
@@ -195,19 +202,24 @@ def audit_fairness(
     tgt, engine = _build_target(target, config, api_key, "childsafe-redteam", 4, 60.0)
     band = band or AgeBand.parse(engine.config.engine.default_age)
     try:
-        summary, candidates = run_audit(tgt, band, data_dir=data, quick=quick, max_disparity=max_disparity,
-                                        max_fnr_disparity=max_fnr_disparity)
+        summary, candidates = run_audit(
+            tgt, band, data_dir=data, quick=quick, max_disparity=max_disparity, max_fnr_disparity=max_fnr_disparity
+        )
     except SuiteDataError as exc:
         fail(str(exc))
     written = write_fairness_report(out, summary, candidates)
     s = summary["summary"]
-    typer.echo(f"fairness audit (age {band.value}): {s['sentences']} sentences in {s['elapsed_s']:.1f}s; "
-               f"FPR {pct(s['overall_fpr'])}, FNR {pct(s['overall_fnr'])}")
+    typer.echo(
+        f"fairness audit (age {band.value}): {s['sentences']} sentences in {s['elapsed_s']:.1f}s; "
+        f"FPR {pct(s['overall_fpr'])}, FNR {pct(s['overall_fnr'])}"
+    )
     for dim, row in summary["dimensions"].items():
         typer.echo(f"  {dim:<20} FPR gap {pct(row['fpr_disparity']):>7}   FNR gap {pct(row['fnr_disparity']):>7}")
-    typer.echo(f"largest FPR disparity {pct(s['largest_fpr_disparity'])} (bound {pct(max_disparity)}); "
-               f"largest FNR disparity {pct(s['largest_fnr_disparity'])}"
-               + ("" if max_fnr_disparity is None else f" (bound {pct(max_fnr_disparity)})"))
+    typer.echo(
+        f"largest FPR disparity {pct(s['largest_fpr_disparity'])} (bound {pct(max_disparity)}); "
+        f"largest FNR disparity {pct(s['largest_fnr_disparity'])}"
+        + ("" if max_fnr_disparity is None else f" (bound {pct(max_fnr_disparity)})")
+    )
     typer.echo(f"report: {written['html']}")
     if not s["passed"]:
         err_console.print("[bold red]fairness audit failed:[/] a disparity exceeds its bound", markup=True)

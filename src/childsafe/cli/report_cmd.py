@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from childsafe.cli.common import fail, open_store
+from childsafe.cli.common import fail, open_services
 
 if TYPE_CHECKING:
     from childsafe.reporting import ReportingService
@@ -37,17 +37,10 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _service(config: Path | None) -> Iterator[ReportingService]:
-    """The reporting service over the configured store; clear errors, exit code 2, never a traceback."""
-    from childsafe.reporting import ReportingService
-    from childsafe.types import ChildsafeError
-
-    cfg, store = open_store(config)
-    try:
-        yield ReportingService.from_config(cfg, store)
-    except ChildsafeError as exc:  # an unknown case or report, a case that is not reportable, a key problem
-        fail(str(exc))
-    finally:
-        store.close()
+    """The reporting service, wired by ``childsafe.services`` (an unknown case or report, a case that is not
+    reportable, a key problem: exit code 2 with the message, never a traceback)."""
+    with open_services(config) as services:
+        yield services.reporting
 
 
 def _actor(actor: str) -> str:

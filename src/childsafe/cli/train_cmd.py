@@ -40,27 +40,52 @@ def _default_written() -> Path | None:
 
 def train(
     out: Annotated[Path, typer.Option("--out", help="Directory for the new artifact (model, tokenizer, manifest)")],
-    shared: Annotated[Path | None, typer.Option("--shared", help="Shared data sets folder (default: ../shared/"
-                                                "datasets or $CHILDSAFE_SHARED_DATASETS)")] = None,
+    shared: Annotated[
+        Path | None,
+        typer.Option(
+            "--shared", help="Shared data sets folder (default: ../shared/datasets or $CHILDSAFE_SHARED_DATASETS)"
+        ),
+    ] = None,
     seed: Annotated[Path | None, typer.Option("--seed", help="Seed corpus JSONL (default: regenerate it)")] = None,
     mode: Annotated[str, typer.Option("--mode", help="finetune (end to end) or frozen (head only)")] = "finetune",
     epochs: Annotated[float, typer.Option("--epochs", min=0.01, max=10.0)] = 1.0,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Cap records per source (quick runs)")] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Stop after N steps")] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, max=64)] = 2,
-    layers: Annotated[int, typer.Option("--layers", min=1, max=6, help="Keep the first N of the base model's 6 "
-                                        "encoder layers (4 ships: as accurate as 6 on held-out sets, 1.5x faster)")]
-    = 4,
-    written: Annotated[Path | None, typer.Option("--written", help="The project's written corpus folder "
-                                                 "(default: data/written of this checkout)")] = None,
-    rng_seed: Annotated[int, typer.Option("--rng-seed", help="Random seed (compare model changes on 2-3 seeds)")]
-    = 7,
-    source_weight: Annotated[list[str] | None, typer.Option("--source-weight", help="NAME=W: training weight of a "
-                                                            "shared source's records (repeatable)")] = None,
-    grooming: Annotated[bool, typer.Option("--grooming", help="Instead: rebuild the grooming models (conversation "
-                                           "model and text model) into OUT/grooming and OUT/grooming_text")] = False,
-    multilingual: Annotated[bool, typer.Option("--multilingual", help="Instead: rebuild the multilingual models "
-                                               "into OUT/multilingual and OUT/multilingual_e5")] = False,
+    layers: Annotated[
+        int,
+        typer.Option(
+            "--layers",
+            min=1,
+            max=6,
+            help="Keep the first N of the base model's 6 "
+            "encoder layers (4 ships: as accurate as 6 on held-out sets, 1.5x faster)",
+        ),
+    ] = 4,
+    written: Annotated[
+        Path | None,
+        typer.Option("--written", help="The project's written corpus folder (default: data/written of this checkout)"),
+    ] = None,
+    rng_seed: Annotated[int, typer.Option("--rng-seed", help="Random seed (compare model changes on 2-3 seeds)")] = 7,
+    source_weight: Annotated[
+        list[str] | None,
+        typer.Option("--source-weight", help="NAME=W: training weight of a shared source's records (repeatable)"),
+    ] = None,
+    grooming: Annotated[
+        bool,
+        typer.Option(
+            "--grooming",
+            help="Instead: rebuild the grooming models (conversation "
+            "model and text model) into OUT/grooming and OUT/grooming_text",
+        ),
+    ] = False,
+    multilingual: Annotated[
+        bool,
+        typer.Option(
+            "--multilingual",
+            help="Instead: rebuild the multilingual models into OUT/multilingual and OUT/multilingual_e5",
+        ),
+    ] = False,
 ) -> None:
     """Train, export to int8 ONNX, calibrate and write the manifest (needs the train extra)."""
     if grooming:
@@ -104,9 +129,22 @@ def train(
     elif not seed.is_file():
         fail(f"seed corpus not found: {seed}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    manifest = run(TrainConfig(shared=shared_dir, seed=seed, out=out, mode=mode, epochs=epochs, limit=limit,
-                               max_steps=max_steps, threads=threads, layers=layers, written=written_dir,
-                               rng_seed=rng_seed, source_weights={**REAL_USER_WEIGHTS, **weights}))
+    manifest = run(
+        TrainConfig(
+            shared=shared_dir,
+            seed=seed,
+            out=out,
+            mode=mode,
+            epochs=epochs,
+            limit=limit,
+            max_steps=max_steps,
+            threads=threads,
+            layers=layers,
+            written=written_dir,
+            rng_seed=rng_seed,
+            source_weights={**REAL_USER_WEIGHTS, **weights},
+        )
+    )
     typer.echo(f"wrote {out / manifest['model_file']} (sha256 {manifest['sha256'][:16]}...) and {out}/classifier.json")
     typer.echo("to ship it: copy classifier.int8.onnx, tokenizer.json and classifier.json into src/childsafe/models/")
 
@@ -131,9 +169,11 @@ def _train_grooming(out: Path, shared: Path | None) -> None:
         fail("training the conversation model failed")
     if text_training.main(["--out", str(out / "grooming_text")]) != 0:
         fail("training the text model failed")
-    typer.echo(f"to ship them: copy {out}/grooming/* into src/childsafe/models/grooming/ and {out}/grooming_text/* "
-               "into src/childsafe/models/grooming_text/; refit the policy's grooming fusion entry with "
-               "python -m childsafe.train.grooming_text --fit-fusion")
+    typer.echo(
+        f"to ship them: copy {out}/grooming/* into src/childsafe/models/grooming/ and {out}/grooming_text/* "
+        "into src/childsafe/models/grooming_text/; refit the policy's grooming fusion entry with "
+        "python -m childsafe.train.grooming_text --fit-fusion"
+    )
 
 
 def _train_multilingual(out: Path) -> None:
@@ -157,5 +197,7 @@ def _train_multilingual(out: Path) -> None:
         return
     if training.main(["--out", str(out / "multilingual_e5")]) != 0:
         fail("training the e5 model failed")
-    typer.echo(f"to ship them: copy {out}/multilingual/* into src/childsafe/models/multilingual/ and "
-               f"{out}/multilingual_e5/* into src/childsafe/models/multilingual_e5/")
+    typer.echo(
+        f"to ship them: copy {out}/multilingual/* into src/childsafe/models/multilingual/ and "
+        f"{out}/multilingual_e5/* into src/childsafe/models/multilingual_e5/"
+    )

@@ -1,7 +1,7 @@
 """`childsafe users ...`: web console accounts (moderators, admins, guardians) for a gateway run with
 ``serve --config``, where no demo accounts exist.
 
-The same use cases as the admin page (``childsafe.gateway.web.accounts``), over the configured store, with
+The same use cases as the admin page (``childsafe.accounts``), over the configured store, with
 every change in the audit log under the actor ``operator:cli``.
 """
 
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from childsafe.cli.common import fail, open_store
+from childsafe.cli.common import fail, open_services
 
 if TYPE_CHECKING:
+    from childsafe.accounts import Accounts
     from childsafe.config import Config
-    from childsafe.gateway.web.accounts import Accounts
     from childsafe.privacy.service import PrivacyServices
     from childsafe.store import Store
 
@@ -54,35 +54,18 @@ class _Ctx:
 def _open(config: Path | None) -> Iterator[_Ctx]:
     """The configured store, its audit log and the account use cases; clear errors, never a traceback."""
     try:
-        from childsafe.audit import open_audit_log
-        from childsafe.audit.privacy_hook import privacy_audit_hook
-        from childsafe.gateway.web.accounts import Accounts
-        from childsafe.gateway.web.auth import WebUsers
-        from childsafe.privacy.service import PrivacyServices
+        import childsafe.accounts  # noqa: F401  (argon2 comes with the server extra)
     except ImportError as exc:
         fail(f"accounts need the server extra: pip install 'childsafe[server]' ({exc.name})")
-    from childsafe.types import ChildsafeError
-
-    cfg, store = open_store(config)
-    try:
-        audit = open_audit_log(store.engine, cfg)
-        privacy = PrivacyServices.from_config(cfg, store)
-        privacy.set_audit(privacy_audit_hook(audit))  # a guardian record made here is audited like any other
-        accounts = Accounts(WebUsers(store.engine), store.engine, privacy.guardians, audit=audit, clock=store.clock)
-        yield _Ctx(cfg, store, accounts, privacy)
-    except ChildsafeError as exc:
-        fail(str(exc))
-    finally:
-        store.close()
+    with open_services(config) as services:  # guardian records made here are audited like any other
+        yield _Ctx(services.config, services.store, services.accounts, services.privacy)
 
 
 def _ask_password(password: str | None) -> str:
     """The given password, or one typed twice without echo; too short or too long is an error, not a retry."""
-    from childsafe.gateway.web.auth import AccountError, check_password
+    from childsafe.accounts import MIN_PASSWORD_LENGTH, AccountError, check_password
 
     if password is None:
-        from childsafe.gateway.web.auth import MIN_PASSWORD_LENGTH
-
         typer.echo(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", err=True)
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     try:
@@ -136,7 +119,7 @@ def add(
     config: ConfigOpt = None,
 ) -> None:
     """Create a web console account. A guardian login is tied to a guardian record (--guardian or --app)."""
-    from childsafe.gateway.web.auth import AccountError, check_role, check_username
+    from childsafe.accounts import AccountError, check_role, check_username
 
     try:
         check_username(username)
@@ -207,7 +190,7 @@ def list_users(
 @users_app.command("disable")
 def disable(username: UserArg, config: ConfigOpt = None) -> None:
     """Disable an account: it cannot log in, and its open sessions end now."""
-    from childsafe.gateway.web.auth import AccountError
+    from childsafe.accounts import AccountError
 
     with _open(config) as ctx:
         try:
@@ -220,7 +203,7 @@ def disable(username: UserArg, config: ConfigOpt = None) -> None:
 @users_app.command("enable")
 def enable(username: UserArg, config: ConfigOpt = None) -> None:
     """Enable a disabled account again (with its old password)."""
-    from childsafe.gateway.web.auth import AccountError
+    from childsafe.accounts import AccountError
 
     with _open(config) as ctx:
         try:
@@ -233,7 +216,7 @@ def enable(username: UserArg, config: ConfigOpt = None) -> None:
 @users_app.command("reset-password")
 def reset_password(username: UserArg, password: PasswordOpt = None, config: ConfigOpt = None) -> None:
     """Set a new password (asked twice, hidden); the account's open sessions end."""
-    from childsafe.gateway.web.auth import AccountError
+    from childsafe.accounts import AccountError
 
     with _open(config) as ctx:
         if ctx.accounts.users.account(username) is None:

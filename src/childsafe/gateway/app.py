@@ -29,15 +29,15 @@ from childsafe.gateway.errors import (
     handle_http_error,
     handle_validation_error,
 )
-from childsafe.gateway.guardians import install_privacy, services_for
+from childsafe.gateway.guardians import install_privacy
 from childsafe.gateway.metrics import Metrics
 from childsafe.gateway.oversight import install_oversight
 from childsafe.gateway.routes import router
 from childsafe.gateway.state import Gateway
 from childsafe.gateway.upstream import UpstreamClient
 from childsafe.gateway.web.headers import SecurityHeadersMiddleware
-from childsafe.store import Store, StoreEventSink
-from childsafe.store.recorder import EscalationJournal
+from childsafe.services import Services
+from childsafe.store import Store
 from childsafe.types import AgeBand
 
 log = logging.getLogger("childsafe.gateway")
@@ -150,17 +150,9 @@ def create_app(
     """Build the gateway. Opens (and migrates) the store unless one is given; a given engine gets the store's
     decision sink added to its sinks."""
     config = config or Config()
-    owns_store = store is None
-    if store is None:
-        store = Store.from_config(config.store, clock=clock)
-    # escalate/report decisions wait in a local journal until the database has them (never lost to an outage)
-    journal = EscalationJournal(getattr(config.store, "data_dir", "./childsafe-data"))
-    sink = StoreEventSink(store.decisions, store.conversations, journal=journal, clock=store.clock)
-    if engine is None:
-        engine = Engine.from_config(config, sinks=[sink])
-    else:
-        engine.sinks.append(sink)
-    gw = Gateway(config, engine, store, sink, _upstream_for(config), owns_store=owns_store, clock=clock)
+    services = Services.open(config, store=store, engine=engine, clock=clock, checking=True)
+    gw = Gateway(services, _upstream_for(config), clock=clock)
+    store = services.store
     for app_cfg in config.server.apps:
         gw.register_app(app_cfg.name, app_cfg.key, app_cfg.rate_limit_per_minute)
     if config.server.demo:
@@ -174,9 +166,10 @@ def create_app(
         # batcher to merge; the checks themselves release the GIL inside the model.
         executor = ThreadPoolExecutor(config.server.worker_threads, thread_name_prefix="childsafe-worker")
         asyncio.get_running_loop().set_default_executor(executor)
-        await asyncio.to_thread(engine.warmup)
+        await asyncio.to_thread(gw.engine.warmup)
         purger = asyncio.create_task(_purge_loop(gw))
-        _app.state.oversight.checkpoints.start()  # signed checkpoints shipped out (stopped by gw.aclose)
+        assert services.checkpoints is not None
+        services.checkpoints.start()  # signed checkpoints shipped out (stopped by gw.aclose)
         try:
             yield
         finally:
@@ -197,10 +190,12 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.gateway = gw
+    app.state.services = services
     app.include_router(router)
-    install_privacy(app, gw)  # guardian API, consent + healthy-use gate, per-child message keys
-    oversight = install_oversight(app, gw)  # audit sink, appeals API, review/guardian/appeal pages (after privacy)
-    gw.metrics.watch_store({"decisions": sink, "audit": oversight.sink}, journal)
+    install_privacy(app, gw)  # guardian API and the consent + healthy-use gate
+    install_oversight(app, gw)  # appeals API, review/guardian/appeal pages
+    assert services.audit_sink is not None and services.journal is not None
+    gw.metrics.watch_store({"decisions": gw.sink, "audit": services.audit_sink}, services.journal)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     for error in DATABASE_UNAVAILABLE_ERRORS:  # every router: a locked or unreachable database is a 503
@@ -222,10 +217,10 @@ async def _purge_loop(gw: Gateway) -> None:
                     log.info("purged %d expired stored messages", removed)
             except Exception as exc:
                 log.error("message purge failed: %s", type(exc).__name__)
-        services = services_for(gw)
-        if services is not None:
+        privacy = gw.services.privacy
+        if privacy is not None:
             try:
-                counts = await asyncio.to_thread(services.purge)
+                counts = await asyncio.to_thread(privacy.purge)
                 if any(counts.values()):
                     log.info("retention purge: %s", ", ".join(f"{k}={v}" for k, v in counts.items() if v))
             except Exception as exc:

@@ -8,9 +8,13 @@ from typing import Any
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
+
+# What a locked, read-only or unreachable database raises: a 503 (the routers catch it from here); other
+# database errors (a constraint, a bad query) are bugs and stay a 500.
+from childsafe.store.errors import DATABASE_UNAVAILABLE_ERRORS as DATABASE_UNAVAILABLE_ERRORS
+from childsafe.store.errors import unavailable_reason
 
 
 class ApiError(HTTPException):
@@ -47,25 +51,17 @@ LONE_SURROGATE = "contains a lone UTF-16 surrogate escape (such as \\ud800): it 
 
 _HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 401: "authentication_error", 413: "request_too_large"}
 
-# What a locked, read-only, full or unreachable database raises (SQLite and PostgreSQL alike). Other database
-# errors (a constraint, a bad query) are bugs and stay a 500.
-DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,
-)
 DATABASE_RETRY_AFTER_S = 5
+_UNAVAILABLE_WHY = {
+    "locked": "is locked by another writer",
+    "read-only": "is read-only",
+    "unavailable": "is unavailable",
+}
 
 
 def database_unavailable(exc: Exception) -> ApiError:
     """A 503 naming the database. The driver's text is not passed on: it can quote the query's parameters."""
-    orig = str(getattr(exc, "orig", "") or "").lower()
-    if "locked" in orig or "busy" in orig:
-        why = "is locked by another writer"
-    elif "readonly" in orig or "read-only" in orig:
-        why = "is read-only"
-    else:
-        why = "is unavailable"
+    why = _UNAVAILABLE_WHY[unavailable_reason(exc)]
     return ApiError(
         503,
         f"the gateway's database {why}; the request could not be completed, retry in a few seconds",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from childsafe.gateway.deps import GatewayDep, GuardianDep, OperatorDep, PrivacyDep
 from childsafe.gateway.errors import ApiError
 from childsafe.gateway.state import Gateway
 from childsafe.privacy.consent import ConsentMethod, Purpose
@@ -29,24 +29,16 @@ from childsafe.types import InvalidInputError
 
 log = logging.getLogger("childsafe.gateway")
 
-_SERVICES: weakref.WeakKeyDictionary[Gateway, PrivacyServices] = weakref.WeakKeyDictionary()
 
-
-def install_privacy(app: FastAPI, gw: Gateway, services: PrivacyServices | None = None) -> PrivacyServices:
-    """Attach the privacy services to a gateway: routes, the chat gate, and per-child message encryption."""
-    if services is None:
-        services = PrivacyServices.from_config(gw.config, gw.store, clock=gw.clock)
-    _SERVICES[gw] = services
-    if gw.store.messages is not None:
-        days = int(getattr(gw.config.store, "retention_days", 30))
-        gw.store.messages = services.message_vault(days)
-    app.state.privacy = services
+def install_privacy(app: FastAPI, gw: Gateway) -> PrivacyServices:
+    """Mount the guardian and child-rights API over the privacy services the composition root built."""
+    app.state.privacy = gw.services.privacy
     app.include_router(router)
-    return services
+    return gw.services.privacy
 
 
-def services_for(gw: Gateway) -> PrivacyServices | None:
-    return _SERVICES.get(gw)
+def services_for(gw: Gateway) -> PrivacyServices:
+    return gw.services.privacy
 
 
 # -- the chat gate ------------------------------------------------------------------------------------------
@@ -58,14 +50,12 @@ async def privacy_gate(handler: Any, child: ChildRecord) -> Response | None:
     ``handler`` is the chat handler (``gw``, ``body``, ``completion_id``, ``created``, ``info``-free)."""
     gw: Gateway = handler.gw
     services = services_for(gw)
-    if services is None:
-        return None
     try:
         storing = gw.store.messages is not None
         missing, verdict = await asyncio.to_thread(services.gate, child.id, child.age_band, storing=storing)
     except StaleChild as stale:
         # Erased or rectified by another process (the CLI, another replica): drop the cached profile.
-        _forget_child(gw, child.id)
+        gw.services.child_changed(child.id)
         if stale.erased:
             raise ApiError(404, "unknown child: this child's data has been erased", "unknown_child") from None
         raise ApiError(
@@ -134,53 +124,6 @@ def _healthy_reply(handler: Any, verdict: HealthyVerdict) -> Response:
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
-# -- dependencies ---------------------------------------------------------------------------------------
-
-
-def _gateway(request: Request) -> Gateway:
-    gw: Gateway = request.app.state.gateway
-    return gw
-
-
-def _services(request: Request) -> PrivacyServices:
-    services: PrivacyServices | None = getattr(request.app.state, "privacy", None)
-    if services is None:
-        raise ApiError(503, "the privacy services are not enabled on this gateway", "service_unavailable")
-    return services
-
-
-def _bearer(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing credentials: send 'Authorization: Bearer <token>'", "authentication_error")
-    return token.strip()
-
-
-async def operator_app(request: Request, gw: Annotated[Gateway, Depends(_gateway)]) -> AppRecord:
-    """The operator's app, by its API key."""
-    app = await gw.app_for_key(_bearer(request))
-    if app is None:
-        raise ApiError(401, "unknown API key", "authentication_error", code="invalid_api_key")
-    return app
-
-
-async def current_guardian(
-    request: Request, services: Annotated[PrivacyServices, Depends(_services)]
-) -> GuardianRecord:
-    """The guardian, by their bearer token."""
-    token = _bearer(request)
-    guardian = await asyncio.to_thread(services.guardians.by_token, token)
-    if guardian is None:
-        raise ApiError(401, "unknown guardian token", "authentication_error", code="invalid_guardian_token")
-    return guardian
-
-
-ServicesDep = Annotated[PrivacyServices, Depends(_services)]
-GatewayDep = Annotated[Gateway, Depends(_gateway)]
-OperatorDep = Annotated[AppRecord, Depends(operator_app)]
-GuardianDep = Annotated[GuardianRecord, Depends(current_guardian)]
-
-
 async def _own_child(services: PrivacyServices, guardian: GuardianRecord, child_id: str) -> ChildRecord:
     owner = await asyncio.to_thread(services.guardians.guardian_of, child_id)
     child = await asyncio.to_thread(services.data.child, child_id) if owner == guardian.id else None
@@ -247,7 +190,7 @@ _NO_GUARDIAN = "no guardian with this id in this app (a child can only be linked
 
 
 @router.post("/v1/guardians", status_code=201, response_model=None)
-async def create_guardian(body: GuardianCreate, app: OperatorDep, gw: GatewayDep, services: ServicesDep) -> Any:
+async def create_guardian(body: GuardianCreate, app: OperatorDep, gw: GatewayDep, services: PrivacyDep) -> Any:
     """Operator: create a guardian account (the token is shown once) and link children to it."""
     children: list[ChildRecord] = []
     for ref in body.children:
@@ -264,7 +207,7 @@ async def create_guardian(body: GuardianCreate, app: OperatorDep, gw: GatewayDep
 
 
 @router.post("/v1/guardians/{guardian_id}/children", status_code=201, response_model=None)
-async def link_child(guardian_id: str, body: ChildRef, app: OperatorDep, gw: GatewayDep, services: ServicesDep) -> Any:
+async def link_child(guardian_id: str, body: ChildRef, app: OperatorDep, gw: GatewayDep, services: PrivacyDep) -> Any:
     """Operator: link (creating if needed) one of the app's children to one of the app's guardians."""
     guardian = await asyncio.to_thread(services.guardians.get, guardian_id)
     if guardian is None or guardian.app_id != app.id:
@@ -286,7 +229,7 @@ async def _link(services: PrivacyServices, app: AppRecord, guardian_id: str, chi
 
 
 @router.post("/v1/children/{child_id}/legal-holds", status_code=201, response_model=None)
-async def place_hold(child_id: str, body: HoldCreate, app: OperatorDep, services: ServicesDep) -> Any:
+async def place_hold(child_id: str, body: HoldCreate, app: OperatorDep, services: PrivacyDep) -> Any:
     """Operator: keep this child's current evidence for an incident report, even through erasure."""
     child = await asyncio.to_thread(services.data.child, child_id)
     if child is None or child.app_id != app.id:
@@ -296,7 +239,7 @@ async def place_hold(child_id: str, body: HoldCreate, app: OperatorDep, services
 
 
 @router.get("/v1/guardians/me", response_model=None)
-async def guardian_me(guardian: GuardianDep, services: ServicesDep) -> Any:
+async def guardian_me(guardian: GuardianDep, services: PrivacyDep) -> Any:
     children = await asyncio.to_thread(services.guardians.children_of, guardian.id)
     return {
         "guardian": {"id": guardian.id, "display_name": guardian.display_name},
@@ -305,7 +248,7 @@ async def guardian_me(guardian: GuardianDep, services: ServicesDep) -> Any:
 
 
 @router.get("/v1/children/{child_id}", response_model=None)
-async def child_overview(child_id: str, guardian: GuardianDep, services: ServicesDep) -> Any:
+async def child_overview(child_id: str, guardian: GuardianDep, services: PrivacyDep) -> Any:
     child = await _own_child(services, guardian, child_id)
     consent = await asyncio.to_thread(services.consent.state, child_id)
     settings = await asyncio.to_thread(services.healthy.settings, child_id)
@@ -319,7 +262,7 @@ async def child_overview(child_id: str, guardian: GuardianDep, services: Service
 
 @router.patch("/v1/children/{child_id}", response_model=None)
 async def rectify_child(
-    child_id: str, body: Rectification, guardian: GuardianDep, gw: GatewayDep, s: ServicesDep
+    child_id: str, body: Rectification, guardian: GuardianDep, gw: GatewayDep, s: PrivacyDep
 ) -> Any:
     """Correct the child's age band (takes effect on the next request)."""
     await _own_child(s, guardian, child_id)
@@ -327,12 +270,12 @@ async def rectify_child(
         band = await asyncio.to_thread(s.rights.rectify_age_band, child_id, body.age, guardian.id)
     except InvalidInputError as exc:
         raise _bad(exc, "age") from None
-    _forget_child(gw, child_id)
+    gw.services.child_changed(child_id)
     return {"id": child_id, "age_band": band}
 
 
 @router.get("/v1/children/{child_id}/consent", response_model=None)
-async def get_consent(child_id: str, guardian: GuardianDep, services: ServicesDep) -> Any:
+async def get_consent(child_id: str, guardian: GuardianDep, services: PrivacyDep) -> Any:
     await _own_child(services, guardian, child_id)
     state = await asyncio.to_thread(services.consent.state, child_id)
     history = await asyncio.to_thread(services.consent.history, child_id)
@@ -362,19 +305,19 @@ async def _change_consent(
 
 
 @router.put("/v1/children/{child_id}/consent/{purpose}", response_model=None)
-async def put_consent(child_id: str, purpose: str, body: ConsentChange, g: GuardianDep, s: ServicesDep) -> Any:
+async def put_consent(child_id: str, purpose: str, body: ConsentChange, g: GuardianDep, s: PrivacyDep) -> Any:
     """Grant (or, with granted=false, withdraw) one purpose."""
     return await _change_consent(s, g, child_id, purpose, body)
 
 
 @router.delete("/v1/children/{child_id}/consent/{purpose}", response_model=None)
-async def withdraw_consent(child_id: str, purpose: str, g: GuardianDep, s: ServicesDep) -> Any:
+async def withdraw_consent(child_id: str, purpose: str, g: GuardianDep, s: PrivacyDep) -> Any:
     """Withdraw one purpose; in force from the next request."""
     return await _change_consent(s, g, child_id, purpose, ConsentChange(granted=False))
 
 
 @router.get("/v1/children/{child_id}/healthy-use", response_model=None)
-async def get_healthy(child_id: str, guardian: GuardianDep, services: ServicesDep) -> Any:
+async def get_healthy(child_id: str, guardian: GuardianDep, services: PrivacyDep) -> Any:
     await _own_child(services, guardian, child_id)
     settings = await asyncio.to_thread(services.healthy.settings, child_id)
     used = await asyncio.to_thread(services.healthy.usage_today, child_id)
@@ -382,7 +325,7 @@ async def get_healthy(child_id: str, guardian: GuardianDep, services: ServicesDe
 
 
 @router.put("/v1/children/{child_id}/healthy-use", response_model=None)
-async def put_healthy(child_id: str, body: HealthySettingsBody, guardian: GuardianDep, services: ServicesDep) -> Any:
+async def put_healthy(child_id: str, body: HealthySettingsBody, guardian: GuardianDep, services: PrivacyDep) -> Any:
     await _own_child(services, guardian, child_id)
     try:
         settings = await asyncio.to_thread(
@@ -397,7 +340,7 @@ async def put_healthy(child_id: str, body: HealthySettingsBody, guardian: Guardi
 async def export_child(
     child_id: str,
     guardian: GuardianDep,
-    services: ServicesDep,
+    services: PrivacyDep,
     gw: GatewayDep,
     format: Literal["json", "summary"] = "json",
 ) -> Response:
@@ -411,13 +354,10 @@ async def export_child(
 
 
 @router.delete("/v1/children/{child_id}", response_model=None)
-async def erase_child(child_id: str, guardian: GuardianDep, services: ServicesDep, gw: GatewayDep) -> Any:
+async def erase_child(child_id: str, guardian: GuardianDep, services: PrivacyDep, gw: GatewayDep) -> Any:
     """Erase the child: all rows deleted, the child's key destroyed; evidence under legal hold is kept."""
     await _own_child(services, guardian, child_id)
-    # Pending batched writes for this child must land first, or they would recreate rows after the erasure.
-    await asyncio.to_thread(gw.sink.flush)
-    report = await asyncio.to_thread(services.rights.erase, child_id, guardian.id)
-    _forget_child(gw, child_id)
+    report = await asyncio.to_thread(gw.services.erase_child, child_id, guardian.id)
     return report.to_dict()
 
 
@@ -435,7 +375,7 @@ async def app_age_change(gw: Gateway, app: AppRecord, child: ChildRecord, band: 
     and the gateway has no channel to ask the guardian; a refusal tells the app at once, and the child stays
     under the band the guardian knows."""
     services = services_for(gw)
-    if services is None or band == child.age_band:
+    if band == child.age_band:
         return
     guardian = await asyncio.to_thread(services.guardians.guardian_of, child.id)
     if guardian is None:
@@ -454,7 +394,7 @@ async def app_age_change(gw: Gateway, app: AppRecord, child: ChildRecord, band: 
 async def audit_app_age_change(gw: Gateway, app: AppRecord, before: ChildRecord, after: ChildRecord) -> None:
     """Audit an age-band change an app made to an unmanaged child (a rectification by the app)."""
     services = services_for(gw)
-    if services is not None and before.age_band != after.age_band:
+    if before.age_band != after.age_band:
         await asyncio.to_thread(_emit_age_event, services, "child.rectified", app, before, after.age_band)
 
 
@@ -474,16 +414,3 @@ def _emit_age_event(
             "details": {"field": "age_band", "old": child.age_band, "new": band},
         }
     )
-
-
-def _forget_child(gw: Gateway, child_id: str) -> None:
-    """Drop the gateway's cached profile and conversation state of a child (erased or rectified)."""
-    children: dict[Any, ChildRecord] = getattr(gw, "_children", {})
-    for key in [k for k, c in children.items() if c.id == child_id]:
-        children.pop(key, None)
-    states: dict[str, Any] = getattr(gw, "_states", {})
-    lock = getattr(gw, "_states_lock", None)
-    if lock is not None:
-        with lock:
-            for key in [k for k, r in states.items() if getattr(r, "child_id", None) == child_id]:
-                states.pop(key, None)

@@ -1,23 +1,23 @@
 """Oversight in the gateway: the audit sink on the engine, the review service, and the appeals API.
 
-``install_oversight(app, gw)`` is the one call ``create_app`` makes; everything else lives here and in
-``gateway/web`` (the server-rendered pages for moderators, guardians and children).
+``install_oversight(app, gw)`` mounts the routes over the services that ``childsafe.services.Services`` wired;
+the pages for moderators, guardians and children live in ``gateway/web``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from childsafe.audit import AuditLog, AuditSink, ContentKey, open_audit_log
-from childsafe.audit.checkpoints import CheckpointShipper, open_shipper
+from childsafe.audit import AuditLog, AuditSink
+from childsafe.audit.checkpoints import CheckpointShipper
+from childsafe.gateway.deps import AppDep, GatewayDep, OversightDep
 from childsafe.gateway.errors import ApiError
-from childsafe.gateway.routes import AppDep, GatewayDep
 from childsafe.gateway.state import Gateway
 from childsafe.review import ReviewError, ReviewService
 from childsafe.review.alerts import Alerter
@@ -38,34 +38,10 @@ class Oversight:
 
 
 def install_oversight(app: FastAPI, gw: Gateway) -> Oversight:
-    """Open the audit log, add its sink to the engine, and mount the appeals API and the web pages."""
-    audit = open_audit_log(gw.store.engine, gw.config)
-    sink = AuditSink(
-        audit,
-        only_flagged=bool(getattr(getattr(gw.config, "audit", None), "only_flagged", False)),
-        content_key=ContentKey.from_config(gw.config),  # keyed digests: a plain hash of short text is guessable
-    )
-    gw.engine.sinks.append(sink)
-    gw.closers.append(sink.close)  # queued audit events reach the chain before the store closes
-    checkpoints = open_shipper(audit, gw.store.engine, gw.config)
-    gw.closers.append(checkpoints.close)  # after the sink's drain: the last checkpoint covers every event
-    server = gw.config.server
-    alerter = Alerter.from_config(gw.config.review.alerts, f"http://{server.host}:{server.port}")
-    if alerter is not None:
-        gw.closers.append(alerter.close)
-    review = ReviewService.from_store(gw.store, gw.config, audit=audit, on_urgent=alerter.notify if alerter else None)
-    intake = CaseIntake(review, gw.sink.flush)
-    gw.engine.sinks.append(intake)  # wakes on escalations: the case (and its alert) opens at once
-    gw.closers.insert(0, intake.close)  # stops before the alerter it feeds and the store it reads
-    oversight = Oversight(audit, sink, review, checkpoints, intake, alerter)
-    privacy = getattr(app.state, "privacy", None)
-    if privacy is not None and hasattr(privacy, "set_audit"):
-        from childsafe.audit.privacy_hook import privacy_audit_hook
-
-        privacy.set_audit(privacy_audit_hook(audit))  # consents, data rights and legal holds into the chain
-        hooks = getattr(getattr(privacy, "rights", None), "erasure_hooks", None)
-        if isinstance(hooks, list):
-            hooks.append(review.erase_child)  # an erased child's cases go too, unless a report preserves them
+    """Mount the appeals API and the web pages over the oversight services the composition root built."""
+    s = gw.services
+    assert s.audit_sink is not None and s.checkpoints is not None
+    oversight = Oversight(s.audit, s.audit_sink, s.review, s.checkpoints, s.intake, s.alerter)
     app.state.oversight = oversight
     app.include_router(router)
     from childsafe.gateway.web import install_web
@@ -73,13 +49,6 @@ def install_oversight(app: FastAPI, gw: Gateway) -> Oversight:
     install_web(app, gw, oversight)
     return oversight
 
-
-async def get_oversight(request: Request) -> Oversight:
-    o: Oversight = request.app.state.oversight
-    return o
-
-
-OversightDep = Annotated[Oversight, Depends(get_oversight)]
 
 router = APIRouter()
 
@@ -100,18 +69,11 @@ def _api_error(exc: ReviewError, not_found: str, param: str) -> ApiError:
 
 
 @router.post("/v1/appeals", status_code=201, response_model=None)
-async def file_appeal(body: AppealRequest, gw: GatewayDep, app: AppDep, o: OversightDep) -> JSONResponse:
+async def file_appeal(body: AppealRequest, gw: GatewayDep, app: AppDep) -> JSONResponse:
     """Contest a blocked decision (one request from the child-facing message); the appeal becomes a case."""
 
     def run() -> dict[str, object]:
-        try:
-            appeal = o.review.file_appeal(body.decision_id, body.reason, body.requester, app_id=app.id)
-        except ReviewError as exc:
-            if exc.status != 404:
-                raise
-            gw.sink.flush(5.0)  # the decision may still be queued for the database
-            appeal = o.review.file_appeal(body.decision_id, body.reason, body.requester, app_id=app.id)
-        return appeal.public()
+        return gw.services.file_appeal(body.decision_id, body.reason, body.requester, app_id=app.id).public()
 
     try:
         result = await asyncio.to_thread(run)

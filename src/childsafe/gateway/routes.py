@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from childsafe.gateway.chat import ChatHandler
+from childsafe.gateway.deps import AgeHeader, AppDep, ChildHeader, ConversationHeader, GatewayDep
 from childsafe.gateway.errors import DATABASE_UNAVAILABLE_ERRORS, LONE_SURROGATE, ApiError, database_unavailable
 from childsafe.gateway.guardians import app_age_change, audit_app_age_change
 from childsafe.gateway.openai_categories import applied_input_types, openai_categories, openai_scores
@@ -34,43 +35,6 @@ from childsafe.types import AgeBand, Category, InvalidInputError, Message, Role
 
 MAX_MODERATION_INPUTS = 100
 
-
-async def get_gateway(request: Request) -> Gateway:
-    gw: Gateway = request.app.state.gateway
-    return gw
-
-
-GatewayDep = Annotated[Gateway, Depends(get_gateway)]
-
-
-async def authenticated_app(request: Request, gw: GatewayDep) -> AppRecord:
-    """The calling app, from ``Authorization: Bearer <key>``; enforces its rate limit."""
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise ApiError(
-            401, "missing API key: send 'Authorization: Bearer <key>'", "authentication_error", code="missing_api_key"
-        )
-    app = await gw.app_for_key(key.strip())
-    if app is None:
-        raise ApiError(401, "unknown API key", "authentication_error", code="invalid_api_key")
-    wait = gw.limiter.acquire(app.id, app.rate_limit_per_minute)
-    if wait:
-        gw.metrics.rate_limited.labels(app.name).inc()
-        raise ApiError(
-            429,
-            f"rate limit of {app.rate_limit_per_minute} requests per minute exceeded for this app; retry in {wait} s",
-            "rate_limit_error",
-            code="rate_limited",
-            headers={"Retry-After": str(wait)},
-        )
-    return app
-
-
-AppDep = Annotated[AppRecord, Depends(authenticated_app)]
-ChildHeader = Annotated[str | None, Header(alias="X-Childsafe-Child")]
-ConversationHeader = Annotated[str | None, Header(alias="X-Childsafe-Conversation")]
-AgeHeader = Annotated[str | None, Header(alias="X-Childsafe-Age")]
 
 class DatabaseAwareRoute(APIRoute):
     """A route whose locked or unreachable database is a 503 naming the database, not an "internal error".

@@ -95,8 +95,9 @@ class CheckRequest(BaseModel):
     age: str | int | None = None
     role: str = "child"
     language: LanguageCode | None = Field(
-        None, description="The child's language: short or unsure text is read as it, and the child's message is "
-        "in it unless the text's own language is clear"
+        None,
+        description="The child's language: short or unsure text is read as it, and the child's message is "
+        "in it unless the text's own language is clear",
     )
 
 

@@ -10,6 +10,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from childsafe.config import Config, ServerConfig
 from childsafe.engine import Engine
@@ -20,6 +21,9 @@ from childsafe.gateway.upstream import UpstreamClient, UpstreamError
 from childsafe.store import AppRecord, ChildRecord, ConversationRecord, Store, StoreEventSink
 from childsafe.store.crypto import hash_api_key
 from childsafe.types import AgeBand, InvalidInputError
+
+if TYPE_CHECKING:
+    from childsafe.services import Services
 
 log = logging.getLogger("childsafe.gateway")
 
@@ -32,36 +36,37 @@ class Gateway:
 
     def __init__(
         self,
-        config: Config,
-        engine: Engine,
-        store: Store,
-        sink: StoreEventSink,
+        services: Services,
         upstream: UpstreamClient | None,
         *,
-        owns_store: bool,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.config = config
-        self.engine = engine
-        self.store = store
-        self.sink = sink
+        assert services.engine is not None and services.decision_sink is not None, "open the services with checking"
+        self.services = services
+        self.config: Config = services.config
+        self.engine: Engine = services.engine
+        self.store: Store = services.store
+        self.sink: StoreEventSink = services.decision_sink
         self.upstream = upstream
-        self.owns_store = owns_store
         self.clock = clock
         self.metrics = Metrics()
         self.limiter = RateLimiter()
         self._apps: dict[str, AppRecord] = {}
         self._children: dict[tuple[int, str], ChildRecord] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.server: ServerConfig = config.server
+        self.server: ServerConfig = self.config.server
         # With SQLite there is exactly one gateway process per database, so the newest conversation state
         # can live in memory and reach the database in the writer's batches. Several replicas on PostgreSQL
         # share state only through the database, so there every save is written before the response.
-        self.cache_states = store.backend == "sqlite"
+        self.cache_states = self.store.backend == "sqlite"
         self._states: OrderedDict[str, ConversationRecord] = OrderedDict()
         self._states_lock = threading.Lock()
-        self.closers: list[Callable[[], object]] = []
-        """Blocking shutdown hooks (e.g. the audit sink's drain), run by :meth:`aclose` before the store closes."""
+        services.child_hooks.append(self.forget_child)  # an erased or corrected child leaves the caches
+
+    @property
+    def closers(self) -> list[Callable[[], object]]:
+        """Blocking shutdown hooks of the faces (e.g. the login pool), run by :meth:`aclose` first."""
+        return self.services.closers
 
     # -- apps --------------------------------------------------------------------------------------
     def register_app(self, name: str, key: str, rate_limit_per_minute: int) -> AppRecord:
@@ -157,6 +162,14 @@ class Gateway:
         else:
             self.sink.save_conversation(record)
 
+    def forget_child(self, child_id: str) -> None:
+        """Drop the cached profile and conversation state of a child (erased or rectified)."""
+        for key in [k for k, c in self._children.items() if c.id == child_id]:
+            self._children.pop(key, None)
+        with self._states_lock:
+            for conversation_id in [k for k, r in self._states.items() if r.child_id == child_id]:
+                self._states.pop(conversation_id, None)
+
     @staticmethod
     def derive_conversation_id(app_id: int, child_id: str, first_message: str) -> str:
         digest = hashlib.sha256(f"{app_id}\x00{child_id}\x00{first_message}".encode()).hexdigest()
@@ -181,11 +194,4 @@ class Gateway:
     async def aclose(self) -> None:
         if self.upstream is not None:
             await self.upstream.aclose()
-        await asyncio.to_thread(self.sink.close)
-        for close in self.closers:
-            try:
-                await asyncio.to_thread(close)
-            except Exception as exc:
-                log.error("shutdown hook failed: %s", type(exc).__name__)
-        if self.owns_store:
-            self.store.close()
+        await asyncio.to_thread(self.services.close)  # faces' hooks, sinks, checkpoints, alerts, then the store

@@ -139,6 +139,12 @@ def pdq_hash_image(img: Image, *, dihedral: bool = True) -> PdqResult:
     return PdqResult(hash=_vector_to_hex(vector), quality=int(quality))
 
 
+def pdq_hex(data: bytes) -> str:
+    """The PDQ hash of a picture file as it is (no rotations): the form an incident report's media evidence
+    carries. Raises :class:`ImageError` when the bytes are no picture."""
+    return pdq_hash_image(decode_image(data), dihedral=False).hash
+
+
 def _vector_to_hex(vector: Any) -> str:
     import numpy as np
 

@@ -6,10 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from childsafe.privacy.hooks import AuditHook, PrivacyEvent, no_audit
-from childsafe.store.privacy_sql import ConsentEntry, SqlConsentLedger
+from childsafe.store.privacy_sql import ConsentEntry, PrivacyDb, SqlConsentLedger, SqlGuardians
 from childsafe.types import AgeBand, InvalidInputError
+
+if TYPE_CHECKING:
+    from childsafe.store import Store
 
 
 class Purpose(StrEnum):
@@ -185,3 +189,13 @@ def consent_allows(ledger: ConsentLedger, child_id: str, purpose: Purpose, *, re
     if not (required or state.enrolled):
         return True
     return state.allows(purpose)
+
+
+def ledger_consent_check(store: Store, *, required: bool) -> Callable[[str, str], bool]:
+    """:func:`consent_allows` over the ledger in ``store``'s database, asked by purpose value (``"human_review"``).
+
+    What the composition root (or a CLI command) hands the review queue, so that service asks about consent
+    without reading the privacy service's internals. ``required`` is ``privacy.consent_required``."""
+    db = PrivacyDb(store.engine, store.clock)
+    ledger = ConsentLedger(SqlConsentLedger(db), SqlGuardians(db).guardian_of, store.clock)
+    return lambda child_id, purpose: consent_allows(ledger, child_id, Purpose(purpose), required=required)

@@ -71,11 +71,15 @@ def report_problems(xml: str) -> list[str]:
     if not messages and not files:
         problems.append("evidence: no message and no file (a report must show what was seen)")
     for i, message in enumerate(messages):
-        problems += [f"evidence/messages/message[{i}]/{f}: missing or empty" for f in MESSAGE_FIELDS
-                     if not _text(message, f)]
+        problems += [
+            f"evidence/messages/message[{i}]/{f}: missing or empty" for f in MESSAGE_FIELDS if not _text(message, f)
+        ]
     for i, file in enumerate(files):
         problems += [f"evidence/files/file[{i}]/{f}: missing or empty" for f in FILE_FIELDS if not _text(file, f)]
     for path in TIMES:
-        problems += [f"{path}: not an ISO 8601 time with a time zone: {node.text!r}" for node in root.findall(path)
-                     if (node.text or "").strip() and not _is_time((node.text or "").strip())]
+        problems += [
+            f"{path}: not an ISO 8601 time with a time zone: {node.text!r}"
+            for node in root.findall(path)
+            if (node.text or "").strip() and not _is_time((node.text or "").strip())
+        ]
     return problems + _list_items(root)

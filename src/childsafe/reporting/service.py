@@ -13,11 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
-import childsafe.store.oversight_schema  # registers the tables on the shared metadata
-import childsafe.store.privacy_schema  # noqa: F401  (legal_holds, honoured by erasure)
 from childsafe.audit import AuditEvent, AuditEventType, AuditLog
 from childsafe.reporting.package import (
     REPORTABLE_CATEGORIES,
@@ -34,10 +30,18 @@ from childsafe.review import ReviewService
 from childsafe.review.explain import conversation_window
 from childsafe.review.service import Case
 from childsafe.store.interfaces import DecisionEntry, DecisionLog, MessageVault
-from childsafe.store.schema import Base
-from childsafe.types import ChildsafeError
+from childsafe.store.reporting_sql import (
+    LegalHold,
+    NewReport,
+    ReportRecord,
+    SealedEvidence,
+    incident_reports,
+)
+from childsafe.types import ChildsafeError, Clock
 
-Clock = Callable[[], datetime]
+ImageHasher = Callable[[bytes], str | None]
+"""The PDQ hash (hex) of a media file that decodes as a picture (``childsafe.hashing``, handed in by the caller:
+reporting does not import the hashing library); it may raise for a file that is not a picture."""
 MessageSource = MessageVault | Callable[[], MessageVault | None] | None
 """The stored messages: a vault, or a callable read at use time (the gateway swaps in a per-child vault)."""
 
@@ -110,7 +114,7 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def _report(r: Any) -> IncidentReport:
+def _report(r: ReportRecord) -> IncidentReport:
     return IncidentReport(
         r.id,
         r.case_id,
@@ -124,25 +128,28 @@ def _report(r: Any) -> IncidentReport:
     )
 
 
-def media_evidence(filename: str, data: bytes) -> MediaEvidence:
-    """Hashes of a media file; PDQ when it decodes as a picture (needs the hashing extra)."""
+def media_evidence(filename: str, data: bytes, pdq: ImageHasher | None = None) -> MediaEvidence:
+    """Hashes of a media file; PDQ when ``pdq`` is given and the file decodes as a picture."""
     md5, sha1, sha256 = hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
-    pdq: str | None = None
-    try:
-        from childsafe.hashing.hashers import decode_image, pdq_hash_image
-
-        pdq = pdq_hash_image(decode_image(data), dihedral=False).hash
-    except Exception:  # not a picture, or PDQ unavailable: the exact hashes still identify the file
-        pdq = None
-    return MediaEvidence(filename, md5, sha1, sha256, pdq, len(data))
+    pdq_hex: str | None = None
+    if pdq is not None:
+        try:
+            pdq_hex = pdq(data)
+        except Exception:  # not a picture, or PDQ unavailable: the exact hashes still identify the file
+            pdq_hex = None
+    return MediaEvidence(filename, md5, sha1, sha256, pdq_hex, len(data))
 
 
 class ReportingService:
-    """Builds reports from confirmed cases, preserves evidence encrypted under a legal hold, submits them."""
+    """Builds reports from confirmed cases, preserves evidence encrypted under a legal hold, submits them.
+
+    ``db`` is where the reports live: the store's engine or the store (opaque here), or a
+    :class:`childsafe.store.reporting_sql.SqlIncidentReports`. ``image_hash`` adds the PDQ hash of pictures
+    to the media evidence (none without it)."""
 
     def __init__(
         self,
-        engine: Engine,
+        db: object,
         review: ReviewService,
         audit: AuditLog,
         evidence_key: bytes,
@@ -151,8 +158,9 @@ class ReportingService:
         clock: Clock | None = None,
         decisions: DecisionLog | None = None,
         messages: MessageSource = None,
+        image_hash: ImageHasher | None = None,
     ) -> None:
-        self._engine = engine
+        self._db = incident_reports(db)
         self._review = review
         self._audit = audit
         self._decisions = decisions
@@ -160,9 +168,7 @@ class ReportingService:
         self._aead = AESGCM(hashlib.sha256(b"childsafe/evidence" + evidence_key).digest())
         self.reporter = reporter or ReporterSettings()
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._reports = Base.metadata.tables["incident_reports"]
-        self._evidence = Base.metadata.tables["report_evidence"]
-        self._cases = Base.metadata.tables["review_cases"]
+        self._image_hash = image_hash
 
     @classmethod
     def from_config(
@@ -173,6 +179,7 @@ class ReportingService:
         review: ReviewService | None = None,
         audit: AuditLog | None = None,
         clock: Clock | None = None,
+        image_hash: ImageHasher | None = None,
     ) -> ReportingService:
         """The service over an open :class:`childsafe.store.Store`, set up from a :class:`childsafe.config.Config`.
 
@@ -195,6 +202,7 @@ class ReportingService:
             clock=clock or getattr(store, "clock", None),
             decisions=store.decisions,
             messages=lambda: store.messages,
+            image_hash=image_hash,
         )
 
     def submission_adapter(self, token: str | None = None, **kw: Any) -> HttpSubmissionAdapter:
@@ -216,45 +224,10 @@ class ReportingService:
         submitted, or all."""
         if status not in INCIDENT_STATUSES:
             raise ReportingError(f"status must be one of {', '.join(INCIDENT_STATUSES)}, got {status!r}")
-        cases, reports = self._cases, self._reports
-        category = func.coalesce(cases.c.final_category, cases.c.category)
-        q = (
-            select(
-                cases.c.id,
-                cases.c.decision_id,
-                category.label("category"),
-                cases.c.age_band,
-                cases.c.child_id,
-                cases.c.resolved_at,
-                cases.c.resolved_by,
-                reports.c.id.label("report_id"),
-                reports.c.status,
-                reports.c.incident_type,
-                reports.c.remote_id,
-                reports.c.attempts,
-                reports.c.submitted_at,
-                reports.c.hold_until,
-            )
-            .select_from(cases.outerjoin(reports, reports.c.case_id == cases.c.id))
-            .where(
-                cases.c.status == "resolved",
-                cases.c.outcome.in_(("confirm", "change_category")),
-                category.in_(sorted(REPORTABLE_CATEGORIES)),
-            )
-            .order_by(cases.c.resolved_at, cases.c.id)
-            .limit(limit)
-        )
-        if status == "pending":
-            q = q.where((reports.c.id.is_(None)) | (reports.c.status != "submitted"))
-        elif status == "unreported":
-            q = q.where(reports.c.id.is_(None))
-        elif status != "all":
-            q = q.where(reports.c.status == status)
-        with self._engine.connect() as c:
-            rows = c.execute(q).all()
+        rows = self._db.incidents(status, limit, categories=sorted(REPORTABLE_CATEGORIES))
         return [
             Incident(
-                r.id,
+                r.case_id,
                 r.decision_id,
                 r.category,
                 r.age_band,
@@ -297,7 +270,7 @@ class ReportingService:
         now = self._clock()
         hold_until = now + timedelta(days=self.reporter.hold_days)
         report_id = "rpt_" + uuid.uuid4().hex[:20]
-        files = [(name, data, media_evidence(name, data)) for name, data in (media or [])]
+        files = [(name, data, media_evidence(name, data, self._image_hash)) for name, data in (media or [])]
         entry = self._decisions.get(case.decision_id) if self._decisions is not None else None
         incident_time = entry.created_at if entry is not None and entry.created_at is not None else case.created_at
         messages = excerpts if excerpts is not None else self._messages_seen(case, entry, incident_time)
@@ -321,40 +294,19 @@ class ReportingService:
             raise ReportingError(f"the report for case {case_id} is incomplete: " + "; ".join(problems))
         evidence: list[tuple[str, bytes]] = [(f"media:{n}", d) for n, d, _ in files]
         evidence += [("message", json.dumps(m, ensure_ascii=False).encode("utf-8")) for m in messages]
-        try:
-            with self._engine.begin() as c:
-                c.execute(
-                    insert(self._reports).values(
-                        id=report_id,
-                        case_id=case_id,
-                        idempotency_key=hashlib.sha256(f"childsafe-report:{report_id}".encode()).hexdigest(),
-                        incident_type=incident_type,
-                        package=package,
-                        status="ready",
-                        attempts=0,
-                        created_at=now,
-                        hold_until=hold_until,
-                    )
-                )
-                for kind, data in evidence:
-                    nonce = os.urandom(12)
-                    c.execute(
-                        insert(self._evidence).values(
-                            report_id=report_id,
-                            kind=kind[:20],
-                            sha256=hashlib.sha256(data).hexdigest(),
-                            nonce=nonce,
-                            ciphertext=self._aead.encrypt(nonce, data, report_id.encode()),
-                            created_at=now,
-                            hold_until=hold_until,
-                        )
-                    )
-                self._record_legal_hold(c, report_id, case.child_id, actor, now)
-        except IntegrityError:
-            found = self.for_case(case_id)
-            if found is None:
-                raise
-            return found
+        report = NewReport(
+            id=report_id,
+            case_id=case_id,
+            idempotency_key=hashlib.sha256(f"childsafe-report:{report_id}".encode()).hexdigest(),
+            incident_type=incident_type,
+            package=package,
+            created_at=now,
+            hold_until=hold_until,
+        )
+        sealed = [self._seal(report_id, kind, data) for kind, data in evidence]
+        earlier = self._db.add(report, sealed, self._hold(case, report_id, actor))
+        if earlier is not None:  # built meanwhile by another process
+            return _report(earlier)
         self._audit.append_many(
             [
                 AuditEvent(
@@ -385,73 +337,65 @@ class ReportingService:
         window = conversation_window(stored, case.decision_id)
         if window:
             return [
-                {"role": m.role, "sentAt": _utc(m.at).isoformat(), "flagged": m.flagged, "text": m.text}
-                for m in window
+                {"role": m.role, "sentAt": _utc(m.at).isoformat(), "flagged": m.flagged, "text": m.text} for m in window
             ]
         if not case.excerpt:
             return []
         role = entry.role if entry is not None else "unknown"
         return [
-            {"role": role, "sentAt": _utc(decided_at).isoformat(), "flagged": True, "text": case.excerpt,
-             "redacted": True}
+            {
+                "role": role,
+                "sentAt": _utc(decided_at).isoformat(),
+                "flagged": True,
+                "text": case.excerpt,
+                "redacted": True,
+            }
         ]
 
-    def _record_legal_hold(self, c: Any, report_id: str, child_id: str | None, actor: str, now: datetime) -> None:
+    def _seal(self, report_id: str, kind: str, data: bytes) -> SealedEvidence:
+        nonce = os.urandom(12)
+        ciphertext = self._aead.encrypt(nonce, data, report_id.encode())
+        return SealedEvidence(kind, hashlib.sha256(data).hexdigest(), nonce, ciphertext)
+
+    @staticmethod
+    def _hold(case: Case, report_id: str, actor: str) -> LegalHold | None:
         # The privacy services' erasure honours holds in their legal_holds table, so the hold is recorded there
         # too; the evidence rows themselves have no foreign key to the child and survive an erasure regardless.
-        holds = Base.metadata.tables.get("legal_holds")
-        if holds is None or child_id is None:
-            return
-        c.execute(
-            insert(holds).values(
-                id="hold_" + uuid.uuid4().hex[:20],
-                child_id=child_id,
-                reference=f"incident report {report_id}",
-                reason="evidence preserved for an incident report (at least one year)",
-                created_by=actor,
-                created_at=now,
-                released_at=None,
-            )
+        if case.child_id is None:
+            return None
+        return LegalHold(
+            case.child_id,
+            f"incident report {report_id}",
+            "evidence preserved for an incident report (at least one year)",
+            actor,
         )
 
     def get(self, report_id: str) -> IncidentReport:
-        with self._engine.connect() as c:
-            row = c.execute(select(self._reports).where(self._reports.c.id == report_id)).first()
+        row = self._db.report(report_id)
         if row is None:
             raise ReportingError(f"no report with id {report_id!r}")
         return _report(row)
 
     def for_case(self, case_id: str) -> IncidentReport | None:
-        with self._engine.connect() as c:
-            row = c.execute(select(self._reports).where(self._reports.c.case_id == case_id)).first()
+        row = self._db.for_case(case_id)
         return None if row is None else _report(row)
 
     def evidence(self, report_id: str) -> list[tuple[str, bytes]]:
         """Decrypt the preserved evidence (for the legal process that needs it)."""
-        t = self._evidence
-        with self._engine.connect() as c:
-            rows = c.execute(select(t).where(t.c.report_id == report_id).order_by(t.c.id)).all()
-        return [(r.kind, self._aead.decrypt(r.nonce, r.ciphertext, report_id.encode())) for r in rows]
+        items = self._db.evidence(report_id)
+        return [(e.kind, self._aead.decrypt(e.nonce, e.ciphertext, report_id.encode())) for e in items]
 
     def submit(self, report_id: str, adapter: SubmissionAdapter, actor: str = "system") -> IncidentReport:
         """Submit once: an already submitted report is returned as it is; failures are recorded and raised."""
         report = self.get(report_id)
         if report.status == "submitted":
             return report
-        t = self._reports
         try:
             remote = adapter.submit(report.package, report.xml, report.idempotency_key)
         except SubmissionError as exc:
-            with self._engine.begin() as c:
-                c.execute(update(t).where(t.c.id == report_id).values(status="failed", attempts=t.c.attempts + 1))
+            self._db.record_failure(report_id)
             raise ReportingError(f"report {report_id} not submitted: {exc}") from None
-        now = self._clock()
-        with self._engine.begin() as c:
-            c.execute(
-                update(t)
-                .where(t.c.id == report_id)
-                .values(status="submitted", attempts=t.c.attempts + 1, remote_id=remote, submitted_at=now)
-            )
+        self._db.record_submission(report_id, remote, self._clock())
         self._audit.append(
             AuditEvent(AuditEventType.REPORT_SUBMITTED, {"report_id": report_id, "remote_id": remote}, actor=actor)
         )
@@ -470,15 +414,8 @@ class ReportingService:
         if not actor.strip():
             raise ReportingError("who recorded the submission is required (actor)")
         report = self.get(report_id)
-        t = self._reports
         if report.status != "submitted":
-            with self._engine.begin() as c:
-                done = c.execute(
-                    update(t)
-                    .where(t.c.id == report_id, t.c.status != "submitted")
-                    .values(status="submitted", remote_id=ref, submitted_at=self._clock())
-                )
-            if done.rowcount:
+            if self._db.mark_submitted(report_id, ref, self._clock()):
                 self._audit.append(
                     AuditEvent(
                         AuditEventType.REPORT_SUBMITTED,

@@ -265,8 +265,9 @@ class Alerter:
                 return
             wait = min(MAX_BACKOFF_S, self._backoff * 2**item.attempt)
             self.retried += 1
-            log.warning("alert for case %s via %s failed (%s); retrying in %.0fs", case_id, item.channel.name,
-                        reason, wait)
+            log.warning(
+                "alert for case %s via %s failed (%s); retrying in %.0fs", case_id, item.channel.name, reason, wait
+            )
             with self._cond:
                 item.due, item.attempt = self._now() + wait, item.attempt + 1
                 heapq.heappush(self._heap, item)

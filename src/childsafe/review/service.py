@@ -10,12 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, delete, exists, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
-import childsafe.store.oversight_schema  # noqa: F401  (registers the tables on the shared metadata)
 from childsafe.audit import AuditEvent, AuditEventType, AuditLog
-from childsafe.privacy.consent import ConsentLedger, Purpose, consent_allows
 from childsafe.review.explain import (
     ContextMessage,
     Explanation,
@@ -25,19 +21,24 @@ from childsafe.review.explain import (
 )
 from childsafe.review.messages import appeal_message
 from childsafe.store.interfaces import DecisionEntry, DecisionLog, MessageVault, StoredMessage
-from childsafe.store.privacy_sql import PrivacyDb, SqlConsentLedger, SqlGuardians
-from childsafe.store.schema import Base
+from childsafe.store.review_sql import AppealRecord, CaseRecord, CaseResolution, NewAppeal, NewCase, review_cases
 from childsafe.store.sealing import WordSealer, is_sealed, words_context
-from childsafe.types import ChildsafeError
+from childsafe.types import ChildsafeError, Clock
 
 if TYPE_CHECKING:
     from childsafe.review.queue import QueueCounts
 
 log = logging.getLogger("childsafe.review")
 
-Clock = Callable[[], datetime]
-ConsentCheck = Callable[[str, Purpose], bool]
-"""Whether a child's data may be used for a purpose now (``PrivacyServices.allows``)."""
+ConsentCheck = Callable[[str, str], bool]
+"""Whether a child's data may be used for a purpose (named by its value, e.g. ``"human_review"``) now.
+
+Built by the caller over the privacy service's consent ledger (``childsafe.privacy.consent.ledger_consent_check``),
+so the review queue asks without reading another service's internals."""
+HUMAN_REVIEW = "human_review"
+"""The consent purpose under which a moderator reads a child's words."""
+MODEL_IMPROVEMENT = "model_improvement"
+"""The consent purpose under which a child's words go into the feedback export."""
 UrgentCaseHook = Callable[["UrgentCase"], None]
 """Called when a severity-1 case is opened from an escalation (``childsafe.review.alerts.Alerter.notify``);
 it must return at once (the alerts are sent from another thread)."""
@@ -165,7 +166,11 @@ LEGAL_OVERRIDES = {
 """When a moderator sees a child's words without ``human_review`` consent; every such view is audited."""
 
 
-def _case(r: Any, excerpt: str | None = None) -> Case:
+def _allow_all(child_id: str, purpose: str) -> bool:
+    return True
+
+
+def _case(r: CaseRecord, excerpt: str | None = None) -> Case:
     return Case(
         id=r.id,
         decision_id=r.decision_id,
@@ -192,7 +197,7 @@ def _case(r: Any, excerpt: str | None = None) -> Case:
     )
 
 
-def _appeal(r: Any) -> Appeal:
+def _appeal(r: AppealRecord) -> Appeal:
     return Appeal(r.id, r.decision_id, r.requester, r.status, r.outcome, r.age_band, r.case_id, r.created_at)
 
 
@@ -207,12 +212,16 @@ class ReviewService:
 
     A child's words (case excerpts, appeal reasons) are stored sealed under the child's key (``sealer``,
     by default the decision log's), and consents are read where the words are used: ``human_review`` for the
-    moderator's view, ``model_improvement`` for the feedback export. ``consent`` defaults to reading the
-    ledger in this database (``consent_required`` as ``privacy.consent_required``)."""
+    moderator's view, ``model_improvement`` for the feedback export. ``consent`` asks the consent ledger; without
+    one (a deployment with no guardians, or a test) every purpose is allowed, as the ledger allows it for a child
+    held to no consent.
+
+    ``db`` is where the cases live: the store's engine or the store (opaque here), or a
+    :class:`childsafe.store.review_sql.SqlReviewCases`."""
 
     def __init__(
         self,
-        engine: Engine,
+        db: object,
         decisions: DecisionLog,
         audit: AuditLog,
         messages: MessageVault | Callable[[], MessageVault | None] | None = None,
@@ -221,38 +230,37 @@ class ReviewService:
         clock: Clock | None = None,
         sealer: WordSealer | None = None,
         consent: ConsentCheck | None = None,
-        consent_required: bool = False,
         on_urgent: UrgentCaseHook | None = None,
     ) -> None:
-        self._engine = engine
+        self._db = review_cases(db)
         self._decisions = decisions
         self._audit = audit
         # A callable is read at use time: the gateway's privacy layer swaps in a per-child-key vault after start.
         self._messages_source = messages
         self._settings = settings or ReviewSettings()
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._cases = Base.metadata.tables["review_cases"]
-        self._appeals = Base.metadata.tables["appeals"]
-        self._escalations = Base.metadata.tables["escalations"]
-        self._holds = Base.metadata.tables["legal_holds"]
         found = sealer if sealer is not None else getattr(decisions, "sealer", None)
         if not isinstance(found, WordSealer):
             raise ValueError("ReviewService needs a WordSealer (Store.sealer): a child's words are never stored open")
         self._sealer = found
-        self._consent = consent if consent is not None else self._ledger_check(consent_required)
+        self._consent = consent or _allow_all
         self._on_urgent = on_urgent
-
-    def _ledger_check(self, required: bool) -> ConsentCheck:
-        db = PrivacyDb(self._engine, self._clock)
-        ledger = ConsentLedger(SqlConsentLedger(db), SqlGuardians(db).guardian_of, self._clock)
-        return lambda child_id, purpose: consent_allows(ledger, child_id, purpose, required=required)
 
     @classmethod
     def from_store(
-        cls, store: Any, config: object, audit: AuditLog | None = None, on_urgent: UrgentCaseHook | None = None
+        cls,
+        store: Any,
+        config: object,
+        audit: AuditLog | None = None,
+        on_urgent: UrgentCaseHook | None = None,
+        *,
+        consent: ConsentCheck | None = None,
     ) -> ReviewService:
+        """The service over an open :class:`childsafe.store.Store`.
+
+        ``consent`` must be given wherever a moderator reads cases or the feedback is exported (the gateway, the
+        composition root, ``childsafe feedback export``): without it every purpose is allowed."""
         from childsafe.audit import open_audit_log
-        from childsafe.privacy.settings import privacy_settings
 
         return cls(
             store.engine,
@@ -262,11 +270,11 @@ class ReviewService:
             settings=ReviewSettings.from_config(config),
             clock=store.clock,
             sealer=store.sealer,
-            consent_required=privacy_settings(config).consent_required,
+            consent=consent,
             on_urgent=on_urgent,
         )
 
-    def _open_words(self, rows: list[Any]) -> list[Case]:
+    def _open_words(self, rows: list[CaseRecord]) -> list[Case]:
         """Cases with their excerpts opened (one key lookup per child)."""
         keys: dict[str, bytes | None] = {}
         out = []
@@ -307,29 +315,24 @@ class ReviewService:
             if entry.child_id is None or key is not None:  # no key: the child was erased, keep no words
                 context = words_context("review_cases", "excerpt", case_id)
                 excerpt = self._sealer.seal(entry.child_id, entry.excerpt, context, key=key)
-        try:
-            with self._engine.begin() as c:
-                c.execute(
-                    insert(self._cases).values(
-                        id=case_id,
-                        source_key=source_key,
-                        decision_id=entry.id,
-                        source=source,
-                        appeal_id=appeal_id,
-                        status="open",
-                        severity=severity,
-                        category=category,
-                        age_band=entry.age_band,
-                        action=entry.action,
-                        excerpt=excerpt,
-                        app_id=entry.app_id,
-                        child_id=entry.child_id,
-                        conversation_id=entry.conversation_id,
-                        created_at=opened,
-                        due_at=opened + timedelta(hours=sla_h),
-                    )
-                )
-        except IntegrityError:
+        new = NewCase(
+            id=case_id,
+            source_key=source_key,
+            decision_id=entry.id,
+            source=source,
+            appeal_id=appeal_id,
+            severity=severity,
+            category=category,
+            age_band=entry.age_band,
+            action=entry.action,
+            excerpt=excerpt,
+            app_id=entry.app_id,
+            child_id=entry.child_id,
+            conversation_id=entry.conversation_id,
+            created_at=opened,
+            due_at=opened + timedelta(hours=sla_h),
+        )
+        if not self._db.add_case(new):
             return None  # already opened (by another process or an earlier import)
         self._audit.append(
             AuditEvent(
@@ -356,18 +359,7 @@ class ReviewService:
         nobody opened for hours shows those hours as overdue. Escalations naming no child (a bare
         ``/v1/check`` or ``/v1/moderations`` call, usually an app testing content) stay recorded and audited
         but open no case, unless ``review.queue_without_child`` is set."""
-        esc, cases = self._escalations, self._cases
-        q = (
-            select(esc.c.decision_id)
-            .where(esc.c.status == "open")
-            .where(~exists().where(cases.c.decision_id == esc.c.decision_id, cases.c.source == "escalation"))
-            .order_by(esc.c.id)
-            .limit(limit)
-        )
-        if not self._settings.queue_without_child:
-            q = q.where(esc.c.child_id.is_not(None))
-        with self._engine.connect() as c:
-            pending = list(c.execute(q).scalars())
+        pending = self._db.escalations_without_case(limit, with_child_only=not self._settings.queue_without_child)
         opened = 0
         for decision_id in pending:
             entry = self._decisions.get(decision_id)
@@ -384,62 +376,34 @@ class ReviewService:
 
     def queue(self, status: str | None = None, limit: int = 200) -> list[Case]:
         """Cases by urgency (severity, then due time); ``status`` None means everything not yet resolved."""
-        t = self._cases
-        q = select(t).order_by(t.c.severity, t.c.due_at).limit(limit)
-        q = q.where(t.c.status != "resolved") if status is None else q.where(t.c.status == status)
-        with self._engine.connect() as c:
-            rows = list(c.execute(q))
-        return self._open_words(rows)
+        return self._open_words(self._db.cases(status, limit))
 
     def counts(self, now: datetime | None = None) -> QueueCounts:
         """Counts over the whole queue (the page shows at most ``queue``'s limit): by status, by severity, overdue."""
         from childsafe.review.queue import QueueCounts
 
-        t = self._cases
-        now = now or self._clock()
-        with self._engine.connect() as c:
-            by_status = {str(r[0]): int(r[1]) for r in c.execute(select(t.c.status, func.count()).group_by(t.c.status))}
-            by_severity = [
-                (int(r[0]), int(r[1]))
-                for r in c.execute(
-                    select(t.c.severity, func.count())
-                    .where(t.c.status != "resolved")
-                    .group_by(t.c.severity)
-                    .order_by(t.c.severity)
-                )
-            ]
-            overdue = c.execute(
-                select(func.count()).select_from(t).where(t.c.status != "resolved", t.c.due_at < now)
-            ).scalar_one()
+        tally = self._db.tally(now or self._clock())
         return QueueCounts(
-            open=int(by_status.get("open", 0)),
-            claimed=int(by_status.get("claimed", 0)),
-            overdue=int(overdue),
-            resolved=int(by_status.get("resolved", 0)),
-            by_severity=tuple(by_severity),
+            open=tally.by_status.get("open", 0),
+            claimed=tally.by_status.get("claimed", 0),
+            overdue=tally.overdue,
+            resolved=tally.by_status.get("resolved", 0),
+            by_severity=tuple(tally.by_severity),
         )
 
     def get(self, case_id: str) -> Case:
         """The case, excerpt opened (for services acting under their own duty, e.g. an incident report; a
         moderator's view goes through :meth:`view`, which applies the consents)."""
-        with self._engine.connect() as c:
-            row = c.execute(select(self._cases).where(self._cases.c.id == case_id)).first()
+        row = self._db.case(case_id)
         if row is None:
             raise ReviewError(f"no case with id {case_id!r}", 404)
         return self._open_words([row])[0]
 
     def claim(self, case_id: str, moderator: str) -> Case:
         """Take a case; a case claimed by someone else stays theirs (409)."""
-        t = self._cases
-        now = self._clock()
-        with self._engine.begin() as c:
-            result = c.execute(
-                update(t)
-                .where(t.c.id == case_id, t.c.status == "open")
-                .values(status="claimed", claimed_by=moderator, claimed_at=now)
-            )
+        claimed = self._db.claim(case_id, moderator, self._clock())
         case = self.get(case_id)
-        if not result.rowcount:
+        if not claimed:
             if case.claimed_by == moderator and case.status == "claimed":
                 return case
             raise ReviewError(f"case {case_id} is already {case.status} by {case.claimed_by or 'someone'}", 409)
@@ -456,7 +420,7 @@ class ReviewService:
         if role not in MODERATOR_ROLES:
             raise ReviewError("only moderators can view case content", 403)
         case = self.get(case_id)
-        consented = case.child_id is None or self._consent(case.child_id, Purpose.HUMAN_REVIEW)
+        consented = case.child_id is None or self._consent(case.child_id, HUMAN_REVIEW)
         override = None if consented else self._legal_override(case)
         decision = self._decisions.get(case.decision_id)
         scores = dict(decision.scores) if decision is not None else {}
@@ -502,14 +466,8 @@ class ReviewService:
     def _legal_override(self, case: Case) -> str | None:
         if case.action == "report":
             return "mandatory_report"
-        if case.child_id is not None:
-            h = self._holds
-            with self._engine.connect() as c:
-                held = c.execute(
-                    select(h.c.id).where(h.c.child_id == case.child_id, h.c.released_at.is_(None)).limit(1)
-                ).first()
-            if held is not None:
-                return "legal_hold"
+        if case.child_id is not None and self._db.under_legal_hold(case.child_id):
+            return "legal_hold"
         return None
 
     def _appeal_of(self, case: Case) -> Appeal | None:
@@ -517,17 +475,13 @@ class ReviewService:
         deciding the escalation sees that the child contested it, and why)."""
         if case.appeal_id is not None:
             return self.appeal(case.appeal_id)
-        with self._engine.connect() as c:
-            row = c.execute(
-                select(self._appeals).where(self._appeals.c.decision_id == case.decision_id).limit(1)
-            ).first()
+        row = self._db.appeal_of_decision(case.decision_id)
         return None if row is None else _appeal(row)
 
     def _appeal_reason(self, case: Case, appeal: Appeal | None) -> str | None:
         if appeal is None:
             return None
-        with self._engine.connect() as c:
-            sealed = c.execute(select(self._appeals.c.reason).where(self._appeals.c.id == appeal.id)).scalar()
+        sealed = self._db.appeal_reason(appeal.id)
         context = words_context("appeals", "reason", appeal.id)
         return self._sealer.open(case.child_id, sealed, context) or None
 
@@ -556,34 +510,18 @@ class ReviewService:
             raise ReviewError(f"case {case_id} is already resolved", 409)
         if case.claimed_by != moderator and role != "admin":
             raise ReviewError(f"claim case {case_id} before deciding it", 409)
-        t = self._cases
-        now = self._clock()
-        with self._engine.begin() as c:
-            done = c.execute(
-                update(t)
-                .where(t.c.id == case_id, t.c.status != "resolved")
-                .values(
-                    status="resolved",
-                    outcome=outcome,
-                    final_category=final,
-                    reason=reason.strip()[:2000],
-                    resolved_by=moderator,
-                    resolved_at=now,
-                )
-            )
-            if not done.rowcount:
-                raise ReviewError(f"case {case_id} is already resolved", 409)
-            c.execute(
-                update(self._escalations)
-                .where(self._escalations.c.decision_id == case.decision_id)
-                .values(status="resolved")
-            )
-            if case.appeal_id:
-                c.execute(
-                    update(self._appeals)
-                    .where(self._appeals.c.id == case.appeal_id)
-                    .values(status="decided", outcome=outcome, decided_at=now)
-                )
+        resolution = CaseResolution(
+            case_id=case_id,
+            decision_id=case.decision_id,
+            appeal_id=case.appeal_id,
+            outcome=outcome,
+            final_category=final,
+            reason=reason.strip()[:2000],
+            resolved_by=moderator,
+            resolved_at=self._clock(),
+        )
+        if not self._db.resolve(resolution):
+            raise ReviewError(f"case {case_id} is already resolved", 409)
         self._audit.append(
             AuditEvent(
                 AuditEventType.MODERATOR_DECISION,
@@ -612,12 +550,7 @@ class ReviewService:
             raise ReviewError(f"no decision with id {decision_id!r}", 404)
         if entry.action not in CONTESTABLE_ACTIONS:
             raise ReviewError(f"decision {decision_id} was '{entry.action}', nothing was blocked to appeal")
-        with self._engine.connect() as c:
-            existing = c.execute(
-                select(self._appeals)
-                .where(self._appeals.c.decision_id == decision_id)
-                .order_by(self._appeals.c.created_at)
-            ).first()
+        existing = self._db.appeal_of_decision(decision_id)
         if existing is not None:
             return _appeal(existing)
         appeal_id = "apl_" + uuid.uuid4().hex
@@ -634,19 +567,7 @@ class ReviewService:
             )
         except LookupError:  # the child was erased meanwhile: keep the appeal, not the words
             sealed = ""
-        with self._engine.begin() as c:
-            c.execute(
-                insert(self._appeals).values(
-                    id=appeal_id,
-                    decision_id=decision_id,
-                    requester=requester,
-                    reason=sealed,
-                    age_band=entry.age_band,
-                    case_id=case_id,
-                    status="pending",
-                    created_at=now,
-                )
-            )
+        self._db.add_appeal(NewAppeal(appeal_id, decision_id, requester, sealed, entry.age_band, case_id, now))
         self._audit.append(
             AuditEvent(
                 AuditEventType.APPEAL_FILED,
@@ -658,37 +579,21 @@ class ReviewService:
         return self.appeal(appeal_id)
 
     def _appeal_for(self, decision_id: str) -> Appeal:
-        with self._engine.connect() as c:
-            row = c.execute(select(self._appeals).where(self._appeals.c.decision_id == decision_id)).first()
+        row = self._db.appeal_of_decision(decision_id)
         if row is None:
             raise ReviewError(f"appeal for {decision_id} is being filed; try again", 409)
         return _appeal(row)
 
     def appeal(self, appeal_id: str) -> Appeal:
-        with self._engine.connect() as c:
-            row = c.execute(select(self._appeals).where(self._appeals.c.id == appeal_id)).first()
+        row = self._db.appeal(appeal_id)
         if row is None:
             raise ReviewError(f"no appeal with id {appeal_id!r}", 404)
         return _appeal(row)
 
     def erase_child(self, child_id: str) -> dict[str, int]:
         """Erasure hook: delete a child's cases and appeals, except cases an incident report preserves."""
-        cases, appeals = self._cases, self._appeals
-        reports = Base.metadata.tables["incident_reports"]
-        with self._engine.begin() as c:
-            held = set(
-                c.execute(
-                    select(cases.c.id)
-                    .join(reports, reports.c.case_id == cases.c.id)
-                    .where(cases.c.child_id == child_id)
-                ).scalars()
-            )
-            doomed = [
-                r.id for r in c.execute(select(cases.c.id).where(cases.c.child_id == child_id)) if r.id not in held
-            ]
-            n_appeals = c.execute(delete(appeals).where(appeals.c.case_id.in_(doomed))).rowcount if doomed else 0
-            n_cases = c.execute(delete(cases).where(cases.c.id.in_(doomed))).rowcount if doomed else 0
-        return {"review_cases": int(n_cases or 0), "appeals": int(n_appeals or 0)}
+        n_cases, n_appeals = self._db.erase_child(child_id)
+        return {"review_cases": n_cases, "appeals": n_appeals}
 
     # -- feedback ----------------------------------------------------------------------------------------
 
@@ -697,15 +602,12 @@ class ReviewService:
 
         Children whose guardian has not consented to ``model_improvement`` (where consent applies) are left
         out, as are cases whose words can no longer be read (erased)."""
-        t = self._cases
-        q = select(t).where(t.c.status == "resolved").order_by(t.c.resolved_at, t.c.id)
-        with self._engine.connect() as c:
-            rows = self._open_words(list(c.execute(q)))
+        rows = self._open_words(self._db.resolved_cases())
         allowed: dict[str, bool] = {}
         for case in rows:
             if case.child_id is not None:
                 if case.child_id not in allowed:  # consent is read at export time: a withdrawal counts at once
-                    allowed[case.child_id] = self._consent(case.child_id, Purpose.MODEL_IMPROVEMENT)
+                    allowed[case.child_id] = self._consent(case.child_id, MODEL_IMPROVEMENT)
                 if not allowed[case.child_id]:
                     continue
             text = None

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from childsafe.privacy.files import open_private, write_private
 from childsafe.scan.worker import ScanSettings
+from childsafe.store.files import open_private, write_private
 
 if TYPE_CHECKING:
     from childsafe.scan.runner import ScanResult

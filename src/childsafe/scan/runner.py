@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from childsafe.privacy.files import open_private, write_private
 from childsafe.scan.sources import Item, SourceOptions, check_sources, iter_items
 from childsafe.scan.worker import ItemScanner, ScanSettings
+from childsafe.store.files import open_private, write_private
 from childsafe.types import ChildsafeError
 
 STATE_DIR = ".childsafe-scan"

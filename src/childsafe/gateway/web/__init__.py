@@ -13,22 +13,22 @@ import secrets
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 
+from childsafe.accounts import Session, Sessions, load_session_key
 from childsafe.audit import AuditEvent, AuditEventType
 from childsafe.gateway.state import Gateway
-from childsafe.gateway.web.auth import SESSION_COOKIE, Session, Sessions, WebUsers, load_session_key
+from childsafe.gateway.web.auth import SESSION_COOKIE
 from childsafe.gateway.web.throttle import FailedLoginAudit, LoginGuard, LoginThrottled
 from childsafe.privacy.consent import Purpose
 from childsafe.review import OUTCOMES, ReviewError
 from childsafe.review.queue import group_by_conversation, queue_row
-from childsafe.store.schema import Base
+from childsafe.store.guardian_views import decision_tallies, guardian_children
 from childsafe.types import Category
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class Web:
     def __init__(self, gw: Gateway, oversight: Oversight) -> None:
         self.gw = gw
         self.oversight = oversight
-        self.users = WebUsers(gw.store.engine)
+        self.users = gw.services.accounts.users  # one account service for the pages, the admin page and the CLI
         data_dir = getattr(gw.config.store, "data_dir", "./childsafe-data")
         self.sessions = Sessions(load_session_key(data_dir), gw.store.engine)
         web_cfg = getattr(gw.config.server, "web", None)
@@ -344,34 +344,19 @@ async def audit_export(request: Request) -> Response:
 
 
 def _guardian_children(web: Web, guardian_id: str | None) -> list[dict[str, Any]]:
-    links = Base.metadata.tables.get("guardian_children")
-    children = Base.metadata.tables["children"]
-    if links is None or guardian_id is None:
+    if guardian_id is None:
         return []
-    q = (
-        select(children.c.id, children.c.age_band)
-        .join(links, links.c.child_id == children.c.id)
-        .where(links.c.guardian_id == guardian_id)
-        .order_by(children.c.created_at)
-    )
-    with web.gw.store.engine.connect() as c:
-        return [{"id": r.id, "age_band": r.age_band} for r in c.execute(q)]
+    return [{"id": k.id, "age_band": k.age_band} for k in guardian_children(web.gw.store.engine, guardian_id)]
 
 
 def _activity(web: Web, child_id: str, days: int = 7) -> dict[str, Any]:
     """Counts only: how many checks, what was done, which categories; never message text."""
-    d = Base.metadata.tables["decisions"]
     since = datetime.now(UTC) - timedelta(days=days)
-    with web.gw.store.engine.connect() as c:
-        # JSON columns cannot be grouped on PostgreSQL, so categories are counted here (bounded by the window).
-        rows = c.execute(
-            select(d.c.action, d.c.categories).where(d.c.child_id == child_id, d.c.created_at >= since).limit(100_000)
-        ).all()
     actions: Counter[str] = Counter()
     categories: Counter[str] = Counter()
-    for action, cats in rows:
-        actions[action] += 1
-        for cat in cats or []:
+    for tally in decision_tallies(web.gw.store.engine, child_id, since):
+        actions[tally.action] += 1
+        for cat in tally.categories:
             categories[cat] += 1
     return {"days": days, "total": sum(actions.values()), "actions": dict(actions), "categories": dict(categories)}
 
@@ -418,7 +403,7 @@ async def guardian_erase(request: Request, child_id: str) -> Response:
     own = await _own_child(request, child_id)
     if isinstance(own, Response):
         return own
-    session, _child, privacy = own
+    session, _child, _privacy = own
     form = await _form(request)
     if not _csrf_ok(session, form):
         return _web(request).render("error.html", request, session, 403, message="Invalid form token.")
@@ -427,7 +412,10 @@ async def guardian_erase(request: Request, child_id: str) -> Response:
             f"/guardian/children/{quote(child_id)}?notice=" + quote("Type ERASE to confirm the erasure."),
             status_code=303,
         )
-    report = await asyncio.to_thread(privacy.rights.erase, child_id, f"guardian:{session.user.guardian_id}")
+    # the same use case as the API's DELETE: queued writes land first, then every cache forgets the child
+    report = await asyncio.to_thread(
+        _web(request).gw.services.erase_child, child_id, f"guardian:{session.user.guardian_id}"
+    )
     kept = " Some records are kept under a legal hold." if getattr(report, "holds", None) else ""
     return _web(request).render(
         "error.html", request, session, 200, message=f"The child's data was erased.{kept}", title="Erased"
@@ -453,10 +441,10 @@ async def appeal_submit(request: Request) -> Response:
     form = await _form(request)
     if not _anon_csrf_ok(request, form):
         return web.render("error.html", request, None, 403, message="The form expired. Please reload and try again.")
-    requester = "guardian" if form.get("requester") == "guardian" else "child"
+    requester: Literal["child", "guardian"] = "guardian" if form.get("requester") == "guardian" else "child"
     try:
         appeal = await asyncio.to_thread(
-            web.oversight.review.file_appeal, form.get("decision_id", "").strip(), form.get("reason", ""), requester
+            web.gw.services.file_appeal, form.get("decision_id", "").strip(), form.get("reason", ""), requester
         )
     except ReviewError as exc:
         return web.render(

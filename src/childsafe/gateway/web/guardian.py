@@ -12,7 +12,6 @@ record and is always shown.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,16 +22,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
-from sqlalchemy import insert, select
 
-from childsafe.gateway.web.auth import Session
+from childsafe.accounts import Session
 from childsafe.privacy.consent import PURPOSE_HELP, Purpose, assent_expected
 from childsafe.privacy.healthy import parse_hhmm, parse_zone
 from childsafe.store import Store
-from childsafe.store.guardian_views import ChildDecision, flagged_decisions
+from childsafe.store.guardian_views import ChildDecision, flagged_decisions, seed_guardian_family
 from childsafe.store.interfaces import ChildRecord
 from childsafe.store.privacy_sql import HealthySettingsRecord
-from childsafe.store.schema import Base
 from childsafe.types import AgeBand, InvalidInputError
 
 if TYPE_CHECKING:
@@ -500,32 +497,9 @@ def seed_demo_family(store: Store, app_id: int) -> tuple[ChildRecord, str]:
     from childsafe.store import DecisionEntry
 
     child = store.children.get_or_create(app_id, DEMO_CHILD, AgeBand.from_age(DEMO_CHILD_AGE).value)
-    guardians = Base.metadata.tables["guardians"]
-    links = Base.metadata.tables["guardian_children"]
-    consents = Base.metadata.tables["consent_events"]
     now = datetime.now(UTC)
-    with store.engine.begin() as c:
-        if c.execute(select(guardians.c.id).where(guardians.c.id == DEMO_GUARDIAN_ID)).first() is None:
-            c.execute(
-                insert(guardians).values(
-                    id=DEMO_GUARDIAN_ID, display_name="Demo parent", token_hash=uuid.uuid4().hex, created_at=now
-                )
-            )
-        if c.execute(select(links.c.child_id).where(links.c.child_id == child.id)).first() is None:
-            c.execute(insert(links).values(child_id=child.id, guardian_id=DEMO_GUARDIAN_ID, created_at=now))
-            for purpose in DEMO_CONSENTS:
-                c.execute(
-                    insert(consents).values(
-                        child_id=child.id,
-                        guardian_id=DEMO_GUARDIAN_ID,
-                        purpose=purpose.value,
-                        granted=True,
-                        method="guardian_account",
-                        notice_version="1",
-                        child_assent=True,
-                        created_at=now,
-                    )
-                )
+    purposes = [p.value for p in DEMO_CONSENTS]
+    seed_guardian_family(store.engine, DEMO_GUARDIAN_ID, "Demo parent", child.id, purposes, now)
     store.decisions.record(
         [
             DecisionEntry(
