@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -74,28 +75,9 @@ class ReviewSettings(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class Case:
-    id: str
-    decision_id: str
-    source: str
-    appeal_id: str | None
-    status: str
-    severity: int
-    category: str
-    age_band: str
-    action: str
-    excerpt: str | None
-    app_id: int | None
-    child_id: str | None
-    conversation_id: str | None
-    created_at: datetime
-    due_at: datetime
-    claimed_by: str | None
-    outcome: str | None
-    final_category: str | None
-    reason: str | None
-    resolved_by: str | None
-    resolved_at: datetime | None
+class Case(CaseRecord):
+    """A stored case as a moderator reads it: ``excerpt`` opened (None when there are no words to show)."""
+
     excerpt_erased: bool = False
     """The excerpt was stored but cannot be read any more: the child's key was destroyed by erasure."""
 
@@ -171,30 +153,8 @@ def _allow_all(child_id: str, purpose: str) -> bool:
 
 
 def _case(r: CaseRecord, excerpt: str | None = None) -> Case:
-    return Case(
-        id=r.id,
-        decision_id=r.decision_id,
-        source=r.source,
-        appeal_id=r.appeal_id,
-        status=r.status,
-        severity=r.severity,
-        category=r.category,
-        age_band=r.age_band,
-        action=r.action,
-        excerpt=excerpt,
-        app_id=r.app_id,
-        child_id=r.child_id,
-        conversation_id=r.conversation_id,
-        created_at=r.created_at,
-        due_at=r.due_at,
-        claimed_by=r.claimed_by,
-        outcome=r.outcome,
-        final_category=r.final_category,
-        reason=r.reason,
-        resolved_by=r.resolved_by,
-        resolved_at=r.resolved_at,
-        excerpt_erased=is_sealed(r.excerpt) and excerpt is None,
-    )
+    fields = {f.name: getattr(r, f.name) for f in dataclasses.fields(CaseRecord)}
+    return Case(**{**fields, "excerpt": excerpt}, excerpt_erased=is_sealed(r.excerpt) and excerpt is None)
 
 
 def _appeal(r: AppealRecord) -> Appeal:
