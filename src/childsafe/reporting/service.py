@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -51,16 +52,8 @@ class ReportingError(ChildsafeError):
 
 
 @dataclass(frozen=True, slots=True)
-class IncidentReport:
-    id: str
-    case_id: str
-    idempotency_key: str
-    incident_type: str
-    package: dict[str, Any]
-    status: str
-    attempts: int
-    remote_id: str | None
-    hold_until: datetime
+class IncidentReport(ReportRecord):
+    """A stored incident report, with its package as CyberTipline-style XML."""
 
     @property
     def xml(self) -> str:
@@ -115,17 +108,8 @@ def _utc(at: datetime) -> datetime:
 
 
 def _report(r: ReportRecord) -> IncidentReport:
-    return IncidentReport(
-        r.id,
-        r.case_id,
-        r.idempotency_key,
-        r.incident_type,
-        dict(r.package),
-        r.status,
-        r.attempts,
-        r.remote_id,
-        r.hold_until,
-    )
+    fields = {f.name: getattr(r, f.name) for f in dataclasses.fields(ReportRecord)}
+    return IncidentReport(**{**fields, "package": dict(r.package)})
 
 
 def media_evidence(filename: str, data: bytes, pdq: ImageHasher | None = None) -> MediaEvidence:
