@@ -27,7 +27,7 @@ from childsafe.config import Config
 from childsafe.engine import Engine
 from childsafe.privacy.consent import ledger_consent_check
 from childsafe.privacy.service import PrivacyServices
-from childsafe.review import ReviewService
+from childsafe.review import ReviewError, ReviewService
 from childsafe.review.alerts import Alerter
 from childsafe.review.intake import CaseIntake
 from childsafe.store import Store, StoreEventSink
@@ -99,13 +99,16 @@ class Services:
         owns_store = store is None
         if store is None:
             store = Store.from_config(config.store, clock=clock)
+        checking = checking or engine is not None
+        services: Services | None = None
         try:
-            checking = checking or engine is not None
             services = cls._wire(config, store, owns_store=owns_store, clock=clock, alerts=checking)
             if checking:
                 services._wire_checking(engine)
         except BaseException:
-            if owns_store:
+            if services is not None:
+                services.close()  # threads already started (alerts, case intake) stop; an owned store closes
+            elif owns_store:
                 store.close()
             raise
         return services
@@ -211,8 +214,6 @@ class Services:
         app_id: int | None = None,
     ) -> Appeal:
         """Contest a decision; a decision still queued for the database is waited for once."""
-        from childsafe.review import ReviewError
-
         try:
             return self.review.file_appeal(decision_id, reason, requester, app_id=app_id)
         except ReviewError as exc:

@@ -129,3 +129,25 @@ def test_a_failure_while_wiring_closes_the_store_it_opened(
     with pytest.raises(RuntimeError, match="no key"):
         Services.open(config_for(db_url, tmp_path))
     assert len(closed) == 1
+
+
+def test_a_failure_while_building_the_engine_stops_what_was_started_and_closes_the_store(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[str] = []
+    real = Store.from_config
+
+    def spy(*args: object, **kwargs: object) -> Store:
+        store = real(*args, **kwargs)  # type: ignore[arg-type]
+        close = store.close
+        monkeypatch.setattr(store, "close", lambda: (closed.append("store"), close())[1])
+        return store
+
+    def broken(*_a: object, **_k: object) -> Engine:
+        raise RuntimeError("model missing")
+
+    monkeypatch.setattr(Store, "from_config", spy)
+    monkeypatch.setattr(Engine, "from_config", broken)
+    with pytest.raises(RuntimeError, match="model missing"):
+        Services.open(config_for(db_url, tmp_path), checking=True)
+    assert closed == ["store"]
