@@ -34,6 +34,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 import threading
 import zlib
 from collections.abc import Sequence
@@ -327,6 +328,70 @@ class Encoder:
         return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
 
 
+TUNED_FILES = {"model": "encoder.int8.onnx", "tokenizer": "tokenizer.json", "normalize": "normalize.json"}
+"""The fine-tuned encoder's files in a model folder (``childsafe.train.multilingual_encoder``)."""
+TUNED_MAX_TOKENS = 128
+"""Tokens the fine-tuned encoder reads of a message (the n-gram model and the phrases read all of it)."""
+QUERY_PREFIX = "query: "
+"""multilingual-e5 was trained with this prefix on queries; the fine-tuned encoder keeps it."""
+BOS, PAD, EOS = 0, 1, 2
+
+
+def tuned_normalize(table: dict[int, str], text: str) -> str:
+    """The base model's per-character normalisation (its SentencePiece map), then runs of spaces folded."""
+    return re.sub(" {2,}", " ", text.translate(table))
+
+
+def tuned_ids(tokenizer: Any, table: dict[int, str], text: str, max_tokens: int = TUNED_MAX_TOKENS) -> list[int]:
+    """Token ids of a message as the fine-tuned encoder reads it: ``<s> query: text </s>``, cut to
+    ``max_tokens``. Shared by the trainer and the detector."""
+    ids = tokenizer.encode(tuned_normalize(table, QUERY_PREFIX + text), add_special_tokens=False).ids
+    return [BOS, *ids[: max_tokens - 2], EOS]
+
+
+class TunedEncoder:
+    """The first layers of multilingual-e5-small, fine-tuned on childsafe's data with one output per head, as int8
+    ONNX (onnxruntime), with its pruned SentencePiece vocabulary (tokenizers)."""
+
+    def __init__(self, model_dir: Path, threads: int = 1) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise DetectorUnavailable(f"multilingual: onnxruntime or tokenizers is missing ({exc})") from None
+        try:
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            self._session = ort.InferenceSession(str(model_dir / TUNED_FILES["model"]), so,
+                                                 providers=["CPUExecutionProvider"])
+            self._tokenizer = Tokenizer.from_file(str(model_dir / TUNED_FILES["tokenizer"]))
+            raw = json.loads((model_dir / TUNED_FILES["normalize"]).read_text(encoding="utf-8"))
+            self._table = {int(k): str(v) for k, v in raw.items()}
+        except Exception as exc:  # onnxruntime and tokenizers raise their own types for corrupt files
+            raise DetectorUnavailable(f"multilingual: the fine-tuned encoder could not be loaded: {exc}") from None
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def logits(self, texts: list[str], batch: int = 32) -> npt.NDArray[np.float64]:
+        ids = [tuned_ids(self._tokenizer, self._table, t) for t in texts]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out: npt.NDArray[np.float64] | None = None
+        for s in range(0, len(order), batch):
+            part = order[s : s + batch]
+            width = max(len(ids[i]) for i in part)
+            x = np.full((len(part), width), PAD, dtype=np.int64)
+            m = np.zeros((len(part), width), dtype=np.int64)
+            for row, i in enumerate(part):
+                x[row, : len(ids[i])] = ids[i]
+                m[row, : len(ids[i])] = 1
+            z = self._session.run(["logits"], {"input_ids": x, "attention_mask": m})[0]
+            if out is None:
+                out = np.zeros((len(ids), z.shape[1]), dtype=np.float64)
+            out[part] = z
+        return out if out is not None else np.zeros((0, 0))
+
+
 class MultilingualModel:
     """The n-gram model and (optionally) the e5 heads, with the fitted combination and thresholds."""
 
@@ -349,6 +414,14 @@ class MultilingualModel:
         self.ngram_b = ng["bias"].astype(np.float32)
         self.weight_ngram = float(card["combine"]["ngram"])
         self.weight_e5 = float(card["combine"].get("e5", 0.0))
+        self.weight_tuned = float(card["combine"].get("tuned", 0.0))
+        self.tuned: TunedEncoder | None = None
+        if self.weight_tuned > 0:
+            missing = [f for f in TUNED_FILES.values() if f not in files]
+            if missing:
+                raise DetectorUnavailable(f"multilingual: card.json combines a fine-tuned encoder but does not list "
+                                          f"{', '.join(missing)}")
+            self.tuned = TunedEncoder(model_dir)
         self.encoder: Encoder | None = None
         if "e5.npz" in files and self.weight_e5 > 0:
             e5 = np.load(model_dir / "e5.npz")
@@ -380,8 +453,15 @@ class MultilingualModel:
             idx = ngram_features(t, extra[i] if extra else ())
             # Binary features, L2-normalised as in training.
             z[i] = self.ngram_w[idx].sum(axis=0) / math.sqrt(len(idx)) + self.ngram_b
+        combined = z * self.weight_ngram
+        if self.tuned is not None:
+            tuned = self.tuned.logits(raw_texts)
+            if tuned.shape != z.shape:
+                raise DetectorUnavailable(f"multilingual: the fine-tuned encoder gives {tuned.shape[1]} heads, the "
+                                          f"n-gram model {z.shape[1]}")
+            combined = combined + self.weight_tuned * tuned
         if self.encoder is None:
-            return z * self.weight_ngram
+            return combined
         # The encoder reads only what passes the gate: a phrase, or a category within reach (see the card).
         gate = self.gate
         passes = [i for i in range(len(z))
@@ -389,7 +469,7 @@ class MultilingualModel:
         out = np.full_like(z, -20.0)
         if passes:
             emb = self.encoder.embed([raw_texts[i] for i in passes])
-            out[passes] = self.weight_ngram * z[passes] + self.weight_e5 * (emb @ self.e5_w + self.e5_b)
+            out[passes] = combined[passes] + self.weight_e5 * (emb @ self.e5_w + self.e5_b)
         return out
 
     def scores(

@@ -35,6 +35,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +283,58 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@dataclass
+class TrainingSet:
+    """The records every multilingual model is trained and cross-validated on, with what the operating point
+    needs: each record's heads, weight, phrase features, strong-phrase match, language and writer fold."""
+
+    recs: list[dict[str, Any]]
+    texts: list[str]
+    y: npt.NDArray[np.float32]
+    weights: npt.NDArray[np.float64]
+    extras: list[list[str]]
+    strong: npt.NDArray[np.bool_]
+    langs: npt.NDArray[Any]
+    written: npt.NDArray[np.bool_]
+    """Written multilingual records (not English, not xsafety): what the figures are about."""
+    safe: npt.NDArray[np.bool_]
+    """Written ordinary records: what the thresholds and offsets are set on."""
+    fold_of: npt.NDArray[np.int64]
+
+
+def training_set(english: int = ENGLISH_CAP, xsafety_from: Path | None = None, folds: int = 5) -> TrainingSet:
+    rng = random.Random(SEED)
+    recs = load_split("train")
+    n_written = len(recs)
+    recs += english_records(rng, english)
+    if xsafety_from is not None:
+        recs += load_xsafety(xsafety_from, "train")
+    # Records known unsafe without a category (xsafety) cannot teach a category: left out of the heads.
+    recs = [r for r in recs if str(r.get("text", "")).strip() and r.get("labels")]
+    texts = [str(r["text"]) for r in recs]
+    weights = np.array([0.3 if r.get("source") == "xsafety" else 1.0 if r.get("lang") != "en" else 0.5
+                        for r in recs])
+    written = np.array([r.get("lang") != "en" and r.get("source") != "xsafety" for r in recs])
+    safe = written & np.array([r.get("labels") == ["safe"] for r in recs])
+    print(f"records: {len(recs)} ({n_written} written multilingual, safe non-English {int(safe.sum())})",
+          file=sys.stderr)
+    extras, strong = phrase_extras(texts)
+    return TrainingSet(recs, texts, targets(recs), weights, extras, strong,
+                       np.array([str(r.get("lang")) for r in recs]), written, safe, writer_folds(recs, folds, SEED))
+
+
+def operating_point(z: npt.NDArray[np.float64], ts: TrainingSet, fpr: float, rate: float
+                    ) -> tuple[dict[str, float], dict[str, float], float]:
+    """Thresholds per head (``fpr``), offsets per language (``rate``) and the share of written harmful records
+    stopped there, from out-of-fold logits ``z``."""
+    th = choose_thresholds(z, ts.safe, fpr)
+    t = _logit_thresholds(th)
+    off = language_offsets(z, t, ts.strong, ts.safe, ts.langs, rate)
+    caught = stops(with_offsets(z, ts.langs, off), t, ts.strong)
+    harmful = ts.written & (ts.y[:, :-1].sum(axis=1) > 0)
+    return th, off, float(caught[harmful].mean())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="directory to write ngram.npz, e5.npz and card.json")
@@ -303,45 +356,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, help="an .npz file caching embeddings between runs (by text hash)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    rng = random.Random(SEED)
-    recs = load_split("train")
-    n_written = len(recs)
-    recs += english_records(rng, args.english)
-    if args.xsafety:
-        recs += load_xsafety(args.shared, "train")
-    recs = [r for r in recs if str(r.get("text", "")).strip()]
-    texts = [str(r["text"]) for r in recs]
-    y = targets(recs)
-    weights = np.array([1.0 if r.get("lang") != "en" else 0.5 for r in recs])
-    weights = np.where([r.get("source") == "xsafety" for r in recs], 0.3, weights)
-    # Records known unsafe without a category (xsafety) cannot teach a category: left out of the heads.
-    keep = np.array([bool(r.get("labels")) for r in recs])
-    recs = [r for r, k in zip(recs, keep, strict=True) if k]
-    texts = [t for t, k in zip(texts, keep, strict=True) if k]
-    y, weights = y[keep], weights[keep]
-    safe = np.array([r.get("labels") == ["safe"] and r.get("lang") != "en" and r.get("source") != "xsafety"
-                     for r in recs])
-    print(f"records: {len(recs)} ({n_written} written multilingual, safe non-English {int(safe.sum())})",
-          file=sys.stderr)
-    extras, strong = phrase_extras(texts)
-    has_phrase = np.array([bool(e) for e in extras])
-    langs = np.array([str(r.get("lang")) for r in recs])
-    written = np.array([r.get("lang") != "en" and r.get("source") != "xsafety" for r in recs])
-    xn = ngram_matrix(texts, extras)
-    fold_of = writer_folds(recs, args.folds, SEED)
+    ts = training_set(args.english, args.shared if args.xsafety else None, args.folds)
+    recs, texts, y, weights, safe = ts.recs, ts.texts, ts.y, ts.weights, ts.safe
+    has_phrase = np.array([bool(e) for e in ts.extras])
+    xn = ngram_matrix(texts, ts.extras)
+    fold_of = ts.fold_of
     z_ng = oof_logits(xn, y, weights, args.c, fold_of)
     combine: dict[str, float] = {"ngram": 1.0}
     z = z_ng
     xe = None
     gate: dict[str, float] | None = None
-
-    def operating_point(zz: npt.NDArray[np.float64]) -> tuple[dict[str, float], dict[str, float], float]:
-        th = choose_thresholds(zz, safe, args.fpr)
-        t = _logit_thresholds(th)
-        off = language_offsets(zz, t, strong, safe, langs, args.ordinary_rate)
-        caught = stops(with_offsets(zz, langs, off), t, strong)
-        harmful = written & (y[:, :-1].sum(axis=1) > 0)
-        return th, off, float(caught[harmful].mean())
 
     if args.encoder == "e5":
         # The encoder is slow (10-25 ms a message on 2 cores), so it reads only the messages the n-gram model and
@@ -360,15 +384,16 @@ def main(argv: list[str] | None = None) -> int:
         best = (-1.0, 0.5)
         for a in (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0):
             zz = np.where(passes[:, None], a * z_ng + (1 - a) * z_e5, -20.0)
-            recall = operating_point(zz)[2]
+            recall = operating_point(zz, ts, args.fpr, args.ordinary_rate)[2]
             print(f"  ngram weight {a:.2f}: out-of-fold written harmful stopped {recall:.3f}", file=sys.stderr)
             if recall > best[0]:
                 best = (recall, a)
         a = best[1]
         combine = {"ngram": a, "e5": 1 - a}
         z = np.where(passes[:, None], a * z_ng + (1 - a) * z_e5, -20.0)
-    thresholds, offsets, _ = operating_point(z)
-    oof = report_oof(with_offsets(z, langs, offsets), y, safe, written, langs, strong, _logit_thresholds(thresholds))
+    thresholds, offsets, _ = operating_point(z, ts, args.fpr, args.ordinary_rate)
+    oof = report_oof(with_offsets(z, ts.langs, offsets), y, safe, ts.written, ts.langs, ts.strong,
+                     _logit_thresholds(thresholds))
     args.out.mkdir(parents=True, exist_ok=True)
     w, b = fit_heads(xn, y, weights, args.c)
     np.savez_compressed(args.out / "ngram.npz", weights=w.astype(np.float16), bias=b.astype(np.float32))
