@@ -2,7 +2,8 @@
 
     python bench/multilingual.py                    # dev sets + xsafety held-out part + English, band 10-12
     python bench/multilingual.py --age 13-15 --xsafety-limit 0 --json out.json
-    python bench/multilingual.py --encoder          # with the opt-in e5 encoder
+    python bench/multilingual.py --no-encoder       # the n-gram model alone (encoder: false)
+    python bench/multilingual.py --model-dir DIR    # another model folder (a retrained one, or an older one)
 
 Every figure is printed twice from the same run: ``base`` is the engine without the ``multilingual`` detector
 (what childsafe did before it), ``now`` the default engine. "Stopped" means the content does not reach its
@@ -45,12 +46,14 @@ CORE = {"sexual_minors", "grooming", "self_harm", "violence", "harassment", "dru
 LANGS = ("es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "tr")
 
 
-def engines(detectors: list[str] | None, encoder: bool = False) -> dict[str, Engine]:
+def engines(detectors: list[str] | None, encoder: bool = True, model_dir: Path | None = None) -> dict[str, Engine]:
     now = Config()
     if detectors:
         now = Config(detectors={d: {} for d in detectors})
-    if encoder:
-        now = now.model_copy(update={"detectors": {**now.detectors, "multilingual": {"encoder": True}}})
+    options: dict[str, Any] = {**({} if encoder else {"encoder": False}),
+                               **({"model_dir": str(model_dir)} if model_dir else {})}
+    if options:
+        now = now.model_copy(update={"detectors": {**now.detectors, "multilingual": options}})
     base = Config(detectors={k: v for k, v in now.detectors.items() if k != "multilingual"})
     out = {"base": Engine.from_config(base), "now": Engine.from_config(now)}
     for e in out.values():
@@ -87,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "datasets")
     ap.add_argument("--english", type=int, default=600, help="English written records per split (0: skip)")
     ap.add_argument("--detectors", help="comma-separated detectors for 'now' (default: the default set)")
-    ap.add_argument("--encoder", action="store_true", help="'now' with the opt-in e5 encoder")
+    ap.add_argument("--no-encoder", action="store_true", help="'now' with the n-gram model alone (encoder: false)")
+    ap.add_argument("--model-dir", type=Path, help="'now' with this multilingual model folder")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
-    engs = engines(args.detectors.split(",") if args.detectors else None, args.encoder)
+    engs = engines(args.detectors.split(",") if args.detectors else None, not args.no_encoder, args.model_dir)
     results: dict[str, Any] = {"age": args.age, "languages": {}}
 
     # language identification
@@ -137,6 +141,19 @@ def main(argv: list[str] | None = None) -> int:
     if timings:
         print(f"whole check, non-English {args.split} messages: mean {statistics.mean(timings):.1f} ms per message")
         results["check_ms_mean"] = statistics.mean(timings)
+        # One message at a time, every dev message, each engine: the latency a child's message sees.
+        per: dict[str, list[float]] = {}
+        for name, eng in engs.items():
+            per[name] = []
+            for t in texts:
+                t1 = time.perf_counter()
+                eng.check(t, age=args.age)
+                per[name].append((time.perf_counter() - t1) * 1000)
+            q = statistics.quantiles(per[name], n=100)
+            results[f"check_ms_{name}"] = {"p50": q[49], "p95": q[94]}
+        b, n = results["check_ms_base"], results["check_ms_now"]
+        print(f"one message at a time ({len(texts)}): p50 {b['p50']:.2f} -> {n['p50']:.2f} ms, "
+              f"p95 {b['p95']:.2f} -> {n['p95']:.2f} ms   [base -> now]")
 
     if args.xsafety_limit:
         xs = load_xsafety(args.shared, "eval")

