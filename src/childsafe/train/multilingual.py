@@ -317,6 +317,16 @@ def operating_point(z: npt.NDArray[np.float64], ts: TrainingSet, fpr: float, rat
     return th, off, float(caught[harmful].mean())
 
 
+def settle(z: npt.NDArray[np.float64], ts: TrainingSet, fpr: float, rate: float
+           ) -> tuple[dict[str, float], dict[str, float], dict[str, list[float]]]:
+    """The operating point of out-of-fold logits ``z`` (thresholds, language offsets) and its out-of-fold figures
+    per language, printed as well."""
+    thresholds, offsets, _ = operating_point(z, ts, fpr, rate)
+    oof = report_oof(with_offsets(z, ts.langs, offsets), ts.y, ts.safe, ts.written, ts.langs, ts.strong,
+                     _logit_thresholds(thresholds))
+    return thresholds, offsets, oof
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="directory to write ngram.npz and card.json")
@@ -333,13 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     ts = training_set(args.english, args.shared if args.xsafety else None, args.folds)
-    recs, texts, y, weights, safe = ts.recs, ts.texts, ts.y, ts.weights, ts.safe
+    recs, texts, y, weights = ts.recs, ts.texts, ts.y, ts.weights
     xn = ngram_matrix(texts, ts.extras)
     z = oof_logits(xn, y, weights, args.c, ts.fold_of)
     combine = {"ngram": 1.0}
-    thresholds, offsets, _ = operating_point(z, ts, args.fpr, args.ordinary_rate)
-    oof = report_oof(with_offsets(z, ts.langs, offsets), y, safe, ts.written, ts.langs, ts.strong,
-                     _logit_thresholds(thresholds))
+    thresholds, offsets, oof = settle(z, ts, args.fpr, args.ordinary_rate)
     args.out.mkdir(parents=True, exist_ok=True)
     w, b = fit_heads(xn, y, weights, args.c)
     np.savez_compressed(args.out / "ngram.npz", weights=w.astype(np.float16), bias=b.astype(np.float32))

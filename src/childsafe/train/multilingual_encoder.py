@@ -46,14 +46,13 @@ from childsafe.train.multilingual import (
     MODEL_VERSION,
     SEED,
     TrainingSet,
-    _logit_thresholds,
+    _sha256,
     fit_heads,
     ngram_matrix,
     oof_logits,
     operating_point,
-    report_oof,
+    settle,
     training_set,
-    with_offsets,
 )
 
 META = "\u2581"
@@ -309,10 +308,6 @@ def export(net: Any, out: Path) -> None:
     fp32.unlink()
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="directory to write the model folder to")
@@ -355,9 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.oof_cache is not None:
             np.save(args.oof_cache, z_tuned)
     # The n-gram model alone (``encoder: false``) gets its own operating point.
-    ng_thresholds, ng_offsets, _ = operating_point(z_ng, ts, args.fpr, args.ordinary_rate)
-    ng_oof = report_oof(with_offsets(z_ng, ts.langs, ng_offsets), ts.y, ts.safe, ts.written, ts.langs, ts.strong,
-                        _logit_thresholds(ng_thresholds))
+    ng_thresholds, ng_offsets, ng_oof = settle(z_ng, ts, args.fpr, args.ordinary_rate)
     best = (-1.0, 0.5)
     for a in (0.3, 0.4, 0.5, 0.6, 0.7):
         recall = operating_point(a * z_ng + (1 - a) * z_tuned, ts, args.fpr, args.ordinary_rate)[2]
@@ -366,9 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             best = (recall, a)
     a = best[1]
     z = a * z_ng + (1 - a) * z_tuned
-    thresholds, offsets, _ = operating_point(z, ts, args.fpr, args.ordinary_rate)
-    oof = report_oof(with_offsets(z, ts.langs, offsets), ts.y, ts.safe, ts.written, ts.langs, ts.strong,
-                     _logit_thresholds(thresholds))
+    thresholds, offsets, oof = settle(z, ts, args.fpr, args.ordinary_rate)
 
     print(f"  final fine-tuning on all records ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     net = fine_tune(base, rows, ids, ts.y, ts.weights, np.arange(len(ids)), args)
