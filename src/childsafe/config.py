@@ -43,6 +43,12 @@ class ConversationConfig(_Strict):
         "grooming.warn) and the conversation risk decides: one ambiguous message (asking age, a compliment, "
         "'don't tell your sister') is evidence, not a verdict. 1.0 turns the cap off.",
     )
+    multilingual: bool = Field(
+        True,
+        description="Read messages in the ten languages besides English with the multilingual model's grooming "
+        "reading instead of the English message model (docs/languages.md). Off: every message is read by the "
+        "message model, which reads next to nothing in other languages.",
+    )
 
 
 class StoreConfig(_Strict):
@@ -205,6 +211,7 @@ def _default_detectors() -> dict[str, dict[str, Any]]:
         "classifier": {},
         "personal_info": {},
         "grooming_stages": {},
+        "grooming_stages_ml": {},
         "grooming_text": {},
         "multilingual": {},
     }

@@ -66,6 +66,15 @@ def test_folding_removes_accents_repeats_and_letter_variants_but_keeps_scripts()
     assert fold("s\u200bex").text == "sex"
 
 
+def test_turkish_capital_dotted_i_folds_like_its_lowercase() -> None:
+    # casefold gives "i" + a combining dot above; the dot must not split the word from its phrase
+    assert fold("KİMSEYE SÖYLEME").text == fold("kimseye söyleme").text == "kimseye soyleme"
+    f = fold("İstanbul")
+    assert f.text == "istanbul" and f.original(0, 1) == (0, 1)
+    assert fold("हूँ").text == "हूँ"  # marks on other scripts are kept
+
+
+
 def test_folded_offsets_point_into_the_original() -> None:
     raw = "holaaa Mándame"
     f = fold(raw)

@@ -193,4 +193,5 @@ def _train_multilingual(out: Path) -> None:
 
     if training.main(["--out", str(out / "multilingual")]) != 0:
         fail("training the multilingual model failed")
-    typer.echo(f"to ship it: copy {out}/multilingual/* into src/childsafe/models/multilingual/")
+    typer.echo(f"to ship it: copy {out}/multilingual/* into src/childsafe/models/multilingual/, then refit the "
+               "conversation tracker's map for it: python -m childsafe.train.grooming_multilingual")

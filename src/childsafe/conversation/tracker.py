@@ -22,6 +22,7 @@ from childsafe.conversation.model import (
     GroomingModel,
     model_from,
 )
+from childsafe.conversation.multilingual import MultilingualReader, reader_from
 from childsafe.detectors.grooming import CHILD_DISCLOSURES, STAGES
 from childsafe.text.context import TextContext
 from childsafe.types import Category, Detection, InvalidInputError, Role
@@ -79,6 +80,14 @@ class ConversationTracker:
             self._model = model_from(self.config.model_dir)
         return self._model
 
+    @property
+    def multilingual(self) -> MultilingualReader | None:
+        """What reads non-English messages in place of the English message model (None: the message model reads
+        every message; ``ConversationConfig.multilingual`` off, or an operator's model without a map)."""
+        if not self.config.multilingual:
+            return None
+        return reader_from(self.config.model_dir)
+
     # -- streaming update -------------------------------------------------------------------------------
 
     def add(self, ctx: TextContext, detections: list[Detection]) -> list[Detection]:
@@ -104,7 +113,10 @@ class ConversationTracker:
                 self._sm_max = max(self._sm_max, d.score)
         logit: float | None = None
         if role is not Role.CHILD:
-            logit = max(-_LOGIT_CLIP, min(_LOGIT_CLIP, self.model.message_logit(ctx.normalized)))
+            read = self.multilingual.logit(ctx) if self.multilingual is not None else None
+            if read is None:
+                read = self.model.message_logit(ctx.normalized)
+            logit = max(-_LOGIT_CLIP, min(_LOGIT_CLIP, read))
             self._n_other += 1
             self._sum_logit += logit
             self._ema = (1 - EMA_ALPHA) * self._ema + EMA_ALPHA * logit

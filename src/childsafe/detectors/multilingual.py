@@ -438,6 +438,17 @@ class MultilingualModel:
             combined = combined + self.weight_tuned * tuned
         return combined
 
+    def distances(
+        self, folded_texts: list[str], raw_texts: list[str], extra: list[list[str]] | None = None,
+        languages: Sequence[str] | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Per head (the categories, then the pooled head if any), the log-odds above the head's threshold, with
+        the language's offset added (positive: over the threshold)."""
+        z = self.logits(folded_texts, raw_texts, extra)
+        if languages is not None and self.offsets:
+            z = z + np.array([self.offsets.get(lang, 0.0) for lang in languages])[:, None]
+        return z - np.log(self.thresholds / (1 - self.thresholds))
+
     def scores(
         self, folded_texts: list[str], raw_texts: list[str], extra: list[list[str]] | None = None,
         languages: Sequence[str] | None = None,
@@ -449,10 +460,7 @@ class MultilingualModel:
 
         The language's offset (``language_offsets`` in the card) is added to every head first. The pooled head
         lends its distance to the category nearest its own threshold when that is higher."""
-        z = self.logits(folded_texts, raw_texts, extra)
-        if languages is not None and self.offsets:
-            z = z + np.array([self.offsets.get(lang, 0.0) for lang in languages])[:, None]
-        d = z - np.log(self.thresholds / (1 - self.thresholds))
+        d = self.distances(folded_texts, raw_texts, extra, languages)
         if self.pooled:
             k = len(self.categories)
             cats = d[:, :k].copy()

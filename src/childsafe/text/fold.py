@@ -56,11 +56,13 @@ def _fold_char(ch: str) -> str:
     if ch in _DROP or unicodedata.category(ch) == "Cf":
         return ""
     s = unicodedata.normalize("NFKC", ch).casefold()
-    out = []
+    out: list[str] = []
     for c in s:
         c = _MAP.get(c, c)
         if _ARABIC_MARKS.match(c):
             continue
+        if out and unicodedata.combining(c) and out[-1] < "\u0250":
+            continue  # a mark casefolding leaves on a Latin letter: Turkish "İ" is "i" + a dot above
         d = unicodedata.normalize("NFD", c)
         if len(d) > 1 and d[0] < "\u0250":  # a Latin letter with marks: keep the letter
             c = d[0]

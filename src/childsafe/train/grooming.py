@@ -173,7 +173,7 @@ def _read_written(directory: Path, keep: Callable[[dict[str, Any]], bool] = lamb
             msgs = [(Role.parse(m["role"]), str(m["text"])) for m in rec["messages"]]
             out.append(Conversation(rec["id"], rec.get("group", rec["id"]), "written", label, msgs,
                                     meta={"kind": rec.get("kind", ""), "alert_at": rec.get("alert_at"),
-                                          "batch": rec.get("batch", path.stem)}))
+                                          "batch": rec.get("batch", path.stem), "lang": rec.get("lang", "en")}))
     return out
 
 
@@ -185,6 +185,12 @@ def load_written(directory: Path = WRITTEN_DIR) -> list[Conversation]:
 def load_written_v2(split: str, directory: Path = WRITTEN_DIR / "v2") -> list[Conversation]:
     """The second round of written conversations, by the split each batch was written for
     (train, dev or test; see data/conversations/v2/README.md)."""
+    return _read_written(directory, lambda rec: rec.get("split") == split)
+
+
+def load_multilingual(split: str, directory: Path = WRITTEN_DIR / "multilingual") -> list[Conversation]:
+    """Written conversations in the ten languages besides English (``data/conversations/multilingual``), by split;
+    each one's language is ``meta["lang"]``."""
     return _read_written(directory, lambda rec: rec.get("split") == split)
 
 

@@ -1,0 +1,162 @@
+"""Grooming stage signals in the ten languages besides English: per-language phrase lists.
+
+The English stage rules (``childsafe.detectors.grooming``) are regular expressions over English. For the other
+languages each stage is a list of phrases written by native-register writers
+(``detectors/data/multilingual/stages/<lang>.yaml``), matched like the multilingual category phrases: folded
+text (lowercase, accents removed), words in order with up to two words between them, ``*`` for a stem, Chinese as
+a substring. A message from the other party (a contact or the assistant) gives the stages of the other party; a
+child's message gives only the child's disclosures (their age, where they live or go to school, that they are
+alone), as in English.
+
+The signals are for the conversation tracker: each one is scored as the matching English rule, and capped under
+the policy's lowest grooming action, so one stage phrase on its own never stops a message; the tracker adds
+them up over the conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, ClassVar
+
+import yaml
+
+from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
+from childsafe.detectors.grooming import CHILD_DISCLOSURES, STAGES, GroomingStageConfig
+from childsafe.detectors.multilingual import LANGUAGES, Phrase, PhraseList, _phrase
+from childsafe.text.context import TextContext
+from childsafe.text.fold import fold, tokens
+from childsafe.types import Category, Detection, Role, Span
+
+STAGE_SCORES: dict[str, float] = {
+    "rapport": 0.3,
+    "age_probe": 0.3,
+    "circumstance_probe": 0.45,
+    "adult_age": 0.3,
+    "secrecy": 0.5,
+    "isolation": 0.5,
+    "gifts": 0.3,
+    "desensitisation": 0.45,
+    "sexual_talk": 0.55,
+    "photo_request": 0.45,
+    "off_platform": 0.35,
+    "meeting": 0.4,
+    "child_disclosure_age": 0.3,
+    "child_disclosure_location": 0.45,
+    "child_disclosure_alone": 0.4,
+}
+"""Each stage's rule confidence, as the English rules give it (their typical score for that stage)."""
+
+GROOMING_SCALE = 0.5
+"""As in English: a stage of the other party is evidence for the tracker, half the rule's confidence."""
+
+SIGNAL_CAP = 0.2
+"""No stage signal goes over this: under the policy's lowest grooming action (warn at 0.25) and equal to the
+conversation's cap on one message's grooming score. The tracker counts a stage as fully present from
+``childsafe.conversation.model.STAGE_UNIT`` (0.15)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StageList:
+    """One language's stage phrases and the ordinary phrases (``allow``) that cancel a stage phrase they overlap."""
+
+    language: str
+    stages: dict[str, PhraseList]
+    allow: PhraseList
+
+    def found(self, raw: str) -> dict[str, tuple[Phrase, int, int]]:
+        """Stage -> (phrase, start, end) in ``raw``'s offsets, the first match of each stage."""
+        f = fold(raw)
+        words = tokens(f.text)
+        allowed = [(s, e) for _, s, e in self.allow.match(words, f.text)]
+        out: dict[str, tuple[Phrase, int, int]] = {}
+        for stage, plist in self.stages.items():
+            for p, s, e in plist.match(words, f.text):
+                if any(a < e and s < b for a, b in allowed):
+                    continue
+                start, end = f.original(s, e)
+                if stage not in out or start < out[stage][1]:
+                    out[stage] = (p, start, end)
+        return out
+
+
+def stage_list(language: str, data: dict[str, Any]) -> StageList:
+    """A language's stage phrases from its YAML mapping (``stages: {stage: [phrase, ...]}``, ``allow: [...]``)."""
+    unknown = set(data) - {"language", "stages", "allow"}
+    if unknown:
+        raise DetectorUnavailable(f"grooming stage phrases {language}: unknown keys {sorted(unknown)}")
+    stages: dict[str, PhraseList] = {}
+    for stage, items in (data.get("stages") or {}).items():
+        if stage not in STAGE_SCORES:
+            raise DetectorUnavailable(f"grooming stage phrases {language}: unknown stage {stage!r}")
+        phrases = [p for item in items or [] if (p := _phrase(str(item), Category.GROOMING, 0.0, language))]
+        stages[stage] = PhraseList(language, phrases)
+    allow = [p for item in data.get("allow") or [] if (p := _phrase(str(item), None, 0.0, language))]
+    return StageList(language, stages, PhraseList(language, allow))
+
+
+@lru_cache(maxsize=1)
+def load_stage_lists() -> dict[str, StageList]:
+    """Every shipped stage list, by language."""
+    root = resources.files("childsafe.detectors") / "data" / "multilingual" / "stages"
+    out: dict[str, StageList] = {}
+    for code in LANGUAGES:
+        res = root / f"{code}.yaml"
+        if not res.is_file():
+            continue
+        try:
+            data = yaml.safe_load(res.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise DetectorUnavailable(f"grooming stage phrases {code}: invalid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise DetectorUnavailable(f"grooming stage phrases {code}: expected a mapping")
+        out[code] = stage_list(code, data)
+    return out
+
+
+class MultilingualStageDetector(Detector):
+    """Stage phrases that tag a non-English message with the grooming stages it shows (signal = stage name)."""
+
+    name: ClassVar[str] = "grooming_stages_ml"
+    version: ClassVar[str] = "1"
+    categories: ClassVar[frozenset[Category]] = frozenset({Category.GROOMING, Category.PERSONAL_INFO})
+    languages: ClassVar[frozenset[str] | None] = frozenset(LANGUAGES)
+    Config: ClassVar[type[DetectorConfig]] = GroomingStageConfig
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        super().__init__(config)
+        self._lists: dict[str, StageList] = {}
+
+    def _load(self) -> None:
+        self._lists = load_stage_lists()
+        if not self._lists:
+            raise DetectorUnavailable("grooming stage phrases: none are installed")
+
+    def detect(self, ctx: TextContext) -> list[Detection]:
+        self.load()
+        if not ctx.raw.strip() or ctx.role is Role.SYSTEM:
+            return []
+        guess = ctx.language
+        codes = [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in self._lists]
+        cfg = self.config
+        assert isinstance(cfg, GroomingStageConfig)
+        factor = cfg.assistant_factor if ctx.role is Role.ASSISTANT else 1.0
+        best: dict[str, Detection] = {}
+        for code in codes:
+            for stage, (phrase, start, end) in self._lists[code].found(ctx.raw).items():
+                if (stage in CHILD_DISCLOSURES) != (ctx.role is Role.CHILD):
+                    continue  # the child's own questions are ordinary; disclosures are the child's
+                if stage in CHILD_DISCLOSURES:
+                    category, score = Category.PERSONAL_INFO, STAGE_SCORES[stage]
+                else:
+                    category, score = Category.GROOMING, STAGE_SCORES[stage] * GROOMING_SCALE * factor
+                score = min(SIGNAL_CAP, score)
+                if stage in best and best[stage].score >= score:
+                    continue
+                best[stage] = Detection(category, score, self.name, self.version, Span(start, end),
+                                        f"{stage} ({code}): {phrase.text!r}", stage)
+        return [best[s] for s in STAGES if s in best]
+
+
+__all__ = ["STAGE_SCORES", "MultilingualStageDetector", "StageList", "load_stage_lists", "stage_list"]
