@@ -82,6 +82,10 @@ class Engine:
                 self.unavailable[det.name] = str(exc)
             except Exception as exc:
                 self.unavailable[det.name] = f"{type(exc).__name__}: {exc}"
+        try:
+            ConversationTracker(self.config.conversation).load()
+        except Exception as exc:  # a conversation that cannot be followed must not pass as safe
+            self.unavailable["conversation"] = f"{type(exc).__name__}: {exc}"
         self._warm = True
         for name, why in self.unavailable.items():
             log.error("detector %s unavailable, content will be blocked: %s", name, why)

@@ -1,13 +1,15 @@
 """Non-English messages in the conversation tracker.
 
 The tracker's message model (``GroomingModel.message_logit``) is an English n-gram model: on a Spanish or Arabic
-message it reads next to nothing. For a message the multilingual detector reads (anything but plain English),
-the tracker takes the multilingual model's grooming reading instead: the larger of its grooming and
-sexual_minors log-odds over their thresholds (n-gram model alone, with the language's offset), put on the
-message model's scale by a monotone map. The map (``multilingual.json`` beside the grooming model) is the
-expected message-model logit given that reading, fitted on English conversations the message model never
-trained on (``python -m childsafe.train.grooming_multilingual``). It names the multilingual weights it was
-fitted with; other weights are refused.
+message it reads next to nothing. For a message identified as one of the ten other languages, the tracker takes
+the multilingual model's grooming reading instead: the larger of its grooming and sexual_minors log-odds over
+their thresholds (n-gram model alone, with the language's offset), read on the message with the phrases of the
+stages children also use among themselves masked (as the English message model masks its own, so the stage
+features count them once), and put on the message model's scale by a rising curve. The curve
+(``multilingual.json`` beside the grooming model) is the expected message-model logit given that reading, fitted
+on English conversations neither model trained on (``python -m childsafe.train.grooming_multilingual``). It
+names the grooming model and the multilingual weights it was fitted for, by checksum; other weights are refused.
+The multilingual model read here is always the packaged one (the detector's ``model_dir`` does not apply).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from childsafe.conversation.model import ModelUnavailable, packaged_model_dir
+from childsafe.detectors.grooming_multilingual import mask_stages
 from childsafe.detectors.multilingual import (
     MODEL_DIR,
     MultilingualDetector,
@@ -44,6 +47,14 @@ READ_HEADS = (Category.GROOMING, Category.SEXUAL_MINORS)
 def ngram_digest(model_dir: Path = MODEL_DIR) -> str:
     """The checksum of the multilingual n-gram weights a map is fitted for."""
     return hashlib.sha256((model_dir / "ngram.npz").read_bytes()).hexdigest()
+
+
+def grooming_digest(model_dir: Path) -> str:
+    """The checksum of the grooming model (``grooming.npz``) a map is fitted for."""
+    try:
+        return hashlib.sha256((model_dir / "grooming.npz").read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 class GroomingReading:
@@ -74,13 +85,19 @@ class MultilingualReader:
             self.x = np.asarray(spec["x"], dtype=np.float64)
             self.y = np.asarray(spec["y"], dtype=np.float64)
             expected = str(spec["multilingual_ngram_sha256"])
+            expected_grooming = str(spec["grooming_model_sha256"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelUnavailable(f"conversation: the multilingual map {map_path} cannot be read: {exc}") from None
-        if len(self.x) < 2 or len(self.x) != len(self.y) or np.any(np.diff(self.x) <= 0) or np.any(np.diff(self.y) < 0):
+        if (len(self.x) < 2 or len(self.x) != len(self.y) or not np.all(np.isfinite(self.x))
+                or not np.all(np.isfinite(self.y)) or np.any(np.diff(self.x) <= 0) or np.any(np.diff(self.y) < 0)):
             raise ModelUnavailable(f"conversation: the multilingual map {map_path} is not a rising curve")
+        refit = "; refit it (python -m childsafe.train.grooming_multilingual)"
         if ngram_digest(model_dir) != expected:
             raise ModelUnavailable(f"conversation: the multilingual map {map_path} was fitted for other "
-                                   "multilingual weights; refit it (python -m childsafe.train.grooming_multilingual)")
+                                   f"multilingual weights{refit}")
+        if grooming_digest(map_path.parent) != expected_grooming:
+            raise ModelUnavailable(f"conversation: the multilingual map {map_path} was fitted for another grooming "
+                                   f"model than the one beside it{refit}")
         self.spec = spec
         self.reading = GroomingReading(model_dir)
 
@@ -90,9 +107,16 @@ class MultilingualReader:
     def logit(self, ctx: TextContext) -> float | None:
         """The message-model logit for ``ctx``, or None for plain English (the message model reads it)."""
         guess = ctx.language
-        if not MultilingualDetector.applies(guess):
+        if not reads_other(guess):
             return None
-        return float(self.mapped(self.reading([ctx.raw], [guess.code], [guess]))[0])
+        text = mask_stages(ctx.raw, guess)
+        return float(self.mapped(self.reading([text], [guess.code], [guess]))[0])
+
+
+def reads_other(guess: LanguageGuess) -> bool:
+    """Whether the tracker reads a message with the multilingual model: identified as another language than
+    English (an unsure guess whose first choice is English stays with the English message model)."""
+    return guess.code != "en" and MultilingualDetector.applies(guess)
 
 
 @lru_cache(maxsize=4)
@@ -106,4 +130,5 @@ def reader_from(directory: str | None) -> MultilingualReader | None:
     return MultilingualReader(path)
 
 
-__all__ = ["MAP_FILE", "READ_HEADS", "GroomingReading", "MultilingualReader", "ngram_digest", "reader_from"]
+__all__ = ["MAP_FILE", "READ_HEADS", "GroomingReading", "MultilingualReader", "grooming_digest", "ngram_digest",
+           "reader_from", "reads_other"]

@@ -22,7 +22,7 @@ from childsafe.conversation.model import (
     GroomingModel,
     model_from,
 )
-from childsafe.conversation.multilingual import MultilingualReader, reader_from
+from childsafe.conversation.multilingual import MultilingualReader, reader_from, reads_other
 from childsafe.detectors.grooming import CHILD_DISCLOSURES, STAGES
 from childsafe.text.context import TextContext
 from childsafe.types import Category, Detection, InvalidInputError, Role
@@ -88,12 +88,29 @@ class ConversationTracker:
             return None
         return reader_from(self.config.model_dir)
 
+    def load(self) -> None:
+        """Load the message and conversation models, and the multilingual reading when it is on (the engine's
+        warm-up: a damaged model is reported before the first message, not on it)."""
+        _ = self.model
+        _ = self.multilingual
+
+    def _message_logit(self, ctx: TextContext) -> float:
+        """The message model's logit, or for a message in another language the multilingual reading on its scale."""
+        if self.config.multilingual and reads_other(ctx.language):
+            reader = self.multilingual
+            read = reader.logit(ctx) if reader is not None else None
+            if read is not None:
+                return read
+        return self.model.message_logit(ctx.normalized)
+
     # -- streaming update -------------------------------------------------------------------------------
 
     def add(self, ctx: TextContext, detections: list[Detection]) -> list[Detection]:
         """Fold one message into the state and return the conversation-level detections after it."""
         index = ctx.index
         role = ctx.role
+        # Read first: if the message cannot be read, the state is left as it was (the caller fails closed).
+        read = self._message_logit(ctx) if role not in (Role.CHILD, Role.SYSTEM) else None
         self._n += 1
         if role is Role.SYSTEM:
             return self._detections()
@@ -112,10 +129,7 @@ class ConversationTracker:
             if d.category is Category.SEXUAL_MINORS:
                 self._sm_max = max(self._sm_max, d.score)
         logit: float | None = None
-        if role is not Role.CHILD:
-            read = self.multilingual.logit(ctx) if self.multilingual is not None else None
-            if read is None:
-                read = self.model.message_logit(ctx.normalized)
+        if read is not None:
             logit = max(-_LOGIT_CLIP, min(_LOGIT_CLIP, read))
             self._n_other += 1
             self._sum_logit += logit

@@ -23,10 +23,11 @@ from typing import Any, ClassVar
 import yaml
 
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
-from childsafe.detectors.grooming import CHILD_DISCLOSURES, STAGES, GroomingStageConfig
+from childsafe.detectors.grooming import CHILD_DISCLOSURES, MASKED_STAGES, STAGES, GroomingStageConfig
 from childsafe.detectors.multilingual import LANGUAGES, Phrase, PhraseList, _phrase
 from childsafe.text.context import TextContext
 from childsafe.text.fold import fold, tokens
+from childsafe.text.language import LanguageGuess
 from childsafe.types import Category, Detection, Role, Span
 
 STAGE_SCORES: dict[str, float] = {
@@ -65,19 +66,24 @@ class StageList:
     stages: dict[str, PhraseList]
     allow: PhraseList
 
-    def found(self, raw: str) -> dict[str, tuple[Phrase, int, int]]:
-        """Stage -> (phrase, start, end) in ``raw``'s offsets, the first match of each stage."""
+    def matches(self, raw: str) -> list[tuple[str, Phrase, int, int]]:
+        """Every (stage, phrase, start, end) in ``raw``'s offsets that no allow phrase overlaps."""
         f = fold(raw)
         words = tokens(f.text)
         allowed = [(s, e) for _, s, e in self.allow.match(words, f.text)]
-        out: dict[str, tuple[Phrase, int, int]] = {}
+        out: list[tuple[str, Phrase, int, int]] = []
         for stage, plist in self.stages.items():
             for p, s, e in plist.match(words, f.text):
-                if any(a < e and s < b for a, b in allowed):
-                    continue
-                start, end = f.original(s, e)
-                if stage not in out or start < out[stage][1]:
-                    out[stage] = (p, start, end)
+                if not any(a < e and s < b for a, b in allowed):
+                    out.append((stage, p, *f.original(s, e)))
+        return out
+
+    def found(self, raw: str) -> dict[str, tuple[Phrase, int, int]]:
+        """Stage -> (phrase, start, end) in ``raw``'s offsets, the first match of each stage."""
+        out: dict[str, tuple[Phrase, int, int]] = {}
+        for stage, p, start, end in self.matches(raw):
+            if stage not in out or start < out[stage][1]:
+                out[stage] = (p, start, end)
         return out
 
 
@@ -87,11 +93,18 @@ def stage_list(language: str, data: dict[str, Any]) -> StageList:
     if unknown:
         raise DetectorUnavailable(f"grooming stage phrases {language}: unknown keys {sorted(unknown)}")
     stages: dict[str, PhraseList] = {}
-    for stage, items in (data.get("stages") or {}).items():
+    stages_data = data.get("stages") or {}
+    if not isinstance(stages_data, dict):
+        raise DetectorUnavailable(f"grooming stage phrases {language}: 'stages' must map stage names to lists")
+    for stage, items in stages_data.items():
         if stage not in STAGE_SCORES:
             raise DetectorUnavailable(f"grooming stage phrases {language}: unknown stage {stage!r}")
+        if not isinstance(items, list):
+            raise DetectorUnavailable(f"grooming stage phrases {language}: stage {stage!r} must be a list of phrases")
         phrases = [p for item in items or [] if (p := _phrase(str(item), Category.GROOMING, 0.0, language))]
         stages[stage] = PhraseList(language, phrases)
+    if not isinstance(data.get("allow") or [], list):
+        raise DetectorUnavailable(f"grooming stage phrases {language}: 'allow' must be a list of phrases")
     allow = [p for item in data.get("allow") or [] if (p := _phrase(str(item), None, 0.0, language))]
     return StageList(language, stages, PhraseList(language, allow))
 
@@ -104,7 +117,7 @@ def load_stage_lists() -> dict[str, StageList]:
     for code in LANGUAGES:
         res = root / f"{code}.yaml"
         if not res.is_file():
-            continue
+            raise DetectorUnavailable(f"grooming stage phrases {code}: {code}.yaml is missing")
         try:
             data = yaml.safe_load(res.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
@@ -113,6 +126,30 @@ def load_stage_lists() -> dict[str, StageList]:
             raise DetectorUnavailable(f"grooming stage phrases {code}: expected a mapping")
         out[code] = stage_list(code, data)
     return out
+
+
+def mask_stages(raw: str, guess: LanguageGuess) -> str:
+    """``raw`` with the phrases of the stages children also use among themselves (``MASKED_STAGES``: age and
+    circumstance questions, gifts, other apps, meeting...) replaced by spaces, in the message's language(s), as
+    the English message model masks its own: the stage features count them once."""
+    lists = load_stage_lists()
+    spans = sorted(
+        (start, end)
+        for code in dict.fromkeys((guess.code, *guess.candidates)) if code in lists
+        for stage, _, start, end in lists[code].matches(raw) if stage in MASKED_STAGES
+    )
+    if not spans:
+        return raw
+    parts: list[str] = []
+    pos = 0
+    for start, end in spans:
+        if end <= pos:
+            continue
+        parts.append(raw[pos:start] if start > pos else "")
+        parts.append(" ")
+        pos = max(pos, end)
+    parts.append(raw[pos:])
+    return "".join(parts)
 
 
 class MultilingualStageDetector(Detector):
@@ -130,14 +167,14 @@ class MultilingualStageDetector(Detector):
 
     def _load(self) -> None:
         self._lists = load_stage_lists()
-        if not self._lists:
-            raise DetectorUnavailable("grooming stage phrases: none are installed")
 
     def detect(self, ctx: TextContext) -> list[Detection]:
         self.load()
         if not ctx.raw.strip() or ctx.role is Role.SYSTEM:
             return []
         guess = ctx.language
+        if guess.code == "en":
+            return []  # English, even when unsure: the English rules read it
         codes = [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in self._lists]
         cfg = self.config
         assert isinstance(cfg, GroomingStageConfig)
@@ -159,4 +196,4 @@ class MultilingualStageDetector(Detector):
         return [best[s] for s in STAGES if s in best]
 
 
-__all__ = ["STAGE_SCORES", "MultilingualStageDetector", "StageList", "load_stage_lists", "stage_list"]
+__all__ = ["STAGE_SCORES", "MultilingualStageDetector", "StageList", "load_stage_lists", "mask_stages", "stage_list"]

@@ -385,6 +385,8 @@ class MultilingualModel:
         self.categories = [Category(c) for c in card["categories"]]
         files = card["files"]
         for name, digest in files.items():
+            if not encoder and name in TUNED_FILES.values():
+                continue  # not read: the n-gram model alone
             path = model_dir / name
             if not path.is_file():
                 raise DetectorUnavailable(f"multilingual: model file {path} is missing")
