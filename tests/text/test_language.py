@@ -74,6 +74,11 @@ def test_turkish_capital_dotted_i_folds_like_its_lowercase() -> None:
     assert fold("हूँ").text == "हूँ"  # marks on other scripts are kept
 
 
+def test_doubled_chinese_characters_are_kept() -> None:
+    # "色色" (lewd) is not "色" (colour); "妈妈" is a word of its own
+    assert fold("色色的").text == "色色的"
+    assert fold("妈妈 holaaa").text == "妈妈 hola"
+
 
 def test_folded_offsets_point_into_the_original() -> None:
     raw = "holaaa Mándame"

@@ -9,7 +9,8 @@ writers vary freely:
   often type without them;
 - Arabic short-vowel marks and the tatweel, and the alef/hamza, alef maqsura and taa marbuta variants;
 - Russian "ё" as "е";
-- a run of one repeated letter, folded to one ("holaaa" = "hola"; "cool" = "col" on both sides of a match).
+- a run of one repeated letter, folded to one ("holaaa" = "hola"; "cool" = "col" on both sides of a match),
+  except Chinese and Japanese characters, where a doubled character is a word of its own ("妈妈", "色色").
 
 Hindi's vowel signs and Chinese characters are kept as they are. Used by the multilingual phrase lists and
 the multilingual model, on the text and on the phrases alike.
@@ -78,7 +79,7 @@ def fold(raw: str) -> Folded:
     ends: list[int] = []
     for i, ch in enumerate(raw):
         for c in _fold_char(ch):
-            if chars and chars[-1] == c and c.isalpha():
+            if chars and chars[-1] == c and c.isalpha() and not _CJK.match(c):
                 ends[-1] = i + 1
                 continue
             chars.append(c)

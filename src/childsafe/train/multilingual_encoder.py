@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="directory to write the model folder to")
     ap.add_argument("--layers", type=int, default=4, help="layers of the base model kept (of 12)")
-    ap.add_argument("--epochs", type=float, default=3.0)
+    ap.add_argument("--epochs", type=float, default=4.0)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--top-pieces", type=int, default=40000, help="most probable base pieces kept")

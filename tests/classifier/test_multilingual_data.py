@@ -1,0 +1,32 @@
+"""The multilingual data's splits stay apart: no development message is also a training message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from childsafe.text.fold import fold
+from childsafe.train.grooming import load_multilingual
+from childsafe.train.multilingual import load_split
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _key(text: str) -> str:
+    return fold(text).text.strip()
+
+
+def test_no_dev_message_is_in_the_training_files() -> None:
+    train = {_key(str(r["text"])) for r in load_split("train", ROOT / "data" / "multilingual")}
+    dev = load_split("dev", ROOT / "data" / "multilingual")
+    assert len(train) > 10_000 and len(dev) > 1_000
+    shared = [r["id"] for r in dev if _key(str(r["text"])) in train]
+    assert shared == [], f"dev messages also in training files: {shared}"
+
+
+def test_dev_conversations_share_no_sentence_with_the_training_files() -> None:
+    # Single words and placeholders ("ok", "[foto]", "12") are in both, as in any chat; a sentence is not.
+    train = {_key(str(r["text"])) for r in load_split("train", ROOT / "data" / "multilingual")}
+    convs = load_multilingual("dev", ROOT / "data" / "conversations" / "multilingual")
+    assert len(convs) >= 200
+    shared = {_key(t) for c in convs for _, t in c.messages if len(_key(t).split()) >= 3 and _key(t) in train}
+    assert shared == set(), f"dev conversation messages also in training files: {sorted(shared)[:5]}"
