@@ -18,6 +18,7 @@ from childsafe.detectors.grooming_multilingual import (
     SIGNAL_CAP,
     STAGE_SCORES,
     MultilingualStageDetector,
+    StageList,
     load_stage_lists,
     stage_list,
 )
@@ -79,17 +80,21 @@ def _stream(script: list[tuple[str, str]], config: ConversationConfig | None = N
 # -- stage phrases ------------------------------------------------------------------------------------
 
 
+def _stages(sl: StageList, raw: str) -> set[str]:
+    return {stage for stage, _, _, _ in sl.matches(raw)}
+
+
 def test_stage_list_matches_words_in_order_with_gaps_stems_and_folding() -> None:
     sl = stage_list("es", {"stages": {"secrecy": ["no le digas a nadie"], "age_probe": ["cuant* años tienes"]}})
-    assert set(sl.found("No le digas NUNCA a nadie")) == {"secrecy"}
-    assert set(sl.found("cuantos anos tienes")) == {"age_probe"}  # accents folded, stem
-    assert sl.found("nadie le digas") == {}
+    assert _stages(sl, "No le digas NUNCA a nadie") == {"secrecy"}
+    assert _stages(sl, "cuantos anos tienes") == {"age_probe"}  # accents folded, stem
+    assert _stages(sl, "nadie le digas") == set()
 
 
 def test_allow_phrase_cancels_the_stage_phrase_it_overlaps() -> None:
     sl = stage_list("es", {"stages": {"secrecy": ["no le digas"]}, "allow": ["no le digas q es sorpresa"]})
-    assert sl.found("no le digas q es sorpresa") == {}
-    assert set(sl.found("no le digas a tu madre")) == {"secrecy"}
+    assert _stages(sl, "no le digas q es sorpresa") == set()
+    assert _stages(sl, "no le digas a tu madre") == {"secrecy"}
 
 
 def test_unknown_stage_or_key_is_refused_with_its_name() -> None:

@@ -283,19 +283,24 @@ def _scan_other(normalized: str) -> tuple[tuple[tuple[int, int] | None, ...], st
         else:
             m = rule.pattern.search(normalized)
             firsts.append(None if m is None else (m.start(), m.end()))
+    return tuple(firsts), blank_spans(normalized, spans)
+
+
+def blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each of ``spans`` (overlapping or not) replaced by one space."""
     if not spans:
-        return tuple(firsts), normalized
+        return text
     parts: list[str] = []
     pos = 0
     for start, end in sorted(spans):
         if end <= pos:
             continue
         if start > pos:
-            parts.append(normalized[pos:start])
+            parts.append(text[pos:start])
         parts.append(" ")
         pos = max(pos, end)
-    parts.append(normalized[pos:])
-    return tuple(firsts), "".join(parts)
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def mask_stage_phrases(normalized: str) -> str:

@@ -23,7 +23,13 @@ from typing import Any, ClassVar
 import yaml
 
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
-from childsafe.detectors.grooming import CHILD_DISCLOSURES, MASKED_STAGES, STAGES, GroomingStageConfig
+from childsafe.detectors.grooming import (
+    CHILD_DISCLOSURES,
+    MASKED_STAGES,
+    STAGES,
+    GroomingStageConfig,
+    blank_spans,
+)
 from childsafe.detectors.multilingual import LANGUAGES, Phrase, PhraseList, _phrase
 from childsafe.text.context import TextContext
 from childsafe.text.fold import fold, tokens
@@ -78,14 +84,6 @@ class StageList:
                     out.append((stage, p, *f.original(s, e)))
         return out
 
-    def found(self, raw: str) -> dict[str, tuple[Phrase, int, int]]:
-        """Stage -> (phrase, start, end) in ``raw``'s offsets, the first match of each stage."""
-        out: dict[str, tuple[Phrase, int, int]] = {}
-        for stage, p, start, end in self.matches(raw):
-            if stage not in out or start < out[stage][1]:
-                out[stage] = (p, start, end)
-        return out
-
 
 def stage_list(language: str, data: dict[str, Any]) -> StageList:
     """A language's stage phrases from its YAML mapping (``stages: {stage: [phrase, ...]}``, ``allow: [...]``)."""
@@ -128,28 +126,25 @@ def load_stage_lists() -> dict[str, StageList]:
     return out
 
 
+@lru_cache(maxsize=256)
+def stage_matches(code: str, raw: str) -> tuple[tuple[str, Phrase, int, int], ...]:
+    """Every stage phrase of language ``code`` in ``raw`` (see :meth:`StageList.matches`). Cached because the
+    conversation tracker masks the message the detector just read."""
+    return tuple(load_stage_lists()[code].matches(raw))
+
+
+def _codes(guess: LanguageGuess) -> list[str]:
+    """The message's language and its close candidates that have stage phrases."""
+    lists = load_stage_lists()
+    return [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in lists]
+
+
 def mask_stages(raw: str, guess: LanguageGuess) -> str:
     """``raw`` with the phrases of the stages children also use among themselves (``MASKED_STAGES``: age and
     circumstance questions, gifts, other apps, meeting...) replaced by spaces, in the message's language(s), as
     the English message model masks its own: the stage features count them once."""
-    lists = load_stage_lists()
-    spans = sorted(
-        (start, end)
-        for code in dict.fromkeys((guess.code, *guess.candidates)) if code in lists
-        for stage, _, start, end in lists[code].matches(raw) if stage in MASKED_STAGES
-    )
-    if not spans:
-        return raw
-    parts: list[str] = []
-    pos = 0
-    for start, end in spans:
-        if end <= pos:
-            continue
-        parts.append(raw[pos:start] if start > pos else "")
-        parts.append(" ")
-        pos = max(pos, end)
-    parts.append(raw[pos:])
-    return "".join(parts)
+    return blank_spans(raw, [(start, end) for code in _codes(guess)
+                             for stage, _, start, end in stage_matches(code, raw) if stage in MASKED_STAGES])
 
 
 class MultilingualStageDetector(Detector):
@@ -161,12 +156,8 @@ class MultilingualStageDetector(Detector):
     languages: ClassVar[frozenset[str] | None] = frozenset(LANGUAGES)
     Config: ClassVar[type[DetectorConfig]] = GroomingStageConfig
 
-    def __init__(self, config: DetectorConfig | None = None) -> None:
-        super().__init__(config)
-        self._lists: dict[str, StageList] = {}
-
     def _load(self) -> None:
-        self._lists = load_stage_lists()
+        load_stage_lists()  # a missing or invalid list is reported at warm-up, before the first message
 
     def detect(self, ctx: TextContext) -> list[Detection]:
         self.load()
@@ -175,13 +166,12 @@ class MultilingualStageDetector(Detector):
         guess = ctx.language
         if guess.code == "en":
             return []  # English, even when unsure: the English rules read it
-        codes = [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in self._lists]
         cfg = self.config
         assert isinstance(cfg, GroomingStageConfig)
         factor = cfg.assistant_factor if ctx.role is Role.ASSISTANT else 1.0
         best: dict[str, Detection] = {}
-        for code in codes:
-            for stage, (phrase, start, end) in self._lists[code].found(ctx.raw).items():
+        for code in _codes(guess):
+            for stage, phrase, start, end in sorted(stage_matches(code, ctx.raw), key=lambda m: m[2]):
                 if (stage in CHILD_DISCLOSURES) != (ctx.role is Role.CHILD):
                     continue  # the child's own questions are ordinary; disclosures are the child's
                 if stage in CHILD_DISCLOSURES:
@@ -196,4 +186,5 @@ class MultilingualStageDetector(Detector):
         return [best[s] for s in STAGES if s in best]
 
 
-__all__ = ["STAGE_SCORES", "MultilingualStageDetector", "StageList", "load_stage_lists", "mask_stages", "stage_list"]
+__all__ = ["STAGE_SCORES", "MultilingualStageDetector", "StageList", "load_stage_lists", "mask_stages", "stage_list",
+           "stage_matches"]
