@@ -98,7 +98,6 @@ class MultilingualReader:
         if grooming_digest(map_path.parent) != expected_grooming:
             raise ModelUnavailable(f"conversation: the multilingual map {map_path} was fitted for another grooming "
                                    f"model than the one beside it{refit}")
-        self.spec = spec
         self.reading = GroomingReading(model_dir)
 
     def mapped(self, reading: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -30,7 +30,7 @@ from childsafe.detectors.grooming import (
     GroomingStageConfig,
     blank_spans,
 )
-from childsafe.detectors.multilingual import LANGUAGES, Phrase, PhraseList, _phrase
+from childsafe.detectors.multilingual import LANGUAGES, Phrase, PhraseList, _phrase, guessed_codes
 from childsafe.text.context import TextContext
 from childsafe.text.fold import fold, tokens
 from childsafe.text.language import LanguageGuess
@@ -99,7 +99,7 @@ def stage_list(language: str, data: dict[str, Any]) -> StageList:
             raise DetectorUnavailable(f"grooming stage phrases {language}: unknown stage {stage!r}")
         if not isinstance(items, list):
             raise DetectorUnavailable(f"grooming stage phrases {language}: stage {stage!r} must be a list of phrases")
-        phrases = [p for item in items or [] if (p := _phrase(str(item), Category.GROOMING, 0.0, language))]
+        phrases = [p for item in items if (p := _phrase(str(item), Category.GROOMING, 0.0, language))]
         stages[stage] = PhraseList(language, phrases)
     if not isinstance(data.get("allow") or [], list):
         raise DetectorUnavailable(f"grooming stage phrases {language}: 'allow' must be a list of phrases")
@@ -133,17 +133,11 @@ def stage_matches(code: str, raw: str) -> tuple[tuple[str, Phrase, int, int], ..
     return tuple(load_stage_lists()[code].matches(raw))
 
 
-def _codes(guess: LanguageGuess) -> list[str]:
-    """The message's language and its close candidates that have stage phrases."""
-    lists = load_stage_lists()
-    return [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in lists]
-
-
 def mask_stages(raw: str, guess: LanguageGuess) -> str:
     """``raw`` with the phrases of the stages children also use among themselves (``MASKED_STAGES``: age and
     circumstance questions, gifts, other apps, meeting...) replaced by spaces, in the message's language(s), as
     the English message model masks its own: the stage features count them once."""
-    return blank_spans(raw, [(start, end) for code in _codes(guess)
+    return blank_spans(raw, [(start, end) for code in guessed_codes(guess, load_stage_lists())
                              for stage, _, start, end in stage_matches(code, raw) if stage in MASKED_STAGES])
 
 
@@ -170,7 +164,7 @@ class MultilingualStageDetector(Detector):
         assert isinstance(cfg, GroomingStageConfig)
         factor = cfg.assistant_factor if ctx.role is Role.ASSISTANT else 1.0
         best: dict[str, Detection] = {}
-        for code in _codes(guess):
+        for code in guessed_codes(guess, load_stage_lists()):
             for stage, phrase, start, end in sorted(stage_matches(code, ctx.raw), key=lambda m: m[2]):
                 if (stage in CHILD_DISCLOSURES) != (ctx.role is Role.CHILD):
                     continue  # the child's own questions are ordinary; disclosures are the child's

@@ -38,7 +38,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -569,9 +569,14 @@ class MultilingualDetector(Detector):
         ]
 
 
+def guessed_codes(guess: LanguageGuess, available: Container[str]) -> list[str]:
+    """The message's language and its close candidates, in that order, that ``available`` has."""
+    return [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in available]
+
+
 def safe_frame(cues: dict[str, PhraseList], raw: str, guess: LanguageGuess) -> str | None:
     """The safe frame a message is written in ("es:education"...), or None."""
-    langs = [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in cues]
+    langs = guessed_codes(guess, cues)
     if not langs:
         return None
     f = fold(raw)
@@ -602,7 +607,7 @@ class PhraseHit:
 def phrase_hits(lists: dict[str, PhraseList], raw: str, guess: LanguageGuess) -> list[PhraseHit]:
     """The category phrases of the message's language (and its close candidates) found in ``raw``, minus those
     an ``allow`` phrase overlaps."""
-    langs = [c for c in dict.fromkeys((guess.code, *guess.candidates)) if c in lists]
+    langs = guessed_codes(guess, lists)
     if not langs:
         return []
     f = fold(raw)
@@ -627,4 +632,4 @@ def phrase_features(hits: list[PhraseHit]) -> list[str]:
 
 
 __all__ = ["ANY_HEAD", "CATEGORIES", "LANGUAGES", "MultilingualDetector", "MultilingualModel", "PhraseHit",
-           "PhraseList", "load_phrase_lists", "ngram_features", "phrase_features", "phrase_hits"]
+           "PhraseList", "guessed_codes", "load_phrase_lists", "ngram_features", "phrase_features", "phrase_hits"]
