@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from childsafe.text.fold import fold
 from childsafe.train.grooming import load_multilingual
 from childsafe.train.multilingual import load_split
@@ -15,12 +17,19 @@ def _key(text: str) -> str:
     return fold(text).text.strip()
 
 
-def test_no_dev_message_is_in_the_training_files() -> None:
+@pytest.mark.parametrize("split", ["dev", "dev2"])
+def test_no_dev_message_is_in_the_training_files(split: str) -> None:
     train = {_key(str(r["text"])) for r in load_split("train", ROOT / "data" / "multilingual")}
-    dev = load_split("dev", ROOT / "data" / "multilingual")
-    assert len(train) > 10_000 and len(dev) > 1_000
+    dev = load_split(split, ROOT / "data" / "multilingual")
+    assert len(train) > 10_000 and len(dev) > 900
     shared = [r["id"] for r in dev if _key(str(r["text"])) in train]
-    assert shared == [], f"dev messages also in training files: {shared}"
+    assert shared == [], f"{split} messages also in training files: {shared}"
+
+
+def test_the_two_dev_sets_share_no_message() -> None:
+    dev = {_key(str(r["text"])) for r in load_split("dev", ROOT / "data" / "multilingual")}
+    shared = [r["id"] for r in load_split("dev2", ROOT / "data" / "multilingual") if _key(str(r["text"])) in dev]
+    assert shared == [], f"dev2 messages also in dev: {shared}"
 
 
 def test_dev_conversations_share_no_sentence_with_the_training_files() -> None:

@@ -13,7 +13,7 @@ Data (read at training time, never copied into the package):
   topical labels; only items whose parallel id is not held out for ``bench/multilingual.py`` (see
   :func:`xsafety_split`).
 
-``data/multilingual/dev`` is never read here: the benchmark measures on it.
+``data/multilingual/dev`` and ``dev2`` are never read here: the benchmark measures on them.
 
 Logistic-regression heads, one per category plus one pooled ``any`` head (harmful in any core category), over
 hashed word and character n-grams of the folded text (``childsafe.detectors.multilingual.ngram_features``).
@@ -62,7 +62,8 @@ from childsafe.train.data import WRITTEN_DIR, load_written, read_jsonl
 SEED = 11
 MODEL_VERSION = "2026.12.2"
 ML_DIR = Path("data/multilingual")
-ENGLISH_CAP = 4000
+ENGLISH_CAP: int | None = None
+"""English written train records added to the multilingual ones (``None``: all of them)."""
 POS_WEIGHT = 3.0
 XSAFETY_HOLDOUT = 5
 HEADS: tuple[str, ...] = (*(c.value for c in MODEL_CATEGORIES), ANY_HEAD)
@@ -70,7 +71,7 @@ HEADS: tuple[str, ...] = (*(c.value for c in MODEL_CATEGORIES), ANY_HEAD)
 
 
 def load_split(split: str, folder: Path = ML_DIR) -> list[dict[str, Any]]:
-    """The written multilingual records of ``split`` ("train" or "dev"), all languages."""
+    """The written multilingual records of ``split`` ("train", "dev" or "dev2"), all languages."""
     out: list[dict[str, Any]] = []
     for f in sorted((folder / split).glob("*.jsonl")):
         out.extend(read_jsonl(f))
@@ -104,10 +105,14 @@ def load_xsafety(shared: Path, split: str) -> list[dict[str, Any]]:
     return out
 
 
-def english_records(rng: random.Random, cap: int = ENGLISH_CAP) -> list[dict[str, Any]]:
+def english_records(rng: random.Random, cap: int | None = ENGLISH_CAP) -> list[dict[str, Any]]:
     recs = [r for r in load_written(WRITTEN_DIR) if r.get("split") == "train"]
     rng.shuffle(recs)
     return [{**r, "lang": "en"} for r in recs[:cap]]
+
+
+def english_label(cap: int | None) -> str:
+    return "all" if cap is None else f"{cap} sampled"
 
 
 def targets(recs: list[dict[str, Any]]) -> npt.NDArray[np.float32]:
@@ -284,7 +289,7 @@ class TrainingSet:
     fold_of: npt.NDArray[np.int64]
 
 
-def training_set(english: int = ENGLISH_CAP, xsafety_from: Path | None = None, folds: int = 5) -> TrainingSet:
+def training_set(english: int | None = ENGLISH_CAP, xsafety_from: Path | None = None, folds: int = 5) -> TrainingSet:
     rng = random.Random(SEED)
     recs = load_split("train")
     n_written = len(recs)
@@ -332,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="directory to write ngram.npz and card.json")
     ap.add_argument("--xsafety", action="store_true", help="add the xsafety training part (weak labels)")
     ap.add_argument("--shared", type=Path, default=Path("../shared/datasets"))
-    ap.add_argument("--english", type=int, default=ENGLISH_CAP, help="English written records to add")
+    ap.add_argument("--english", type=int, default=ENGLISH_CAP,
+                    help="English written train records to add (default: all)")
     ap.add_argument("--c", type=float, default=4.0, help="inverse L2 strength (n-gram heads)")
     ap.add_argument("--fpr", type=float, default=0.007,
                     help="per head, the share of ordinary non-English training records allowed over threshold")
@@ -369,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "records": len(recs),
         "data": {
             "data/multilingual/train": "written for childsafe, ten languages (Apache-2.0)",
-            "data/written": f"English train batches, {args.english} sampled (Apache-2.0)",
+            "data/written": f"English train batches, {english_label(args.english)} (Apache-2.0)",
             **({"xsafety_multilingual": "training part (parallel id not divisible by 5), weight 0.3 (Apache-2.0, "
                 "research use)"} if args.xsafety else {}),
         },

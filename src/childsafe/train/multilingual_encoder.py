@@ -42,11 +42,13 @@ from childsafe.detectors.multilingual import (
     tuned_normalize,
 )
 from childsafe.train.multilingual import (
+    ENGLISH_CAP,
     HEADS,
     MODEL_VERSION,
     SEED,
     TrainingSet,
     _sha256,
+    english_label,
     fit_heads,
     ngram_matrix,
     oof_logits,
@@ -321,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ordinary-rate", type=float, default=0.05,
                     help="per language, the share of its ordinary training records stopped (out of fold)")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--english", type=int, default=ENGLISH_CAP,
+                    help="English written train records to add (default: all)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--oof-cache", type=Path, help="an .npy file keeping the encoder's out-of-fold logits")
     args = ap.parse_args(argv)
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    ts: TrainingSet = training_set(folds=args.folds)
+    ts: TrainingSet = training_set(args.english, folds=args.folds)
     base = read_base(base_path())
     rows = prune_vocabulary(base, ts.texts, args.top_pieces)
     pieces = [base.pieces[i] for i in rows]
@@ -401,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         "records": len(ts.recs),
         "data": {
             "data/multilingual/train": "written for childsafe, ten languages (Apache-2.0)",
-            "data/written": "English train batches, 4000 sampled (Apache-2.0)",
+            "data/written": f"English train batches, {english_label(args.english)} (Apache-2.0)",
         },
         "command": "python -m childsafe.train.multilingual_encoder --out DIR",
         "files": files,
