@@ -28,6 +28,36 @@ def test_identifies_the_supported_languages(text: str, code: str) -> None:
     assert guess.code == code and guess.supported
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("enta fein delwa2ti? 3ayez akalmak ba3d el dars", "ar"),  # Arabizi: digits for letters
+        ("wallah ma3lesh ana ta3ban el nharda, bokra n7ki m3ak", "ar"),
+        ("shu 3am ta3mel? yalla ta3a la 3andi", "ar"),
+        ("privet, kak dela? chto delaesh zavtra posle shkoly", "ru"),  # Russian in Latin letters
+        ("ya tebe zavtra napishu, ok?", "ru"),
+    ],
+)
+def test_romanised_arabic_and_russian_are_recognised_by_their_words(text: str, code: str) -> None:
+    guess = identify(text)
+    assert (guess.code, guess.how, guess.supported) == (code, "words", True)
+    assert "en" in guess.candidates  # English detectors still read it
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "write me a chord progression similar to Bmadd9 Gmaj7/#11 A6/9/11",
+        "where to get w33d if ur 14 in chicago",
+        "#BringBackClarkson #5WordDealBreakers #47Traitors http://t.co/xeNJ5eX1Kh",
+        "ya know what, I'm not going to the party tonight",
+        "Ana and Ali are coming to the game, el capitan is late again",
+    ],
+)
+def test_english_with_digits_or_loanwords_stays_english(text: str) -> None:
+    assert identify(text).code == "en"
+
+
 def test_a_short_unsure_message_keeps_the_deployment_language() -> None:
     assert identify("lol ok").code == "en"
     assert identify("lol ok", default="es").code == "es"
@@ -71,7 +101,16 @@ def test_turkish_capital_dotted_i_folds_like_its_lowercase() -> None:
     assert fold("KİMSEYE SÖYLEME").text == fold("kimseye söyleme").text == "kimseye soyleme"
     f = fold("İstanbul")
     assert f.text == "istanbul" and f.original(0, 1) == (0, 1)
-    assert fold("हूँ").text == "हूँ"  # marks on other scripts are kept
+    assert fold("किताब").text == "किताब"  # vowel signs on other scripts are kept
+
+
+def test_hindi_nukta_and_chandrabindu_are_spelling_variants() -> None:
+    # chat writers add or drop them freely: "ज़रूर"/"जरूर", "माँ"/"मां", "फ़ोटो"/"फोटो"
+    assert fold("ज़रूर").text == fold("जरूर").text == "जरूर"
+    assert fold("\u095b\u0930\u0942\u0930").text == "जरूर"  # the precomposed nukta letter too
+    assert fold("माँ").text == fold("मां").text
+    f = fold("फ़ोटो भेजो")
+    assert f.text == "फोटो भेजो" and f.original(0, 4) == (0, 5)
 
 
 def test_doubled_chinese_characters_are_kept() -> None:

@@ -9,10 +9,12 @@ writers vary freely:
   often type without them;
 - Arabic short-vowel marks and the tatweel, and the alef/hamza, alef maqsura and taa marbuta variants;
 - Russian "ё" as "е";
+- Hindi's nukta and chandrabindu, which chat writers add or leave out freely ("ज़रूर" = "जरूर", "माँ" =
+  "मां");
 - a run of one repeated letter, folded to one ("holaaa" = "hola"; "cool" = "col" on both sides of a match),
   except Chinese and Japanese characters, where a doubled character is a word of its own ("妈妈", "色色").
 
-Hindi's vowel signs and Chinese characters are kept as they are. Used by the multilingual phrase lists and
+Hindi's other vowel signs and Chinese characters are kept as they are. Used by the multilingual phrase lists and
 the multilingual model, on the text and on the phrases alike.
 """
 
@@ -28,7 +30,9 @@ _ARABIC_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
 _MAP = {
     "ı": "i", "ё": "е", "ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe",
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي",
+    "\u0901": "\u0902",  # Devanagari chandrabindu as anusvara
 }
+_NUKTA = "\u093c"  # NFKC splits the nukta letters (U+0958-095F) into letter + nukta
 _WORD_CHAR = re.compile(
     r"[^\W_]|[\u0300-\u036f\u0483-\u0489\u0610-\u061a\u064b-\u065f\u0670\u0900-\u0903\u093a-\u094f"
     r"\u0951-\u0957\u0962\u0963\u0981-\u0983\u09bc-\u09d7]"
@@ -60,7 +64,7 @@ def _fold_char(ch: str) -> str:
     out: list[str] = []
     for c in s:
         c = _MAP.get(c, c)
-        if _ARABIC_MARKS.match(c):
+        if c == _NUKTA or _ARABIC_MARKS.match(c):
             continue
         if out and unicodedata.combining(c) and out[-1] < "\u0250":
             continue  # a mark casefolding leaves on a Latin letter: Turkish "İ" is "i" + a dot above

@@ -7,7 +7,9 @@ nothing is downloaded). Chat messages are short, so the raw guess is adjusted in
   Chinese characters, Cyrillic): a two-word message in Cyrillic is Russian for childsafe's purposes, even
   when the model leans towards Bulgarian;
 - a short Latin-script message ("lol ok", "kys") whose guess is not confident keeps the deployment's (or the
-  child's) language instead of the model's coin toss.
+  child's) language instead of the model's coin toss;
+- Hindi, Arabic and Russian typed in Latin letters (Hinglish, Arabizi, transliteration), which the model was not
+  trained on and calls English, are recognised by their words (``how == "words"``).
 
 ``supported`` says whether childsafe has detection built for the language (:data:`SUPPORTED`); an
 unsupported language is routed by the ``unsupported_language`` setting, see ``docs/languages.md``.
@@ -71,8 +73,8 @@ class LanguageGuess:
     candidates: tuple[str, ...] = ()
     """The supported languages worth checking, best first (the guess itself and close runners-up)."""
     how: str = "model"
-    """What decided: "model", "script", "words" (romanised Hindi), "default" (short or unsure text kept the
-    default), "empty"."""
+    """What decided: "model", "script", "words" (Hindi, Arabic or Russian in Latin letters), "default" (short or
+    unsure text kept the default), "empty"."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "confidence": round(self.confidence, 3), "supported": self.supported,
@@ -121,9 +123,12 @@ def identify(text: str, default: str = "en") -> LanguageGuess:
     guess = _ranked(sample, default, forced=None, family=None, short=len(letters) < _SHORT_LETTERS)
     # Hindi typed in Latin letters is outside the identifier's training: py3langid calls it English or a
     # random language. Its function words decide, unless another Latin-script language is clear.
-    clear_other = guess.code not in ("en", "hi") and guess.how == "model" and guess.confidence >= 0.5
-    if not clear_other and _romanised_hindi(sample):
-        return LanguageGuess("hi", 0.8, True, _with(("hi", "en"), default), "words")
+    # The same holds for Arabic in Latin letters (Arabizi) and for transliterated Russian.
+    clear_other = guess.code not in ("en", "hi", "ar", "ru") and guess.how == "model" and guess.confidence >= 0.5
+    if not clear_other:
+        for code, test in _ROMANISED:
+            if test(sample):
+                return LanguageGuess(code, 0.8, True, _with((code, "en"), default), "words")
     return guess
 
 
@@ -145,6 +150,61 @@ def _romanised_hindi(text: str) -> bool:
         return False
     hits = sum(w in _HINGLISH for w in words)
     return len({w for w in words if w in _HINGLISH}) >= 2 and hits * 4 >= len(words)
+
+
+_ARABIZI = frozenset(
+    # Egyptian, Levantine, Gulf and Maghrebi function words as typed in Latin letters; words that are also
+    # common English, French or Spanish ("eh", "ya", "bas", "tab", "dial", "fi") are left out.
+    "ana enta enti inta inti ente howa hiya heya ehna e7na ento intu msh mesh mish mush mafi mafish ma3 m3 "
+    "3shan 3ashan 3chan 3la 3ala ya3ni y3ni yaani wallah wallahi walah yalla yallah keda kda kdh hek heik hayk "
+    "kteer ktir kter awi 2awi ezay ezzay izzay ezayak ezayek kifak kifik kifek shu shou chou chnou chno lesh "
+    "leish lech 3lach wach wesh bghit bghiti dyal dyali ta3 ta3i rani raki rak ghadi ghir bezaf barcha barsha "
+    "kaman bokra bukra delwa2ti dlw2ty halla2 hala2 lazem lazim 3ayez 3ayz 3awez 3ayza 3awza baddi bade bdi "
+    "abghi habibi habibti 7abibi 7abibti inshallah nshallah inchallah mashallah khalas 5alas tayeb ma3lesh "
+    "m3lsh fein feen wein mnin emta imta 2eh 3ndi 3andi 3ndk 3andak 3andek 3omrek 3omrak 3mrk".split()
+)
+_ARABIZI_DIGIT = re.compile(r"[a-z]*[3579][a-z]+|[a-z]+[3579][a-z]*|[a-z]+2[a-z]+")
+"""A word with a digit standing for an Arabic letter (3 = ع, 7 = ح, 5 = خ, 9 = ق, 2 = ء): "3omrek", "la2atlak"."""
+_ARABIZI_WEAK = frozenset("el il al ya fe fi fel fil w wa b bel bil l bas bs eh tab wen ma la".split())
+"""Arabizi words that other languages write too: they count towards the share, never decide."""
+_ALNUM_WORD = re.compile(r"[a-z0-9]+")
+_NOT_PROSE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
+_TRANSLIT_RU = frozenset(
+    "ty tebya tebe menya mne chto shto chego kogda gde pochemu zachem skolko kto eto etot vse vsyo vsem "
+    "nikto nikomu nichego tozhe tolko uzhe eshche esche ochen khorosho horosho normalno privet davai davay "
+    "seichas seychas sejchas shas schas zavtra segodnya vchera mozhno nado nuzhno hochu khochu hochesh "
+    "khochesh znaesh znayu budu budesh budet esli potomu blin kstati prosto sebya tvoi tvoya tvoy moya moy "
+    "bez ili kak dela ogo zdarova spasibo posle shkoly shkole urokov tvoyu nikogda nikomu pokazhu zhdi zvoni "
+    "roditeli roditelyam roditeley delaesh pridesh mozhet voobshe zhivu nashel ponyal".split()
+)
+_TRANSLIT_RU_WEAK = frozenset("ya ne net na po za ot v s k u i a tak vot mama papa".split())
+"""Transliterated Russian words that other languages write too: they count towards the share, never decide."""
+
+
+def _romanised_arabic(text: str) -> bool:
+    """Arabic typed in Latin letters (Arabizi): two of its function words, one next to a word with a digit
+    standing for a letter, or two such words; and enough of the message in them."""
+    plain = _NOT_PROSE.sub(" ", text.lower())
+    words = _LATIN_WORD.findall(plain)
+    digit_words = {w for w in _ALNUM_WORD.findall(plain) if _ARABIZI_DIGIT.fullmatch(w)}
+    found = {w for w in (*words, *digit_words) if w in _ARABIZI}
+    if len(words) < 3 or not (len(found) >= 2 or (found and digit_words) or len(digit_words) >= 2):
+        return False
+    hits = sum(w in _ARABIZI or w in _ARABIZI_WEAK for w in words) + len(digit_words)
+    return hits * 3 >= len(words)
+
+
+def _romanised_russian(text: str) -> bool:
+    """Russian typed in Latin letters: enough of its words, which the other languages do not use."""
+    words = _LATIN_WORD.findall(text.lower())
+    if len(words) < 3:
+        return False
+    found = {w for w in words if w in _TRANSLIT_RU}
+    hits = sum(w in _TRANSLIT_RU or w in _TRANSLIT_RU_WEAK for w in words)
+    return len(found) >= 2 and hits * 3 >= len(words)
+
+
+_ROMANISED = (("hi", _romanised_hindi), ("ar", _romanised_arabic), ("ru", _romanised_russian))
 
 
 def _ranked(
