@@ -27,6 +27,7 @@ from childsafe.explain.messages import available_languages, helplines_for, messa
 from childsafe.policy import load_policy
 from childsafe.policy.evaluate import route_unsupported_language
 from childsafe.text.context import TextContext
+from childsafe.text.fold import join_spaced
 from childsafe.text.language import identify
 from childsafe.types import Action, AgeBand, Category, Detection, Role
 
@@ -81,6 +82,41 @@ def test_without_the_encoder_the_ngram_model_stops_at_its_own_operating_point() 
     card = json.loads((MODEL_DIR / "card.json").read_text())
     assert alone.tuned is None and alone.offsets == card["ngram_only"]["language_offsets"]
     assert alone.offsets != MultilingualModel(MODEL_DIR).offsets
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "m a n d a m e una foto s i n r o p a",  # letters spaced apart
+        "s.c.h.i.c.k mir ein n.a.c.k.t.f.o.t.o",  # letters punctuated apart
+    ],
+)
+def test_letters_spaced_apart_do_not_hide_a_message(engine: Engine, text: str) -> None:
+    d = engine.check(text, age=11)
+    assert d.action.stops_content and Category.SEXUAL_MINORS in d.categories
+    joined = [x for x in d.detections if x.detector == "multilingual" and "letters joined" in x.evidence]
+    assert joined and all(x.span is None for x in joined)  # a joined reading has no span in the original
+
+
+def test_spaced_single_word_letters_are_ordinary_text() -> None:
+    assert join_spaced("y a o") is None and join_spaced("hola q tal") is None
+    assert join_spaced("s.i.n r.o.p.a, ok") == "sin ropa, ok"
+    assert join_spaced("m a n d a m e una foto") == "mandame una foto"
+    assert join_spaced("今 天 好") is None  # Chinese characters are words already
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "category"),
+    [
+        ("ab3atli sora bla hdoom w ma t2ole la 7ada", "ar", Category.SEXUAL_MINORS),  # Arabizi
+        ("skin mne foto bez odezhdy, roditelyam ne govori", "ru", Category.SEXUAL_MINORS),  # transliterated
+    ],
+)
+def test_romanised_arabic_and_russian_are_read_by_the_multilingual_detector(
+        engine: Engine, text: str, lang: str, category: Category) -> None:
+    d = engine.check(text, age=11)
+    assert d.language == lang and d.action.stops_content and category in d.categories
+    assert any(x.detector == "multilingual" for x in d.detections)
 
 
 def test_an_english_model_does_not_judge_another_language(engine: Engine) -> None:

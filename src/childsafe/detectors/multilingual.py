@@ -51,8 +51,8 @@ import yaml
 
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
 from childsafe.text.context import TextContext
-from childsafe.text.fold import fold, is_cjk, tokens
-from childsafe.text.language import SUPPORTED, LanguageGuess
+from childsafe.text.fold import fold, is_cjk, join_spaced, tokens
+from childsafe.text.language import SUPPORTED, LanguageGuess, identify
 from childsafe.types import Category, Detection, Span
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "multilingual"
@@ -520,37 +520,43 @@ class MultilingualDetector(Detector):
 
     def detect_batch(self, ctxs: Any) -> list[list[Detection]]:
         self.load()
-        out: list[list[Detection]] = [[] for _ in ctxs]
-        todo: list[int] = []
-        hits: list[list[PhraseHit]] = []
-        frames: list[str | None] = []
+        # One reading per message, and a second one of the same message with letters spaced apart joined
+        # ("m a n d a m e" -> "mandame"), identified again: spacing must not hide a message from the model.
+        views: list[tuple[int, str, LanguageGuess, bool]] = []
         for i, ctx in enumerate(ctxs):
-            guess = ctx.language
-            if not self.applies(guess):
-                continue
-            found = phrase_hits(self._phrases, ctx.raw, guess)
-            todo.append(i)
-            hits.append(found)
-            frames.append(safe_frame(self._cues, ctx.raw, guess))
-            out[i].extend(self._phrase_detections(found))
-        if self._model is not None and todo:
-            raws = [model_text(ctxs[i].raw) for i in todo]
+            if self.applies(ctx.language):
+                views.append((i, ctx.raw, ctx.language, False))
+            joined = join_spaced(ctx.raw)
+            if joined is not None:
+                guess = identify(joined, ctx.language.code if ctx.language.supported else ctx.default_language)
+                if self.applies(guess):
+                    views.append((i, joined, guess, True))
+        found: list[list[Detection]] = []
+        frames: list[str | None] = []
+        hits: list[list[PhraseHit]] = []
+        for _, text, guess, joined_view in views:
+            h = phrase_hits(self._phrases, text, guess)
+            hits.append(h)
+            frames.append(safe_frame(self._cues, text, guess))
+            found.append(self._phrase_detections(h, spans=not joined_view))
+        if self._model is not None and views:
+            raws = [model_text(text) for _, text, _, _ in views]
             scores = self._model.scores([fold(r).text for r in raws], raws, [phrase_features(h) for h in hits],
-                                        [ctxs[i].language.code for i in todo])
-            for row, i in enumerate(todo):
-                lang = ctxs[i].language.code
+                                        [guess.code for _, _, guess, _ in views])
+            for row, (_, _, guess, joined_view) in enumerate(views):
+                how = ", letters joined" if joined_view else ""
                 for j, cat in enumerate(self._model.categories):
                     s = float(scores[row, j])
                     if s >= 0.05:
-                        out[i].append(self.detection(cat, s, evidence=f"multilingual model ({lang}) {s:.2f}",
-                                                     signal="model"))
-        for row, i in enumerate(todo):
+                        found[row].append(self.detection(
+                            cat, s, evidence=f"multilingual model ({guess.code}{how}) {s:.2f}", signal="model"))
+        out: list[list[Detection]] = [[] for _ in ctxs]
+        for row, (i, _, _, _) in enumerate(views):
             frame = frames[row]
-            if frame is not None:
-                out[i] = [_softened(d, frame) for d in out[i]]
-        return out
+            out[i].extend(found[row] if frame is None else [_softened(d, frame) for d in found[row]])
+        return [_strongest(ds) for ds in out]
 
-    def _phrase_detections(self, found: list[PhraseHit]) -> list[Detection]:
+    def _phrase_detections(self, found: list[PhraseHit], spans: bool = True) -> list[Detection]:
         """A strong phrase stops on its own; a medium one is evidence for reviewers (the model weighs it)."""
         best: dict[Category, PhraseHit] = {}
         for h in found:
@@ -560,13 +566,23 @@ class MultilingualDetector(Detector):
         return [
             Detection(
                 category=cat, score=h.phrase.score if h.phrase.score >= TIER_SCORES["strong"] else MEDIUM_EVIDENCE,
-                detector=self.name, detector_version=self.version, span=Span(h.start, h.end),
+                detector=self.name, detector_version=self.version, span=Span(h.start, h.end) if spans else None,
                 evidence=f"phrase ({h.phrase.language}, {'strong' if h.phrase.score >= 0.9 else 'medium'}): "
                 f"{h.phrase.text!r}",
                 signal="phrase",
             )
             for cat, h in best.items()
         ]
+
+
+def _strongest(found: list[Detection]) -> list[Detection]:
+    """Per category and signal (phrase, model), the highest-scoring detection of the message's readings."""
+    best: dict[tuple[Category, str | None], Detection] = {}
+    for d in found:
+        key = (d.category, d.signal)
+        if key not in best or d.score > best[key].score:
+            best[key] = d
+    return list(best.values())
 
 
 def guessed_codes(guess: LanguageGuess, available: Container[str]) -> list[str]:

@@ -118,3 +118,48 @@ def is_cjk(text: str) -> bool:
 
 
 __all__ = ["Folded", "fold", "fold_text", "is_cjk", "tokens"]
+
+
+_SPACED_SEPS = " .-_*~+,/|"
+_COMMON_SINGLE_WORDS = frozenset("aeiouyàèéìòóù" + "авикосуя")
+"""Letters that are words of their own in the supported languages ("y", "e", "à", "и", "в"...): a spaced run of
+only these is ordinary text, not letters spaced apart."""
+
+
+_TWO_SINGLES = re.compile(r"(?<!\w)[^\W\d_][ .\-_*~+,/|][^\W\d_](?!\w)")
+
+
+def join_spaced(raw: str) -> str | None:
+    """``raw`` with letters spaced or punctuated apart joined into words ("m a n d a m e" -> "mandame",
+    "я н е  х о ч у" -> "яне хочу", "s.i.n r.o.p.a" -> "sin ropa"), or None when there is no such run.
+
+    A run is three or more single letters (of any script but Chinese and Japanese, whose characters are words
+    already) separated by one and the same separator character; a run of space-separated letters that are
+    all words of their own ("y a o") is left alone."""
+    if not _TWO_SINGLES.search(raw):
+        return None  # no two lone letters side by side (most messages)
+    chars = list(raw)
+    n = len(chars)
+
+    def single(k: int) -> bool:
+        return (0 <= k < n and chars[k].isalpha() and not _CJK.match(chars[k])
+                and (k == 0 or not chars[k - 1].isalnum()) and (k == n - 1 or not chars[k + 1].isalnum()))
+
+    drop: set[int] = set()
+    i = 0
+    while i < n:
+        if not single(i):
+            i += 1
+            continue
+        run, k, sep = [i], i, None
+        while k + 2 < n and chars[k + 1] in _SPACED_SEPS and (sep is None or chars[k + 1] == sep) and single(k + 2):
+            sep = chars[k + 1]
+            run.append(k + 2)
+            k += 2
+        letters = {chars[x].casefold() for x in run}
+        if len(run) >= 3 and not (sep == " " and letters <= _COMMON_SINGLE_WORDS):
+            drop.update(x + 1 for x in run[:-1])
+        i = k + 1
+    if not drop:
+        return None
+    return "".join(c for j, c in enumerate(chars) if j not in drop)
