@@ -27,7 +27,7 @@ from childsafe.explain.messages import available_languages, helplines_for, messa
 from childsafe.policy import load_policy
 from childsafe.policy.evaluate import route_unsupported_language
 from childsafe.text.context import TextContext
-from childsafe.text.fold import join_spaced
+from childsafe.text.fold import second_reading
 from childsafe.text.language import identify
 from childsafe.types import Action, AgeBand, Category, Detection, Role
 
@@ -89,20 +89,26 @@ def test_without_the_encoder_the_ngram_model_stops_at_its_own_operating_point() 
     [
         "m a n d a m e una foto s i n r o p a",  # letters spaced apart
         "s.c.h.i.c.k mir ein n.a.c.k.t.f.o.t.o",  # letters punctuated apart
+        "m\u0430nd\u0430me un\u0430 f\u043eto sin r\u043ep\u0430",  # Cyrillic look-alikes in Latin words
+        "sch\u0456ck m\u0456r e\u0456n n\u0430cktf\u043et\u043e",
+        "\u0441k\u0438\u043d\u044c \u0444\u043e\u0442\u043e \u0431\u0435\u0437 o\u0434e\u0436\u0434\u044b",
     ],
 )
-def test_letters_spaced_apart_do_not_hide_a_message(engine: Engine, text: str) -> None:
+def test_a_disguise_does_not_hide_a_message(engine: Engine, text: str) -> None:
     d = engine.check(text, age=11)
     assert d.action.stops_content and Category.SEXUAL_MINORS in d.categories
-    joined = [x for x in d.detections if x.detector == "multilingual" and "letters joined" in x.evidence]
-    assert joined and all(x.span is None for x in joined)  # a joined reading has no span in the original
+    undone = [x for x in d.detections if x.detector == "multilingual" and "disguise undone" in x.evidence]
+    assert undone and all(x.span is None for x in undone)  # a second reading has no span in the original
 
 
-def test_spaced_single_word_letters_are_ordinary_text() -> None:
-    assert join_spaced("y a o") is None and join_spaced("hola q tal") is None
-    assert join_spaced("s.i.n r.o.p.a, ok") == "sin ropa, ok"
-    assert join_spaced("m a n d a m e una foto") == "mandame una foto"
-    assert join_spaced("今 天 好") is None  # Chinese characters are words already
+def test_a_second_reading_undoes_spacing_and_look_alike_letters_only() -> None:
+    assert second_reading("y a o") is None and second_reading("hola q tal") is None
+    assert second_reading("s.i.n r.o.p.a, ok") == "sin ropa, ok"
+    assert second_reading("m a n d a m e una foto") == "mandame una foto"
+    assert second_reading("今 天 好") is None  # Chinese characters are words already
+    assert second_reading("m\u0430nd\u0430me") == "mandame"  # Latin majority: the Cyrillic "а" becomes "a"
+    assert second_reading("\u0441k\u0438\u043d\u044c") == "\u0441\u043a\u0438\u043d\u044c"  # and back
+    assert second_reading("Москва is big, la ciudad") is None  # words of one script each are not a disguise
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ import yaml
 
 from childsafe.detectors.base import Detector, DetectorConfig, DetectorUnavailable
 from childsafe.text.context import TextContext
-from childsafe.text.fold import fold, is_cjk, join_spaced, tokens
+from childsafe.text.fold import fold, is_cjk, second_reading, tokens
 from childsafe.text.language import SUPPORTED, LanguageGuess, identify
 from childsafe.types import Category, Detection, Span
 
@@ -520,31 +520,32 @@ class MultilingualDetector(Detector):
 
     def detect_batch(self, ctxs: Any) -> list[list[Detection]]:
         self.load()
-        # One reading per message, and a second one of the same message with letters spaced apart joined
-        # ("m a n d a m e" -> "mandame"), identified again: spacing must not hide a message from the model.
+        # One reading per message, and a second one, identified again, when the message is disguised: letters
+        # spaced apart ("m a n d a m e") or look-alike letters of another script ("mаndаme" with a Cyrillic
+        # "а"). A disguise must not hide a message from the phrase lists and the model.
         views: list[tuple[int, str, LanguageGuess, bool]] = []
         for i, ctx in enumerate(ctxs):
             if self.applies(ctx.language):
                 views.append((i, ctx.raw, ctx.language, False))
-            joined = join_spaced(ctx.raw)
-            if joined is not None:
-                guess = identify(joined, ctx.language.code if ctx.language.supported else ctx.default_language)
+            undone = second_reading(ctx.raw)
+            if undone is not None:
+                guess = identify(undone, ctx.language.code if ctx.language.supported else ctx.default_language)
                 if self.applies(guess):
-                    views.append((i, joined, guess, True))
+                    views.append((i, undone, guess, True))
         found: list[list[Detection]] = []
         frames: list[str | None] = []
         hits: list[list[PhraseHit]] = []
-        for _, text, guess, joined_view in views:
+        for _, text, guess, second in views:
             h = phrase_hits(self._phrases, text, guess)
             hits.append(h)
             frames.append(safe_frame(self._cues, text, guess))
-            found.append(self._phrase_detections(h, spans=not joined_view))
+            found.append(self._phrase_detections(h, spans=not second, note=", disguise undone" if second else ""))
         if self._model is not None and views:
             raws = [model_text(text) for _, text, _, _ in views]
             scores = self._model.scores([fold(r).text for r in raws], raws, [phrase_features(h) for h in hits],
                                         [guess.code for _, _, guess, _ in views])
-            for row, (_, _, guess, joined_view) in enumerate(views):
-                how = ", letters joined" if joined_view else ""
+            for row, (_, _, guess, second) in enumerate(views):
+                how = ", disguise undone" if second else ""
                 for j, cat in enumerate(self._model.categories):
                     s = float(scores[row, j])
                     if s >= 0.05:
@@ -556,7 +557,7 @@ class MultilingualDetector(Detector):
             out[i].extend(found[row] if frame is None else [_softened(d, frame) for d in found[row]])
         return [_strongest(ds) for ds in out]
 
-    def _phrase_detections(self, found: list[PhraseHit], spans: bool = True) -> list[Detection]:
+    def _phrase_detections(self, found: list[PhraseHit], spans: bool = True, note: str = "") -> list[Detection]:
         """A strong phrase stops on its own; a medium one is evidence for reviewers (the model weighs it)."""
         best: dict[Category, PhraseHit] = {}
         for h in found:
@@ -567,7 +568,7 @@ class MultilingualDetector(Detector):
             Detection(
                 category=cat, score=h.phrase.score if h.phrase.score >= TIER_SCORES["strong"] else MEDIUM_EVIDENCE,
                 detector=self.name, detector_version=self.version, span=Span(h.start, h.end) if spans else None,
-                evidence=f"phrase ({h.phrase.language}, {'strong' if h.phrase.score >= 0.9 else 'medium'}): "
+                evidence=f"phrase ({h.phrase.language}{note}, {'strong' if h.phrase.score >= 0.9 else 'medium'}): "
                 f"{h.phrase.text!r}",
                 signal="phrase",
             )

@@ -163,3 +163,56 @@ def join_spaced(raw: str) -> str | None:
     if not drop:
         return None
     return "".join(c for j, c in enumerate(chars) if j not in drop)
+
+
+# Cyrillic and Greek letters that look like Latin ones, and back: writers swap them inside a word to dodge
+# filters ("mаndаme" with Cyrillic "а", "сkинь" with a Latin "k").
+_TO_LATIN = dict(zip(
+    "аеорсухіјѕԁԛԝкАВЕКМНОРСТХУІЈЅ" "αοριν\u03baΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdqwkABEKMHOPCTXYIJS" "aopivkABEZHIKMNOPTYX", strict=True))
+_TO_CYRILLIC = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "y": "у", "x": "х", "k": "к", "A": "А",
+                "B": "В", "E": "Е", "K": "К", "M": "М", "H": "Н", "O": "О", "P": "Р", "C": "С", "T": "Т",
+                "X": "Х", "Y": "У"}
+_MIXED_WORD = re.compile(r"[^\W\d_]+")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_LOOKALIKE_LETTER = re.compile(r"[\u0370-\u03ff\u0400-\u052f]")
+
+
+def _script(c: str) -> str:
+    if c < "\u0250":
+        return "latin"
+    if "\u0370" <= c <= "\u03ff" or "\u0400" <= c <= "\u04ff" or "\u0500" <= c <= "\u052f":
+        return "cyrillic"  # Greek counts with Cyrillic: both are the look-alike side here
+    return "other"
+
+
+def unmix_scripts(raw: str) -> str | None:
+    """``raw`` with each word that mixes Latin letters and Cyrillic or Greek look-alikes written in its majority
+    script ("mаndаme" -> "mandame", "сkинь" -> "скинь"), or None when no word mixes them."""
+    if not (_LATIN_LETTER.search(raw) and _LOOKALIKE_LETTER.search(raw)):
+        return None  # one script only (most messages)
+    changed = False
+
+    def fix(m: re.Match[str]) -> str:
+        nonlocal changed
+        word = m.group(0)
+        scripts = [_script(c) for c in word]
+        latin, other = scripts.count("latin"), scripts.count("cyrillic")
+        if not latin or not other:
+            return word
+        table = _TO_LATIN if latin >= other else _TO_CYRILLIC
+        fixed = "".join(table.get(c, c) for c in word)
+        changed = changed or fixed != word
+        return fixed
+
+    out = _MIXED_WORD.sub(fix, raw)
+    return out if changed else None
+
+
+def second_reading(raw: str) -> str | None:
+    """``raw`` undisguised (look-alike letters of another script put back, letters spaced apart joined), or None
+    when there is nothing to undo."""
+    unmixed = unmix_scripts(raw)
+    text = unmixed if unmixed is not None else raw
+    joined = join_spaced(text)
+    return joined if joined is not None else unmixed
