@@ -92,6 +92,9 @@ def test_without_the_encoder_the_ngram_model_stops_at_its_own_operating_point() 
         "m\u0430nd\u0430me un\u0430 f\u043eto sin r\u043ep\u0430",  # Cyrillic look-alikes in Latin words
         "sch\u0456ck m\u0456r e\u0456n n\u0430cktf\u043et\u043e",
         "\u0441k\u0438\u043d\u044c \u0444\u043e\u0442\u043e \u0431\u0435\u0437 o\u0434e\u0436\u0434\u044b",
+        "m\u200band\u200ba\u200bme una f\u200boto sin r\u200bopa",  # invisible characters
+        "MaNdAmE uNa FoTo SiN rOpA",  # alternating case
+        "m4nd4m3 un4 f0t0 s1n r0p4",  # digits for letters
     ],
 )
 def test_a_disguise_does_not_hide_a_message(engine: Engine, text: str) -> None:
@@ -109,6 +112,11 @@ def test_a_second_reading_undoes_spacing_and_look_alike_letters_only() -> None:
     assert second_reading("m\u0430nd\u0430me") == "mandame"  # Latin majority: the Cyrillic "а" becomes "a"
     assert second_reading("\u0441k\u0438\u043d\u044c") == "\u0441\u043a\u0438\u043d\u044c"  # and back
     assert second_reading("Москва is big, la ciudad") is None  # words of one script each are not a disguise
+    assert second_reading("MaNdAmE uNa FoTo") == "mandame una foto"
+    assert second_reading("iPhone y YouTube") is None  # brand names are not alternating case
+    assert second_reading("s3nd m3 f0t0s") == "send me fotos"
+    assert second_reading("tengo 13yo, a las 5pm") is None  # a number with its unit stays
+    assert second_reading("ab3atli sora", digits=False) is None  # Arabizi: its digits are letters
 
 
 @pytest.mark.parametrize(

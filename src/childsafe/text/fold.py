@@ -20,6 +20,7 @@ the multilingual model, on the text and on the phrases alike.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -209,10 +210,39 @@ def unmix_scripts(raw: str) -> str | None:
     return out if changed else None
 
 
-def second_reading(raw: str) -> str | None:
-    """``raw`` undisguised (look-alike letters of another script put back, letters spaced apart joined), or None
-    when there is nothing to undo."""
-    unmixed = unmix_scripts(raw)
-    text = unmixed if unmixed is not None else raw
-    joined = join_spaced(text)
-    return joined if joined is not None else unmixed
+_INVISIBLE = re.compile("[" + "".join(sorted(_DROP - {"\u0640"})) + "\u180e\u2061-\u2064\u206a-\u206f]")
+_LEET_WORD = re.compile(r"(?<![\w@$])(?=[\w@$]*[a-z])(?=[\w@$]*[013457@$])[a-z013457@$]{2,}(?![\w@$])")
+_LEET_LETTERS = str.maketrans("013457@$", "oieastas")
+_NUMBER_UNIT = re.compile(r"\d+[a-z]{1,3}")
+
+
+def _erratic_case(text: str) -> bool:
+    """aLtErNaTiNg case: two words or more whose letters switch case at most pairs ("iPhone" and "YouTube"
+    switch at few)."""
+    alternating = 0
+    for w in _MIXED_WORD.findall(text):
+        switches = sum(a.isupper() != b.isupper() for a, b in itertools.pairwise(w))
+        alternating += switches >= 2 and switches >= 0.6 * (len(w) - 1)
+    return alternating >= 2
+
+
+def _unleet(text: str) -> str:
+    """Digits and symbols standing for letters inside Latin words ("s3nd m3 f0t0s" -> "send me fotos"); a
+    number with a unit ("13yo", "5pm") is left alone."""
+    return _LEET_WORD.sub(lambda m: m.group(0) if _NUMBER_UNIT.fullmatch(m.group(0)) else
+                          m.group(0).translate(_LEET_LETTERS), text)
+
+
+def second_reading(raw: str, digits: bool = True) -> str | None:
+    """``raw`` undisguised, or None when there is nothing to undo: invisible characters dropped, aLtErNaTiNg
+    case lowered, look-alike letters of another script put back, digits standing for letters in Latin words
+    read as letters (unless ``digits`` is false: Arabizi writes letters with digits), letters spaced apart
+    joined."""
+    text = _INVISIBLE.sub("", raw)
+    if _erratic_case(text):
+        text = text.lower()
+    text = unmix_scripts(text) or text
+    if digits:
+        text = _unleet(text)
+    text = join_spaced(text) or text
+    return text if text != raw else None
