@@ -7,8 +7,8 @@ write the stage phrases of that language; nothing is trained or tuned on them) i
 through ``Engine.monitor`` at age band 13-15, with the conversation's language as the child's language, as in
 ``bench/grooming_early.py``: an *alert* is the first message whose grooming score reaches the policy's
 ``grooming.escalate`` threshold. Per language: grooming conversations alerted, ordinary conversations alerted,
-ordinary conversations with any stop (any category), and how the alert falls against the writers' ``alert_at``
-mark. Two configurations in the same run:
+ordinary conversations with any stop (any category), the share of the messages of ordinary conversations that
+were stopped, and how the alert falls against the writers' ``alert_at`` mark. Two configurations in the same run:
 
 * **before**: the conversation tracker reads every message with the English message model and sees only the
   English stage rules (``conversation.multilingual: false``, ``grooming_stages_ml`` off);
@@ -51,22 +51,22 @@ def alert_threshold(engine: Engine) -> float:
     return next(float(r.min_score) for r in engine.policy.rules if r.id == "grooming.escalate")
 
 
-def stream(engine: Engine, conv: Conversation, threshold: float) -> tuple[int | None, bool, float]:
-    """(index of the first alert or None, whether any message was stopped, seconds per message)."""
+def stream(engine: Engine, conv: Conversation, threshold: float) -> tuple[int | None, int, float]:
+    """(index of the first alert or None, how many messages were stopped, seconds per message)."""
     lang = conv.meta.get("lang", "en")
     mon = engine.monitor(AGE, language=None if lang == "en" else lang)
     alert: int | None = None
-    stopped = False
+    stopped = 0
     t0 = time.perf_counter()
     for i, (role, text) in enumerate(conv.messages):
         d = mon.add({"role": role.value, "text": text}, emit=False)
         if alert is None and d.scores[Category.GROOMING] >= threshold:
             alert = i
-        stopped = stopped or d.action is not Action.ALLOW
+        stopped += d.action is not Action.ALLOW
     return alert, stopped, (time.perf_counter() - t0) / max(1, len(conv.messages))
 
 
-def table(convs: list[Conversation], runs: list[tuple[int | None, bool, float]]) -> dict[str, Any]:
+def table(convs: list[Conversation], runs: list[tuple[int | None, int, float]]) -> dict[str, Any]:
     pos = [i for i, c in enumerate(convs) if c.label]
     neg = [i for i, c in enumerate(convs) if not c.label]
     vs_mark = [runs[i][0] - convs[i].meta["alert_at"] for i in pos  # type: ignore[operator]
@@ -75,7 +75,8 @@ def table(convs: list[Conversation], runs: list[tuple[int | None, bool, float]])
         "conversations": f"{len(pos)}+{len(neg)}",
         "grooming alerted": sum(runs[i][0] is not None for i in pos) / max(1, len(pos)),
         "ordinary alerted": sum(runs[i][0] is not None for i in neg) / max(1, len(neg)),
-        "ordinary any stop": sum(runs[i][1] for i in neg) / max(1, len(neg)),
+        "ordinary any stop": sum(runs[i][1] > 0 for i in neg) / max(1, len(neg)),
+        "ordinary messages stopped": sum(runs[i][1] for i in neg) / max(1, sum(len(convs[i].messages) for i in neg)),
         "alert - alert_at (median)": float(statistics.median(vs_mark)) if vs_mark else float("nan"),
     }
 
@@ -102,7 +103,8 @@ def main() -> int:
             out["languages"].setdefault(lang, {})[name] = table(cs, runs)
             if lang != "en (control)":
                 per_message[name] += [r[2] for r in runs]
-    cols = ["grooming alerted", "ordinary alerted", "ordinary any stop", "alert - alert_at (median)"]
+    cols = ["grooming alerted", "ordinary alerted", "ordinary any stop", "ordinary messages stopped",
+            "alert - alert_at (median)"]
     print(f"age band {AGE}; alert = grooming score >= grooming.escalate; before -> now")
     print(f"{'lang':14} {'convs':>7} " + " ".join(f"{c:>28}" for c in cols))
     rows = sorted(out["languages"].items(), key=lambda kv: (kv[0].startswith("en"), kv[0]))
@@ -115,7 +117,7 @@ def main() -> int:
         print(f"{lang:14} {n['conversations']:>7} " + " ".join(f"{c:>28}" for c in cells))
     langs = [lang for lang in out["languages"] if lang != "en (control)"]
     for name in ("before", "now"):
-        mean = {c: statistics.mean(out["languages"][lang][name][c] for lang in langs) for c in cols[:3]}
+        mean = {c: statistics.mean(out["languages"][lang][name][c] for lang in langs) for c in cols[:4]}
         out[f"mean {name}"] = mean
         lat = sorted(per_message[name])
         out[f"ms per message {name}"] = 1000 * statistics.median(lat)

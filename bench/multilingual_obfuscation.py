@@ -92,7 +92,7 @@ TRANSFORMS: dict[str, tuple[Callable[[str, str, random.Random], str], frozenset[
 """Each transform and the languages it applies to (None: all ten)."""
 
 
-def engines(age: str) -> dict[str, Engine]:
+def engines() -> dict[str, Engine]:
     before = Config()
     before = before.model_copy(update={"detectors": {**before.detectors, "multilingual": {"second_reading": False}}})
     out = {"before": Engine.from_config(before), "now": Engine.from_config(Config())}
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     recs = load_split(args.split)
     if not recs:
         raise SystemExit(f"no records in data/multilingual/{args.split}")
-    engs = engines(args.age)
+    engs = engines()
     role = {"user": "child"}
     harmful = [r for r in recs if set(r.get("labels") or []) & CORE]
     ordinary = [r for r in recs if r.get("labels") == ["safe"]]

@@ -95,6 +95,7 @@ def test_without_the_encoder_the_ngram_model_stops_at_its_own_operating_point() 
         "m\u200band\u200ba\u200bme una f\u200boto sin r\u200bopa",  # invisible characters
         "MaNdAmE uNa FoTo SiN rOpA",  # alternating case
         "m4nd4m3 un4 f0t0 s1n r0p4",  # digits for letters
+        "s3nd m3 f0t0s s1n r0p4 pl3453",  # digits for letters, "3" among them (an Arabizi letter too)
     ],
 )
 def test_a_disguise_does_not_hide_a_message(engine: Engine, text: str) -> None:
@@ -102,6 +103,19 @@ def test_a_disguise_does_not_hide_a_message(engine: Engine, text: str) -> None:
     assert d.action.stops_content and Category.SEXUAL_MINORS in d.categories
     undone = [x for x in d.detections if x.detector == "multilingual" and "disguise undone" in x.evidence]
     assert undone and all(x.span is None for x in undone)  # a second reading has no span in the original
+
+
+def test_a_first_reading_does_not_depend_on_a_second_one() -> None:
+    # the int8 encoder quantises per batch: the two readings are scored apart
+    text = "viste el video de m4t4d0r?"
+    on, off = MultilingualDetector(), MultilingualDetector(MultilingualConfig(second_reading=False))
+
+    def first(det: MultilingualDetector) -> dict[Category, float]:
+        ctx = TextContext.from_text(text, language="es")
+        return {d.category: d.score for d in det.detect(ctx) if "disguise undone" not in d.evidence}
+
+    assert second_reading(text) == "viste el video de matador?"
+    assert first(on) == first(off) != {}
 
 
 def test_a_second_reading_undoes_spacing_and_look_alike_letters_only() -> None:
@@ -116,7 +130,8 @@ def test_a_second_reading_undoes_spacing_and_look_alike_letters_only() -> None:
     assert second_reading("iPhone y YouTube") is None  # brand names are not alternating case
     assert second_reading("s3nd m3 f0t0s") == "send me fotos"
     assert second_reading("tengo 13yo, a las 5pm") is None  # a number with its unit stays
-    assert second_reading("ab3atli sora", digits=False) is None  # Arabizi: its digits are letters
+    assert second_reading("👨\u200d👩\u200d👧 hola") is None  # the joiners of an emoji sequence are not a disguise
+    assert second_reading("x x x") is None  # kisses
 
 
 @pytest.mark.parametrize(

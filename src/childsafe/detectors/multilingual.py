@@ -526,15 +526,15 @@ class MultilingualDetector(Detector):
         self.load()
         # One reading per message, and a second one, identified again, when the message is disguised: letters
         # spaced apart ("m a n d a m e"), look-alike letters of another script ("mаndаme" with a Cyrillic "а"),
-        # invisible characters, aLtErNaTiNg case, digits for letters ("f0t0"). A disguise must not hide a
-        # message from the language identifier, the phrase lists and the model.
+        # invisible characters, aLtErNaTiNg case, digits for letters ("f0t0"; in Arabizi too, where a digit may
+        # also be a letter: the first reading keeps that one). A disguise must not hide a message from the
+        # language identifier, the phrase lists and the model.
         views: list[tuple[int, str, LanguageGuess, bool]] = []
         undo = isinstance(self.config, MultilingualConfig) and self.config.second_reading
         for i, ctx in enumerate(ctxs):
             if self.applies(ctx.language):
                 views.append((i, ctx.raw, ctx.language, False))
-            arabizi = ctx.language.code == "ar" and ctx.language.how == "words"  # its digits are letters
-            undone = second_reading(ctx.raw, digits=not arabizi) if undo else None
+            undone = second_reading(ctx.raw) if undo else None
             if undone is not None:
                 guess = identify(undone, ctx.language.code if ctx.language.supported else ctx.default_language)
                 if self.applies(guess):
@@ -548,16 +548,24 @@ class MultilingualDetector(Detector):
             frames.append(safe_frame(self._cues, text, guess))
             found.append(self._phrase_detections(h, spans=not second, note=", disguise undone" if second else ""))
         if self._model is not None and views:
-            raws = [model_text(text) for _, text, _, _ in views]
-            scores = self._model.scores([fold(r).text for r in raws], raws, [phrase_features(h) for h in hits],
-                                        [guess.code for _, _, guess, _ in views])
-            for row, (_, _, guess, second) in enumerate(views):
-                how = ", disguise undone" if second else ""
-                for j, cat in enumerate(self._model.categories):
-                    s = float(scores[row, j])
-                    if s >= 0.05:
-                        found[row].append(self.detection(
-                            cat, s, evidence=f"multilingual model ({guess.code}{how}) {s:.2f}", signal="model"))
+            # First and second readings in separate batches: the int8 encoder quantises its activations per
+            # batch, so a message's first reading must not depend on whether it had a second one.
+            for part in (False, True):
+                rows = [r for r, v in enumerate(views) if v[3] is part]
+                if not rows:
+                    continue
+                raws = [model_text(views[r][1]) for r in rows]
+                scores = self._model.scores([fold(t).text for t in raws], raws,
+                                            [phrase_features(hits[r]) for r in rows],
+                                            [views[r][2].code for r in rows])
+                how = ", disguise undone" if part else ""
+                for k, r in enumerate(rows):
+                    code = views[r][2].code
+                    for j, cat in enumerate(self._model.categories):
+                        s = float(scores[k, j])
+                        if s >= 0.05:
+                            found[r].append(self.detection(
+                                cat, s, evidence=f"multilingual model ({code}{how}) {s:.2f}", signal="model"))
         out: list[list[Detection]] = [[] for _ in ctxs]
         for row, (i, _, _, _) in enumerate(views):
             frame = frames[row]

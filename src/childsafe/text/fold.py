@@ -118,13 +118,13 @@ def is_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
-__all__ = ["Folded", "fold", "fold_text", "is_cjk", "tokens"]
+__all__ = ["Folded", "fold", "fold_text", "is_cjk", "join_spaced", "second_reading", "tokens", "unmix_scripts"]
 
 
 _SPACED_SEPS = " .-_*~+,/|"
-_COMMON_SINGLE_WORDS = frozenset("aeiouyàèéìòóù" + "авикосуя")
-"""Letters that are words of their own in the supported languages ("y", "e", "à", "и", "в"...): a spaced run of
-only these is ordinary text, not letters spaced apart."""
+_COMMON_SINGLE_WORDS = frozenset("aeiouyàèéìòóùx" + "авикосуя")
+"""Letters that are words of their own in the supported languages ("y", "e", "à", "и", "в"...), and the "x" of
+kisses: a spaced run of only these is ordinary text, not letters spaced apart."""
 
 
 _TWO_SINGLES = re.compile(r"(?<!\w)[^\W\d_][ .\-_*~+,/|][^\W\d_](?!\w)")
@@ -132,7 +132,8 @@ _TWO_SINGLES = re.compile(r"(?<!\w)[^\W\d_][ .\-_*~+,/|][^\W\d_](?!\w)")
 
 def join_spaced(raw: str) -> str | None:
     """``raw`` with letters spaced or punctuated apart joined into words ("m a n d a m e" -> "mandame",
-    "я н е  х о ч у" -> "яне хочу", "s.i.n r.o.p.a" -> "sin ropa"), or None when there is no such run.
+    "s.i.n r.o.p.a" -> "sin ropa"), or None when there is no such run. Word breaks inside a run are not
+    known: "я н е  х о ч у" becomes "яне  хочу".
 
     A run is three or more single letters (of any script but Chinese and Japanese, whose characters are words
     already) separated by one and the same separator character; a run of space-separated letters that are
@@ -210,7 +211,10 @@ def unmix_scripts(raw: str) -> str | None:
     return out if changed else None
 
 
-_INVISIBLE = re.compile("[" + "".join(sorted(_DROP - {"\u0640"})) + "\u180e\u2061-\u2064\u206a-\u206f]")
+_INVISIBLE = re.compile(r"(?<=[A-Za-z\u00c0-\u024f\u0370-\u052f])[\u00ad\u200b-\u200d\u2060\ufeff\u180e]+"
+                        r"(?=[A-Za-z\u00c0-\u024f\u0370-\u052f])")
+"""Invisible characters between two Latin, Greek or Cyrillic letters: nothing writes them there but a disguise
+(the joiners of emoji sequences and of Persian or Hindi words stay)."""
 _LEET_WORD = re.compile(r"(?<![\w@$])(?=[\w@$]*[a-z])(?=[\w@$]*[013457@$])[a-z013457@$]{2,}(?![\w@$])")
 _LEET_LETTERS = str.maketrans("013457@$", "oieastas")
 _NUMBER_UNIT = re.compile(r"\d+[a-z]{1,3}")
@@ -233,16 +237,14 @@ def _unleet(text: str) -> str:
                           m.group(0).translate(_LEET_LETTERS), text)
 
 
-def second_reading(raw: str, digits: bool = True) -> str | None:
-    """``raw`` undisguised, or None when there is nothing to undo: invisible characters dropped, aLtErNaTiNg
-    case lowered, look-alike letters of another script put back, digits standing for letters in Latin words
-    read as letters (unless ``digits`` is false: Arabizi writes letters with digits), letters spaced apart
-    joined."""
+def second_reading(raw: str) -> str | None:
+    """``raw`` undisguised, or None when there is nothing to undo: invisible characters inside a word dropped,
+    aLtErNaTiNg case lowered, look-alike letters of another script put back, digits and symbols standing for
+    letters in Latin words read as letters, letters spaced apart joined."""
     text = _INVISIBLE.sub("", raw)
     if _erratic_case(text):
         text = text.lower()
     text = unmix_scripts(text) or text
-    if digits:
-        text = _unleet(text)
+    text = _unleet(text)
     text = join_spaced(text) or text
     return text if text != raw else None

@@ -1,7 +1,7 @@
 """Which language a message is written in: offline identification for short chat text.
 
 The identifier is py3langid (a naive Bayes model over byte n-grams for 97 languages, shipped inside its wheel;
-nothing is downloaded). Chat messages are short, so the raw guess is adjusted in two ways:
+nothing is downloaded). Chat messages are short, so the raw guess is adjusted in three ways:
 
 - the writing system decides when it is unambiguous for the supported languages (Arabic letters, Devanagari,
   Chinese characters, Cyrillic): a two-word message in Cyrillic is Russian for childsafe's purposes, even
@@ -153,19 +153,26 @@ def _romanised_hindi(text: str) -> bool:
 
 
 _ARABIZI = frozenset(
-    # Egyptian, Levantine, Gulf and Maghrebi function words as typed in Latin letters; words that are also
-    # common English, French or Spanish ("eh", "ya", "bas", "tab", "dial", "fi") are left out.
-    "ana enta enti inta inti ente howa hiya heya ehna e7na ento intu msh mesh mish mush mafi mafish ma3 m3 "
-    "3shan 3ashan 3chan 3la 3ala ya3ni y3ni yaani wallah wallahi walah yalla yallah keda kda kdh hek heik hayk "
-    "kteer ktir kter awi 2awi ezay ezzay izzay ezayak ezayek kifak kifik kifek shu shou chou chnou chno lesh "
-    "leish lech 3lach wach wesh bghit bghiti dyal dyali ta3 ta3i rani raki rak ghadi ghir bezaf barcha barsha "
-    "kaman bokra bukra delwa2ti dlw2ty halla2 hala2 lazem lazim 3ayez 3ayz 3awez 3ayza 3awza baddi bade bdi "
-    "abghi habibi habibti 7abibi 7abibti inshallah nshallah inchallah mashallah khalas 5alas tayeb ma3lesh "
-    "m3lsh fein feen wein mnin emta imta 2eh 3ndi 3andi 3ndk 3andak 3andek 3omrek 3omrak 3mrk".split()
+    # Egyptian, Levantine, Gulf and Maghrebi function words as typed in Latin letters. Words that other
+    # languages write too ("ana", "mesh", "wesh", "fein") are in _ARABIZI_WEAK: they count, never decide.
+    "enta enti inta inti howa heya ehna e7na ento intu msh mish mafi mafish ma3 3shan 3ashan 3chan 3la "
+    "3ala ya3ni y3ni yaani wallah wallahi walah yalla yallah keda kda kdh hek heik hayk kteer ktir kter awi "
+    "2awi ezay ezzay izzay ezayak ezayek kifak kifik kifek shu shou chnou chno lesh leish lech 3lach wach "
+    "bghit bghiti dyal dyali ta3 ta3i rani raki ghadi ghir bezaf barcha barsha kaman bokra bukra delwa2ti "
+    "dlw2ty halla2 hala2 lazem lazim 3ayez 3ayz 3awez 3ayza 3awza baddi bdi abghi habibi habibti 7abibi "
+    "7abibti inshallah nshallah inchallah mashallah khalas 5alas tayeb ma3lesh m3lsh feen mnin emta imta 2eh "
+    "3ndi 3andi 3ndk 3andak 3andek 3omrek 3omrak 3mrk nharda enty nta nti kifach lyouma zouj chkoun bzaf bzzaf "
+    "nmchiw awy wla bghitch ghedwa moshkla gher hamoot daba wakha mzyan kayn makaynch sahbi khouya khoya okhti "
+    "labas kidayr shway momken tany mafeesh zayi elli illi".split()
 )
-_ARABIZI_DIGIT = re.compile(r"[a-z]*[3579][a-z]+|[a-z]+[3579][a-z]*|[a-z]+2[a-z]+")
-"""A word with a digit standing for an Arabic letter (3 = ع, 7 = ح, 5 = خ, 9 = ق, 2 = ء): "3omrek", "la2atlak"."""
-_ARABIZI_WEAK = frozenset("el il al ya fe fi fel fil w wa b bel bil l bas bs eh tab wen ma la".split())
+_ARABIZI_DIGIT = re.compile(r"[a-z]+[2357][a-z]+|[3579][a-z]{3,}")
+"""A word with a digit standing for an Arabic letter (3 = ع, 7 = ح, 5 = خ, 9 = ق, 2 = ء) inside it or in front
+of three letters or more: "3omrek", "la2atlak". Ordinals, times and game titles ("3rd", "5pm", "ps5", "mw3")
+do not have that shape."""
+_ARABIZI_WEAK = frozenset(
+    "el il al ya fe fi fel fil w wa b bel bil l bas bs eh tab wen ma la ana hiya mesh mush wesh chou fein "
+    "wein bade ente rak bla chi mn li fin kan min sana bach safi dima liya".split()
+)
 """Arabizi words that other languages write too: they count towards the share, never decide."""
 _ALNUM_WORD = re.compile(r"[a-z0-9]+")
 _NOT_PROSE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
@@ -182,15 +189,18 @@ _TRANSLIT_RU_WEAK = frozenset("ya ne net na po za ot v s k u i a tak vot mama pa
 
 
 def _romanised_arabic(text: str) -> bool:
-    """Arabic typed in Latin letters (Arabizi): two of its function words, one next to a word with a digit
-    standing for a letter, or two such words; and enough of the message in them."""
+    """Arabic typed in Latin letters (Arabizi): one of its function words and either a second one or a word with
+    a digit standing for a letter; or three such digit words; and enough of the message in them."""
     plain = _NOT_PROSE.sub(" ", text.lower())
     words = _LATIN_WORD.findall(plain)
-    digit_words = {w for w in _ALNUM_WORD.findall(plain) if _ARABIZI_DIGIT.fullmatch(w)}
-    found = {w for w in (*words, *digit_words) if w in _ARABIZI}
-    if len(words) < 3 or not (len(found) >= 2 or (found and digit_words) or len(digit_words) >= 2):
+    tokens = _ALNUM_WORD.findall(plain)
+    found = {w for w in tokens if w in _ARABIZI}
+    digit_words = {w for w in tokens if _ARABIZI_DIGIT.fullmatch(w) and w not in _ARABIZI}
+    if len(words) < 3:
         return False
-    hits = sum(w in _ARABIZI or w in _ARABIZI_WEAK for w in words) + len(digit_words)
+    if not ((found and (len(found) >= 2 or digit_words)) or len(digit_words) >= 3):
+        return False
+    hits = sum(w in _ARABIZI or w in _ARABIZI_WEAK for w in tokens) + len(digit_words)
     return hits * 3 >= len(words)
 
 
