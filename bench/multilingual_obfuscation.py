@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from childsafe import Engine  # noqa: E402
 from childsafe.config import Config  # noqa: E402
+from childsafe.eval.redteam.transforms import case_games  # noqa: E402
 from childsafe.train.multilingual import load_split  # noqa: E402
 from childsafe.types import Action  # noqa: E402
 
@@ -67,14 +68,7 @@ def invisible(text: str, lang: str, rng: random.Random) -> str:
 
 
 def alternating_case(text: str, lang: str, rng: random.Random) -> str:
-    out, upper = [], False
-    for c in text:
-        if c.isalpha():
-            out.append(c.upper() if upper else c.lower())
-            upper = not upper
-        else:
-            out.append(c)
-    return "".join(out)
+    return case_games(text, rng)
 
 
 def digits(text: str, lang: str, rng: random.Random) -> str:
