@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from childsafe import Engine  # noqa: E402
 from childsafe.config import Config  # noqa: E402
 from childsafe.eval.redteam.transforms import case_games  # noqa: E402
-from childsafe.train.multilingual import load_split  # noqa: E402
+from childsafe.train.multilingual import HEADS, load_split  # noqa: E402
 from childsafe.types import Action  # noqa: E402
 
-CORE = {"sexual_minors", "grooming", "self_harm", "violence", "harassment", "drugs", "personal_info"}
+CORE = set(HEADS[:-1])  # the model's core categories (its last head is "any of them")
 WORD = re.compile(r"[^\W\d_]+")
 LATIN_TO_CYRILLIC = dict(zip("aceopxyijs", "асеорхуіјѕ", strict=True))
 CYRILLIC_TO_LATIN = dict(zip("асеорхукАВЕКМНОРСТХ", "acepoxykABEKMHOPCTX", strict=True))

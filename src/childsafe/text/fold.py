@@ -225,6 +225,8 @@ def _erratic_case(text: str) -> bool:
     switch at few)."""
     alternating = 0
     for w in _MIXED_WORD.findall(text):
+        if w.islower():
+            continue  # no capital in it, no switch (most words): skip the pairwise count
         switches = sum(a.isupper() != b.isupper() for a, b in itertools.pairwise(w))
         alternating += switches >= 2 and switches >= 0.6 * (len(w) - 1)
     return alternating >= 2
