@@ -49,6 +49,14 @@ class ConversationConfig(_Strict):
         "reading instead of the English message model (docs/languages.md). Off: every message is read by the "
         "message model, which reads next to nothing in other languages.",
     )
+    hold_below_alert: bool = Field(
+        False,
+        description="Keep a conversation's highest risk for every later message even below the alert level (the "
+        "grooming model's threshold, 0.5). Off (default): from the alert level on the risk stands until a person "
+        "clears the conversation; below it the risk is the conversation's current reading, so a passing "
+        "suspicion (a warning, a precautionary block) lapses when the conversation goes back to ordinary talk, "
+        "and one uncertain sexual_minors reading (below 0.85) is acted on at its own message only.",
+    )
 
 
 class StoreConfig(_Strict):

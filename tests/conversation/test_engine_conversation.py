@@ -82,3 +82,22 @@ def test_cli_check_file_gives_conversation_scores(tmp_path: Path, grooming_scrip
     assert rows["g"]["first_flag_index"] is not None and rows["g"]["first_flag_index"] < len(grooming_script) - 1
     assert rows["k"]["scores"]["grooming"] < 0.3
     assert rows["k"]["first_flag_index"] is None
+
+
+@pytest.mark.parametrize("hold", [False, True])
+def test_ordinary_talk_after_a_passing_suspicion_goes_through(hold: bool) -> None:
+    cfg = Config(detectors={"grooming_stages": {}})
+    cfg.conversation.hold_below_alert = hold
+    mon = Engine.from_config(cfg).monitor("13-15")
+    first = mon.add({"role": "contact", "text": "lets keep this between us ok"}, emit=False)
+    assert first.action is not Action.ALLOW
+    assert first.scores[Category.GROOMING] < 0.5  # a precaution, not an alert
+    later = [mon.add({"role": r, "text": t}, emit=False).action for r, t in [
+        ("child", "ok"), ("child", "anyway did u finish the maths homework"), ("contact", "yeah page 42 was hard"),
+        ("child", "see u at school tomorrow"), ("contact", "yes bring the football"), ("child", "lol ok"),
+        ("contact", "what time is practice"), ("child", "4pm"), ("contact", "ok cool"),
+    ]]
+    if hold:
+        assert Action.ALLOW not in later[-4:]
+    else:
+        assert later[-4:] == [Action.ALLOW] * 4

@@ -46,7 +46,10 @@ class ConversationTracker:
 
     ``add`` takes one message (its :class:`TextContext`) and what every per-message detector found on it,
     and returns conversation-level detections: ``grooming`` with the calibrated conversation risk, and
-    ``sexual_minors`` when the other party sexualises the child or asks for images. The state is the same
+    ``sexual_minors`` when the other party sexualises the child or asks for images (a serious request, or any
+    in a conversation at the alert level). From the alert level (the model's threshold) on the risk stands;
+    below it the risk is the current reading, so a passing suspicion lapses (``hold_below_alert`` keeps the
+    highest risk instead). The state is the same
     size whatever the conversation length (``config.window`` recent messages plus fixed counters), is
     JSON-serialisable (:meth:`state`) and restores exactly (``ConversationTracker(state=saved)``).
     """
@@ -69,6 +72,7 @@ class ConversationTracker:
         self._first: dict[str, int] = {}
         self._stage_max: dict[str, float] = {}
         self._sm_max = 0.0
+        self._peak = 0.0
         self._risk = 0.0
         self._window: deque[tuple[int, str, float | None, list[str]]] = deque(maxlen=self.config.window)
         if state is not None:
@@ -143,8 +147,13 @@ class ConversationTracker:
             now = min(now, _EARLY_CAP)
         if self._sm_max >= _SEXUAL_MINORS_FLOOR:
             now = max(now, self._sm_max)
-        # Risk only rises: a groomer changing the subject does not make the earlier messages safe.
-        self._risk = max(self._risk, now)
+        # From the alert level on, risk only rises: a groomer changing the subject does not make the earlier
+        # messages safe, and the conversation stays flagged until a person clears it. Below it the risk follows
+        # the current reading (whose features keep the conversation's history: stage maxima, peak average), so
+        # a passing suspicion lapses instead of stopping every later message.
+        self._peak = max(self._peak, now)
+        held = self.config.hold_below_alert or self._peak >= self.model.threshold
+        self._risk = self._peak if held else now
         return self._detections()
 
     def _note_stage(self, stage: str, index: int, score: float, seen: list[str]) -> None:
@@ -194,7 +203,10 @@ class ConversationTracker:
         version = self.model.version
         out = [Detection(Category.GROOMING, float(self._risk), DETECTOR_NAME, version, None, self._evidence(), None)]
         sexualising = "photo_request" in self._first or "sexual_talk" in self._first
-        sm = self._sm_max
+        # A serious sexualised request stands for the rest of the conversation; an uncertain one (below the
+        # floor) was acted on at its own message, and stands only when the conversation itself reaches the alert.
+        serious = self._sm_max >= _SEXUAL_MINORS_FLOOR or self.config.hold_below_alert
+        sm = self._sm_max if serious else 0.0
         if sexualising and self._risk >= self.model.threshold:
             sm = max(sm, min(self._risk, 0.95))
         if sm > 0:
@@ -239,6 +251,7 @@ class ConversationTracker:
             "stage_max": {k: round(v, 6) for k, v in self._stage_max.items()},
             "sm_max": round(self._sm_max, 6),
             "risk": round(self._risk, 6),
+            "peak": round(self._peak, 6),
             "window": [[i, r, lg, list(s)] for i, r, lg, s in self._window],
         }
 
@@ -258,6 +271,8 @@ class ConversationTracker:
             self._stage_max = {str(k): float(v) for k, v in dict(state["stage_max"]).items() if k in _STAGE_SET}
             self._sm_max = float(state["sm_max"])
             self._risk = float(state["risk"])
+            # A state saved before the peak was kept apart held its peak as its risk.
+            self._peak = float(state.get("peak", self._risk))
             for item in list(state["window"])[-self.config.window :]:
                 index, code, logit, seen = item
                 if code not in _CODE_ROLE:
@@ -267,6 +282,6 @@ class ConversationTracker:
                 )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(f"conversation state is malformed: {exc}") from None
-        if not 0.0 <= self._risk <= 1.0 or self._n < 0 or self._n_other < 0:
+        if not 0.0 <= self._risk <= self._peak <= 1.0 or self._n < 0 or self._n_other < 0:
             raise InvalidInputError("conversation state is malformed: counters out of range")
 
