@@ -40,11 +40,13 @@ from childsafe.types import Action, Category  # noqa: E402
 AGE = "13-15"
 
 
-def engines() -> dict[str, Engine]:
-    before = Config()
+def engines(hold: bool = False) -> dict[str, Engine]:
+    before, now = Config(), Config()
     before.conversation.multilingual = False
     before.detectors["grooming_stages_ml"] = {"enabled": False}
-    return {"before": Engine.from_config(before), "now": Engine.from_config(Config())}
+    for cfg in (before, now):
+        cfg.conversation.hold_below_alert = hold
+    return {"before": Engine.from_config(before), "now": Engine.from_config(now)}
 
 
 def alert_threshold(engine: Engine) -> float:
@@ -85,6 +87,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="dev")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--hold", action="store_true",
+                    help="conversation.hold_below_alert in both configurations (a conversation's highest risk stands)")
     args = ap.parse_args()
     convs = load_multilingual(args.split)
     if not convs:
@@ -94,9 +98,9 @@ def main() -> int:
     for c in convs:
         groups[str(c.meta["lang"])].append(c)
     groups["en (control)"] = control
-    out: dict[str, Any] = {"split": args.split, "age_band": AGE, "languages": {}}
+    out: dict[str, Any] = {"split": args.split, "age_band": AGE, "hold_below_alert": args.hold, "languages": {}}
     per_message: dict[str, list[float]] = defaultdict(list)
-    for name, engine in engines().items():
+    for name, engine in engines(args.hold).items():
         threshold = alert_threshold(engine)
         for lang, cs in sorted(groups.items()):
             runs = [stream(engine, c, threshold) for c in cs]
@@ -105,7 +109,7 @@ def main() -> int:
                 per_message[name] += [r[2] for r in runs]
     cols = ["grooming alerted", "ordinary alerted", "ordinary any stop", "ordinary messages stopped",
             "alert - alert_at (median)"]
-    print(f"age band {AGE}; alert = grooming score >= grooming.escalate; before -> now")
+    print(f"age band {AGE}; alert = grooming score >= grooming.escalate; hold_below_alert {args.hold}; before -> now")
     print(f"{'lang':14} {'convs':>7} " + " ".join(f"{c:>28}" for c in cols))
     rows = sorted(out["languages"].items(), key=lambda kv: (kv[0].startswith("en"), kv[0]))
     for lang, res in rows:
