@@ -345,7 +345,7 @@ class Engine:
         unavailable = bool(errors)
         # The child is answered in the message's own language when it is clear, else in theirs (or the
         # deployment's).
-        clear = guess.supported and guess.how in ("model", "script", "words")
+        clear = guess.supported and guess.how in ("model", "script", "words", "romanised")
         explain = guess.code if clear else self._language(language)
         return replace(
             decision,

@@ -3,7 +3,7 @@
 import pytest
 
 from childsafe.text.fold import fold, tokens
-from childsafe.text.language import identify, reads
+from childsafe.text.language import identify, reads, romanised_probabilities
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,42 @@ def test_romanised_arabic_and_russian_are_recognised_by_their_words(text: str, c
 )
 def test_other_text_with_digits_or_loanwords_is_not_called_arabic_or_russian(text: str) -> None:
     assert identify(text).code not in ("ar", "ru")
+
+
+# Written for this test (not from any data set): romanised chat with too few listed function words.
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("tu kal school aayega na", "hi"),
+        ("law 7ad kallemak mat rodesh 3aleh", "ar"),
+        ("fin rak daba? jit l dar", "ar"),
+        ("ya segodnya ne pridu v shkolu", "ru"),
+        ("kupi mne chipsy po doroge", "ru"),
+        ("otprav mne svoi adres pozhaluysta", "ru"),
+    ],
+)
+def test_romanised_chat_without_enough_function_words_is_recognised_by_the_model(text: str, code: str) -> None:
+    assert identify(text, romanised=False).code == "en"  # the word lists alone miss it
+    guess = identify(text)
+    assert (guess.code, guess.how, guess.supported) == (code, "romanised", True)
+    assert "en" in guess.candidates
+    assert romanised_probabilities(text)[code] == pytest.approx(guess.confidence)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["me too lol", "ok see u there", "haha yeah same", "can u send me the homework", "omg my mom is so mad rn",
+     "ur so annoying lmao", "brb gotta eat dinner", "nah im good thx", "wanna play fortnite later",
+     "did u see what jake posted", "my bro is so dumb lol", "lets go to the mall tmrw"],
+)
+def test_short_english_chat_stays_english(text: str) -> None:
+    assert identify(text).code == "en"
+
+
+def test_the_romanised_model_reads_only_the_start_of_a_long_message() -> None:
+    head = "ya segodnya ne pridu v shkolu, mama zabolela " * 10  # 450 characters
+    assert romanised_probabilities(head + "the rest " * 200) == romanised_probabilities(head + "другое " * 200)
+    assert romanised_probabilities(head[:200] + "the rest " * 200) != romanised_probabilities(head[:200])
 
 
 def test_a_short_unsure_message_keeps_the_deployment_language() -> None:

@@ -9,7 +9,10 @@ nothing is downloaded). Chat messages are short, so the raw guess is adjusted in
 - a short Latin-script message ("lol ok", "kys") whose guess is not confident keeps the deployment's (or the
   child's) language instead of the model's coin toss;
 - Hindi, Arabic and Russian typed in Latin letters (Hinglish, Arabizi, transliteration), which the model was not
-  trained on and calls English, are recognised by their words (``how == "words"``).
+  trained on and calls English, are recognised by their function words (``how == "words"``) or, failing that,
+  by a small learned model of romanised chat (``how == "romanised"``: hashed character n-grams, five classes:
+  English, the other Latin-script languages, and Hindi, Arabic and Russian in Latin letters; trained with
+  ``python -m childsafe.train.romanised``, numpy at run time).
 
 ``supported`` says whether childsafe has detection built for the language (:data:`SUPPORTED`); an
 unsupported language is routed by the ``unsupported_language`` setting, see ``docs/languages.md``.
@@ -17,11 +20,16 @@ unsupported language is routed by the ``unsupported_language`` setting, see ``do
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import unicodedata
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 SUPPORTED: tuple[str, ...] = ("en", "es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "tr")
 """Languages with detection built and measured (English plus the ten of docs/languages.md)."""
@@ -73,8 +81,8 @@ class LanguageGuess:
     candidates: tuple[str, ...] = ()
     """The supported languages worth checking, best first (the guess itself and close runners-up)."""
     how: str = "model"
-    """What decided: "model", "script", "words" (Hindi, Arabic or Russian in Latin letters), "default" (short or
-    unsure text kept the default), "empty"."""
+    """What decided: "model", "script", "words" or "romanised" (Hindi, Arabic or Russian in Latin letters: their
+    function words, or the romanised-chat model), "default" (short or unsure text kept the default), "empty"."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "confidence": round(self.confidence, 3), "supported": self.supported,
@@ -99,12 +107,14 @@ def reads(languages: frozenset[str] | None, guess: LanguageGuess) -> bool:
 
 
 def warm() -> None:
-    """Load the identifier now (it loads lazily on first use otherwise)."""
+    """Load the identifier and the romanised-chat model now (they load lazily on first use otherwise)."""
     _model()
+    _romanised_model()
 
 
-def identify(text: str, default: str = "en") -> LanguageGuess:
-    """The language of ``text``; ``default`` (the deployment's or the child's language) wins when unsure."""
+def identify(text: str, default: str = "en", *, romanised: bool = True) -> LanguageGuess:
+    """The language of ``text``; ``default`` (the deployment's or the child's language) wins when unsure.
+    ``romanised=False`` leaves out the romanised-chat model (function words only; for comparison)."""
     default = default if default in SUPPORTED else "en"
     letters = _LETTER.findall(text)
     if not letters:
@@ -129,6 +139,11 @@ def identify(text: str, default: str = "en") -> LanguageGuess:
         for code, test in _ROMANISED:
             if test(sample):
                 return LanguageGuess(code, 0.8, True, _with((code, "en"), default), "words")
+        if romanised:
+            found = romanised_guess(sample)
+            if found is not None:
+                code, p = found
+                return LanguageGuess(code, p, True, _with((code, "en"), default), "romanised")
     return guess
 
 
@@ -217,6 +232,64 @@ def _romanised_russian(text: str) -> bool:
 _ROMANISED = (("hi", _romanised_hindi), ("ar", _romanised_arabic), ("ru", _romanised_russian))
 
 
+ROMANISED_CLASSES = ("en", "latin", "hi", "ar", "ru")
+"""The romanised-chat model's classes: English, the other Latin-script languages (es fr de pt it tr), and Hindi,
+Arabic and Russian typed in Latin letters."""
+ROMANISED_BUCKETS = 1 << 17
+ROMANISED_DIR = Path(__file__).resolve().parents[1] / "models" / "language"
+_ROMANISED_MIN_WORDS = 3
+_ROMANISED_MAX_CHARS = 300
+"""The model reads the start of a long message (py3langid is reliable on long text; the model is for chat)."""
+_romanised: tuple[Any, Any, float] | None = None
+
+
+def romanised_features(text: str) -> list[int]:
+    """Hashed features of a Latin-script message for the romanised-chat model: its words and the character 2-4-grams
+    inside them (digits kept: "3omrek", "la2"), links and handles left out."""
+    words = _ALNUM_WORD.findall(_NOT_PROSE.sub(" ", text.lower()))
+    feats: set[int] = set()
+    for w in words:
+        feats.add(zlib.crc32(b"w:" + w.encode()))
+        padded = f" {w} ".encode()
+        for n in (2, 3, 4):
+            feats.update(zlib.crc32(b"c:" + padded[i:i + n]) for i in range(len(padded) - n + 1))
+    return sorted({f % ROMANISED_BUCKETS for f in feats})
+
+
+def _romanised_model() -> tuple[Any, Any, float]:
+    global _romanised
+    if _romanised is None:
+        with _lock:
+            if _romanised is None:
+                card = json.loads((ROMANISED_DIR / "card.json").read_text(encoding="utf-8"))
+                if tuple(card["classes"]) != ROMANISED_CLASSES or card["buckets"] != ROMANISED_BUCKETS:
+                    raise ValueError("the romanised-chat model does not match this version of childsafe")
+                with np.load(ROMANISED_DIR / "romanised.npz") as z:
+                    w, b = z["w"].astype(np.float32), z["b"].astype(np.float32)
+                _romanised = (w, b, float(card["threshold"]))
+    return _romanised
+
+
+def romanised_probabilities(text: str) -> dict[str, float]:
+    """The romanised-chat model's probability for each of :data:`ROMANISED_CLASSES`."""
+    w, b, _ = _romanised_model()
+    idx = romanised_features(text[:_ROMANISED_MAX_CHARS])
+    z = b + (w[idx].sum(axis=0) / np.sqrt(len(idx)) if idx else 0.0)
+    e = np.exp(z - z.max())
+    return {c: float(v) for c, v in zip(ROMANISED_CLASSES, e / e.sum(), strict=True)}
+
+
+def romanised_guess(text: str) -> tuple[str, float] | None:
+    """Hindi, Arabic or Russian typed in Latin letters, by the romanised-chat model, when it is sure (its card's
+    threshold) and the message has at least three words; else None."""
+    if len(_LATIN_WORD.findall(text.lower())) < _ROMANISED_MIN_WORDS:
+        return None
+    threshold = _romanised_model()[2]
+    probs = romanised_probabilities(text)
+    code = max(("hi", "ar", "ru"), key=lambda c: probs[c])
+    return (code, probs[code]) if probs[code] >= threshold else None
+
+
 def _ranked(
     text: str,
     default: str,
@@ -259,4 +332,5 @@ def _with(codes: tuple[str, ...], default: str) -> tuple[str, ...]:
     return codes if default in codes else (*codes, default)
 
 
-__all__ = ["NAMES", "SUPPORTED", "LanguageGuess", "identify", "reads", "warm"]
+__all__ = ["NAMES", "ROMANISED_CLASSES", "SUPPORTED", "LanguageGuess", "identify", "reads", "romanised_features",
+           "romanised_guess", "romanised_probabilities", "warm"]
