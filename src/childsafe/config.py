@@ -52,10 +52,12 @@ class ConversationConfig(_Strict):
     hold_below_alert: bool = Field(
         False,
         description="Keep a conversation's highest risk for every later message even below the alert level (the "
-        "grooming model's threshold, 0.5). Off (default): from the alert level on the risk stands until a person "
-        "clears the conversation; below it the risk is the conversation's current reading, so a passing "
-        "suspicion (a warning, a precautionary block) lapses when the conversation goes back to ordinary talk, "
-        "and one uncertain sexual_minors reading (below 0.85) is acted on at its own message only.",
+        "grooming model's threshold, 0.5). Off (default), for messages checked one at a time (the gateway's chat, "
+        "Engine.monitor): from the alert level on the risk stands; below it the risk is the conversation's "
+        "current reading, so a passing suspicion (a warning, a precautionary block) lapses when the conversation "
+        "goes back to ordinary talk, a message that itself shows a grooming stage gets the highest risk so far, "
+        "and one uncertain sexual_minors reading (below 0.85) is acted on at its own message only. A transcript "
+        "checked at once (check_messages, /v1/check with messages) always holds: nothing earlier in it was acted on.",
     )
 
 

@@ -23,6 +23,7 @@ from childsafe.policy import Policy, decide, load_policy
 from childsafe.policy.evaluate import UNAVAILABLE_REASON, category_scores, route_unsupported_language
 from childsafe.text.context import TextContext
 from childsafe.text.language import LanguageGuess, identify, reads
+from childsafe.text.language import warm as warm_language
 from childsafe.types import (
     Action,
     AgeBand,
@@ -86,6 +87,10 @@ class Engine:
             ConversationTracker(self.config.conversation).load()
         except Exception as exc:  # a conversation that cannot be followed must not pass as safe
             self.unavailable["conversation"] = f"{type(exc).__name__}: {exc}"
+        try:
+            warm_language()
+        except Exception as exc:  # a message whose language cannot be told may skip the detector built for it
+            self.unavailable["language"] = f"{type(exc).__name__}: {exc}"
         self._warm = True
         for name, why in self.unavailable.items():
             log.error("detector %s unavailable, content will be blocked: %s", name, why)
@@ -169,9 +174,12 @@ class Engine:
         age: str | int | AgeBand | None = None,
         state: dict[str, Any] | None = None,
         language: str | None = None,
+        *,
+        hold_below_alert: bool | None = None,
     ) -> ConversationMonitor:
-        """A streaming conversation monitor; pass a saved ``state`` to resume one."""
-        return ConversationMonitor(self, age, state, language)
+        """A streaming conversation monitor; pass a saved ``state`` to resume one. ``hold_below_alert`` overrides
+        ``conversation.hold_below_alert`` for this conversation."""
+        return ConversationMonitor(self, age, state, language, hold_below_alert=hold_below_alert)
 
     def check_messages(
         self,
@@ -183,12 +191,13 @@ class Engine:
         """Check a conversation: the newest message decides, earlier ones give context.
 
         The returned decision carries ``first_flag_index``: the first message at which the conversation
-        was no longer allowed (None if it never was).
+        was no longer allowed (None if it never was). Only this decision is emitted, so every finding of an
+        earlier message stands for it (``hold_below_alert``): nothing earlier in the transcript was acted on.
         """
         msgs = [Message.parse(m) for m in messages]
         if not msgs:
             raise InvalidInputError("a conversation needs at least one message")
-        mon = self.monitor(age, language=language)
+        mon = self.monitor(age, language=language, hold_below_alert=True)
         decision: Decision | None = None
         for i, m in enumerate(msgs):
             prev = msgs[i - 1].text if i and msgs[i - 1].role is m.role else None
@@ -390,12 +399,17 @@ class ConversationMonitor:
         age: str | int | AgeBand | None = None,
         state: dict[str, Any] | None = None,
         language: str | None = None,
+        *,
+        hold_below_alert: bool | None = None,
     ):
         self.engine = engine
         state = dict(state or {})
         self.language: str | None = language or state.get("language")
         self.age_band = AgeBand.parse(state["age_band"]) if "age_band" in state and age is None else engine._band(age)
-        self.tracker = ConversationTracker(engine.config.conversation, state.get("tracker"))
+        config = engine.config.conversation
+        if hold_below_alert is not None and hold_below_alert != config.hold_below_alert:
+            config = config.model_copy(update={"hold_below_alert": hold_below_alert})
+        self.tracker = ConversationTracker(config, state.get("tracker"))
         self.count = int(state.get("count", 0))
         self.first_flag_index: int | None = state.get("first_flag_index")
 

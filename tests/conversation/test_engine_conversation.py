@@ -101,3 +101,18 @@ def test_ordinary_talk_after_a_passing_suspicion_goes_through(hold: bool) -> Non
         assert Action.ALLOW not in later[-4:]
     else:
         assert later[-4:] == [Action.ALLOW] * 4
+
+
+def test_a_transcript_checked_at_once_keeps_every_earlier_finding() -> None:
+    engine = Engine.from_config(Config(detectors={"grooming_stages": {}}))
+    transcript = [
+        ("contact", "lets keep this between us ok"), ("child", "ok"), ("child", "anyway did u finish the maths"),
+        ("contact", "yeah page 42 was hard"), ("child", "see u at school tomorrow"), ("contact", "yes bring the ball"),
+        ("child", "lol ok"), ("contact", "what time is practice"), ("child", "4pm"), ("contact", "ok cool"),
+    ]
+    mon = engine.monitor("13-15")
+    streamed = [mon.add({"role": r, "text": t}, emit=False) for r, t in transcript]
+    assert streamed[-1].action is Action.ALLOW  # one at a time, each message was acted on and the suspicion lapsed
+    whole = engine.check_messages(_msgs(transcript), age="13-15")
+    assert whole.action is not Action.ALLOW  # only this decision is emitted: the earlier finding stands
+    assert whole.first_flag_index == 0

@@ -175,3 +175,24 @@ def test_an_uncertain_sexual_minors_reading_is_not_repeated_on_later_messages(
     # a serious reading also lifts the conversation to the alert; an uncertain one leaves it below
     assert (tr.risk >= default_model().threshold) == (score >= 0.85)
     assert all(ordinary) if stands else not any(ordinary)
+
+
+def test_a_suspicion_repeated_after_small_talk_is_read_against_the_highest_risk(run: Runner) -> None:
+    tr = ConversationTracker()
+    run([("contact", "lets keep this between us ok"), ("child", "ok")], tracker=tr)
+    first = tr.risk
+    run(ORDINARY_TAIL * 4, tracker=tr, start=2)
+    assert tr.risk < 0.2
+    run([("contact", "remember, keep this between us ok")], tracker=tr, start=2 + 4 * len(ORDINARY_TAIL))
+    assert tr.risk >= first
+
+
+def test_a_state_saved_before_the_peak_was_kept_restores_with_its_risk_as_peak(run: Runner) -> None:
+    tr = ConversationTracker()
+    run([("contact", "lets keep this between us ok"), ("child", "ok")], tracker=tr)
+    old = tr.state()
+    del old["peak"]  # the earlier format: "risk" was the highest risk
+    restored = ConversationTracker(state=old)
+    assert restored.state()["peak"] == old["risk"]
+    run(ORDINARY_TAIL, tracker=restored, start=2)
+    assert restored.risk < old["risk"]

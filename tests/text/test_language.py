@@ -1,5 +1,7 @@
 """Language identification and script-aware folding."""
 
+from pathlib import Path
+
 import pytest
 
 from childsafe.text.fold import fold, tokens
@@ -170,3 +172,23 @@ def test_folded_offsets_point_into_the_original() -> None:
 
 def test_chinese_characters_are_words_of_their_own() -> None:
     assert [w for w, _, _ in tokens(fold("给我照片 ok").text)] == ["给", "我", "照", "片", "ok"]
+
+
+def test_a_damaged_romanised_model_fails_closed_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import childsafe.text.language as language
+    from childsafe.engine import Engine
+    from childsafe.types import Action
+
+    (tmp_path / "card.json").write_bytes((language.ROMANISED_DIR / "card.json").read_bytes())
+    (tmp_path / "romanised.npz").write_bytes(b"not a model")
+    monkeypatch.setattr(language, "ROMANISED_DIR", tmp_path)
+    monkeypatch.setattr(language, "_romanised", None)
+    monkeypatch.setattr(language, "_romanised_error", None)
+    with pytest.raises(language.RomanisedModelError, match="checksum"):
+        language.warm()
+    assert identify("tu kal school aayega na").code == "en"  # the word lists still answer, no exception
+    engine = Engine.from_config()
+    assert "language" in engine.warmup()
+    assert engine.check("what time is practice", age=12).action is Action.BLOCK

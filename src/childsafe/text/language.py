@@ -20,6 +20,8 @@ unsupported language is routed by the ``unsupported_language`` setting, see ``do
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
 import threading
@@ -140,7 +142,12 @@ def identify(text: str, default: str = "en", *, romanised: bool = True) -> Langu
             if test(sample):
                 return LanguageGuess(code, 0.8, True, _with((code, "en"), default), "words")
         if romanised:
-            found = romanised_guess(sample)
+            try:
+                found = romanised_guess(sample)
+            except RomanisedModelError:
+                # Reported by ``warm`` (the engine's warm-up marks it unavailable and fails closed); a caller
+                # that never warmed gets the word lists' answer rather than an exception on every message.
+                found = None
             if found is not None:
                 code, p = found
                 return LanguageGuess(code, p, True, _with((code, "en"), default), "romanised")
@@ -256,18 +263,42 @@ def romanised_features(text: str) -> list[int]:
     return sorted({f % ROMANISED_BUCKETS for f in feats})
 
 
+_romanised_error: str | None = None
+
+
 def _romanised_model() -> tuple[Any, Any, float]:
-    global _romanised
+    """The romanised-chat model (weights, biases, threshold). A missing or damaged model raises
+    :class:`RomanisedModelError` every time, without reading the files again."""
+    global _romanised, _romanised_error
     if _romanised is None:
         with _lock:
+            if _romanised_error is not None:
+                raise RomanisedModelError(_romanised_error)
             if _romanised is None:
-                card = json.loads((ROMANISED_DIR / "card.json").read_text(encoding="utf-8"))
-                if tuple(card["classes"]) != ROMANISED_CLASSES or card["buckets"] != ROMANISED_BUCKETS:
-                    raise ValueError("the romanised-chat model does not match this version of childsafe")
-                with np.load(ROMANISED_DIR / "romanised.npz") as z:
-                    w, b = z["w"].astype(np.float32), z["b"].astype(np.float32)
-                _romanised = (w, b, float(card["threshold"]))
+                try:
+                    _romanised = _load_romanised(ROMANISED_DIR)
+                except Exception as exc:
+                    _romanised_error = f"romanised-chat model in {ROMANISED_DIR} cannot be used: {exc}"
+                    raise RomanisedModelError(_romanised_error) from None
     return _romanised
+
+
+def _load_romanised(folder: Path) -> tuple[Any, Any, float]:
+    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    if tuple(card["classes"]) != ROMANISED_CLASSES or card["buckets"] != ROMANISED_BUCKETS:
+        raise ValueError("its classes or buckets do not match this version of childsafe")
+    raw = (folder / "romanised.npz").read_bytes()
+    if hashlib.sha256(raw).hexdigest() != card["sha256"]:
+        raise ValueError("romanised.npz does not match the checksum in card.json")
+    with np.load(io.BytesIO(raw)) as z:
+        w, b = z["w"].astype(np.float32), z["b"].astype(np.float32)
+    if w.shape != (ROMANISED_BUCKETS, len(ROMANISED_CLASSES)) or b.shape != (len(ROMANISED_CLASSES),):
+        raise ValueError(f"weights of shape {w.shape} and {b.shape}")
+    return w, b, float(card["threshold"])
+
+
+class RomanisedModelError(RuntimeError):
+    """The romanised-chat model is missing or damaged (``warm`` raises it; the engine then fails closed)."""
 
 
 def romanised_probabilities(text: str) -> dict[str, float]:
@@ -332,5 +363,5 @@ def _with(codes: tuple[str, ...], default: str) -> tuple[str, ...]:
     return codes if default in codes else (*codes, default)
 
 
-__all__ = ["NAMES", "ROMANISED_CLASSES", "SUPPORTED", "LanguageGuess", "identify", "reads", "romanised_features",
-           "romanised_guess", "romanised_probabilities", "warm"]
+__all__ = ["NAMES", "ROMANISED_CLASSES", "SUPPORTED", "LanguageGuess", "RomanisedModelError", "identify", "reads",
+           "romanised_features", "romanised_guess", "romanised_probabilities", "warm"]
