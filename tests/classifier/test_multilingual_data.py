@@ -39,3 +39,12 @@ def test_dev_conversations_share_no_sentence_with_the_training_files() -> None:
     assert len(convs) >= 200
     shared = {_key(t) for c in convs for _, t in c.messages if len(_key(t).split()) >= 3 and _key(t) in train}
     assert shared == set(), f"dev conversation messages also in training files: {sorted(shared)[:5]}"
+
+
+def test_training_files_can_be_left_out_by_name() -> None:
+    folder = ROOT / "data" / "multilingual"
+    every = load_split("train", folder)
+    without = load_split("train", folder, without=["*.b10*.jsonl"])
+    assert any(str(r["batch"]).startswith("ml-train10") for r in every)
+    assert not any(str(r["batch"]).startswith("ml-train10") for r in without)
+    assert len(without) < len(every)

