@@ -18,12 +18,10 @@ letters: ``identify(..., romanised=False)``) and **now** (plus the romanised-cha
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import re
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from childsafe.text.language import identify, warm  # noqa: E402
+from childsafe.train.data import read_jsonl, record_texts  # noqa: E402
 from childsafe.train.multilingual import load_split  # noqa: E402
 from childsafe.train.romanised import NATIVE  # noqa: E402
 
@@ -49,19 +48,10 @@ HELD_OUT_ENGLISH = {
 CONFIGS = {"words": False, "now": True}
 
 
-def _read(path: Path) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
-
-
 def english(path: Path, limit: int) -> list[str]:
     out: list[str] = []
-    for rec in _read(path):
-        texts = [str(m.get("text", "")) for m in rec["messages"]] if "messages" in rec else [str(rec.get("text", ""))]
-        out += [t for t in texts if t.strip()]
+    for rec in read_jsonl(path):
+        out += [t for t in record_texts(rec) if t.strip()]
         if len(out) >= limit:
             break
     return out[:limit]

@@ -27,14 +27,12 @@ called Hindi, Arabic or Russian: short chat ("me too lol") is where English is m
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import random
 import re
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +44,7 @@ from childsafe.text.language import (
     ROMANISED_DIR,
     romanised_features,
 )
-from childsafe.train.data import WRITTEN_DIR, load_written
+from childsafe.train.data import WRITTEN_DIR, load_written, read_jsonl, record_texts
 from childsafe.train.multilingual import load_split
 
 SEED = 20261207
@@ -89,14 +87,6 @@ def translit_ru(text: str, rng: random.Random) -> str:
     return "".join(out)
 
 
-def _read(path: Path) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
-
-
 def english_texts(shared: Path, per_set: int, rng: random.Random) -> list[str]:
     """The project's written English training split plus a sample of each casual English set."""
     out = [str(r["text"]) for r in load_written(WRITTEN_DIR) if r.get("split") == "train" and r.get("text")]
@@ -104,13 +94,7 @@ def english_texts(shared: Path, per_set: int, rng: random.Random) -> list[str]:
         path = shared / rel
         if not path.is_file():
             raise SystemExit(f"missing shared data set {name}: {path}")
-        texts: list[str] = []
-        for rec in _read(path):
-            if "messages" in rec:
-                texts += [str(m.get("text", "")) for m in rec["messages"]]
-            else:
-                texts.append(str(rec.get("text", "")))
-        texts = [t for t in texts if _LATIN.search(t)]
+        texts = [t for rec in read_jsonl(path) for t in record_texts(rec) if _LATIN.search(t)]
         rng.shuffle(texts)
         out += texts[:per_set]
     return out
