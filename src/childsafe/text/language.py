@@ -10,7 +10,7 @@ nothing is downloaded). Chat messages are short, so the raw guess is adjusted in
   child's) language instead of the model's coin toss;
 - Hindi, Arabic and Russian typed in Latin letters (Hinglish, Arabizi, transliteration), which the model was not
   trained on and calls English, are recognised by their function words (``how == "words"``) or, failing that,
-  by a small learned model of romanised chat (``how == "romanised"``: hashed character n-grams, five classes:
+  by a small learned model of romanised chat (``how == "romanised"``: hashed words and character n-grams, five classes:
   English, the other Latin-script languages, and Hindi, Arabic and Russian in Latin letters; trained with
   ``python -m childsafe.train.romanised``, numpy at run time).
 
