@@ -51,8 +51,7 @@ class ConversationTracker:
     alert level (the model's threshold) on the risk stands; below it the risk is the current reading, except on a
     message that itself shows a stage, which gets the highest risk so far: a passing suspicion lapses, and cannot
     be repeated after a stretch of small talk (``hold_below_alert`` keeps the highest risk throughout). The state
-    is the same
-    size whatever the conversation length (``config.window`` recent messages plus fixed counters), is
+    is the same size whatever the conversation length (``config.window`` recent messages plus fixed counters), is
     JSON-serialisable (:meth:`state`) and restores exactly (``ConversationTracker(state=saved)``).
     """
 
@@ -150,11 +149,11 @@ class ConversationTracker:
         if self._sm_max >= _SEXUAL_MINORS_FLOOR:
             now = max(now, self._sm_max)
         # From the alert level on, risk only rises: a groomer changing the subject does not make the earlier
-        # messages safe, and the conversation stays flagged. Below it the risk follows
-        # the current reading (whose features keep the conversation's history: stage maxima, peak average), so
-        # a passing suspicion lapses instead of stopping every later message.
-        # A message that itself shows a stage (a second "keep it between us" after a stretch of small talk) is
-        # read against the conversation's worst so far, so a suspicion cannot be diluted and then repeated.
+        # messages safe, and the conversation stays flagged. Below it the risk follows the current reading (whose
+        # features keep the conversation's history: stage maxima, peak average), so a passing suspicion lapses
+        # instead of stopping every later message. A message that itself shows a stage (a second "keep it
+        # between us" after a stretch of small talk) is read against the conversation's worst so far, so a
+        # suspicion cannot be diluted and then repeated.
         self._peak = max(self._peak, now)
         held = self.config.hold_below_alert or self._peak >= self.model.threshold or bool(seen)
         self._risk = self._peak if held else now

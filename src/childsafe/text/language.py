@@ -47,12 +47,14 @@ _CONFIDENT = 0.9
 _UNSUPPORTED_MIN_LETTERS = 20
 """An unsupported language is only declared for a message with at least this many letters."""
 
-_SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ar", re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")),
     ("hi", re.compile(r"[\u0900-\u097f]")),
     ("zh", re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")),
     ("ru", re.compile(r"[\u0400-\u04ff]")),
 )
+"""The writing systems that decide a supported language on their own (Arabic letters, Devanagari, Chinese
+characters, Cyrillic)."""
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _OTHER_SCRIPT = re.compile(r"[\u0370-\u03ff\u0590-\u05ff\u0e00-\u0e7f\u0980-\u09ff\u0a00-\u0dff\u10a0-\u10ff]")
@@ -126,9 +128,9 @@ def identify(text: str, default: str = "en", *, romanised: bool = True) -> Langu
         return _ranked(sample, default, forced=None, family={"ja"})
     if _HANGUL.search(sample):
         return LanguageGuess("ko", 1.0, False, (default,), "script")
-    if _OTHER_SCRIPT.search(sample) and not any(p.search(sample) for _, p in _SCRIPTS):
+    if _OTHER_SCRIPT.search(sample) and not any(p.search(sample) for _, p in SCRIPTS):
         return _ranked(sample, default, forced=None, family=None, min_letters=0)
-    counts = {code: len(p.findall(sample)) for code, p in _SCRIPTS}
+    counts = {code: len(p.findall(sample)) for code, p in SCRIPTS}
     script, n = max(counts.items(), key=lambda kv: kv[1])
     if n and n * 2 >= len(letters):
         return _ranked(sample, default, forced=script, family=_SCRIPT_FAMILY[script])
@@ -363,5 +365,5 @@ def _with(codes: tuple[str, ...], default: str) -> tuple[str, ...]:
     return codes if default in codes else (*codes, default)
 
 
-__all__ = ["NAMES", "ROMANISED_CLASSES", "SUPPORTED", "LanguageGuess", "RomanisedModelError", "identify", "reads",
-           "romanised_features", "romanised_guess", "romanised_probabilities", "warm"]
+__all__ = ["NAMES", "ROMANISED_CLASSES", "SCRIPTS", "SUPPORTED", "LanguageGuess", "RomanisedModelError", "identify",
+           "reads", "romanised_features", "romanised_guess", "romanised_probabilities", "warm"]
