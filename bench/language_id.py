@@ -36,14 +36,14 @@ from childsafe.train.romanised import NATIVE  # noqa: E402
 HELD_OUT_ENGLISH = {
     "toxicchat_train": "toxicchat_train/toxicchat_train.jsonl",
     "olid": "olid_offenseval_train/olid_offenseval_train.jsonl",
-    "perverted_justice": "grooming_perverted_justice_train/pj_train.jsonl.gz",
     "cyberbullying_tweets": "cyberbullying_tweets_finegrained/cyberbullying_9996.jsonl",
-    "davidson_tweets": "davidson_hate_offensive/davidson_24783.jsonl.gz",
     "reddit_cssrs": "reddit_cssrs_suicide/reddit_cssrs_500users.jsonl.gz",
     "threatgram": "threatgram_telegram_threats/threatgram_labeled.jsonl.gz",
     "unhealthy_conversations": "unhealthy_conversations_valtest/ucc_valtest_8852.jsonl.gz",
     "counsel_chat": "counsel_chat_therapy_answers/counsel_chat.jsonl.gz",
     "toxic_spans": "toxic_spans_civil_comments/toxic_spans_16100.jsonl.gz",
+    "reddit_misogyny": "reddit_misogyny_eacl2021/misogyny_reddit.jsonl.gz",
+    "ethos": "ethos_hate/ethos_hate.jsonl",
 }
 CONFIGS = {"words": False, "now": True}
 

@@ -14,8 +14,9 @@ Data (read at training time, never copied into the package):
   people use ("ж" as zh or j, "ы" as y or i...): Russian in Latin letters is the thinnest class (under a hundred
   written messages);
 - the other Latin-script languages' training messages (es fr de pt it tr), class ``latin``;
-- English: the project's written English training split and, from the shared sets, topical chat, IRC chat and
-  the SMS collection (a capped sample each): the casual register where "u r", "lol" and names live.
+- English: the project's written English training split and, from the shared sets, topical chat, IRC chat, the
+  SMS collection, the Davidson tweets and the Perverted-Justice chat logs (a capped sample each): the casual
+  register where "u r", "lol", slang and names live.
 
 ``data/multilingual/dev`` and ``dev2`` are never read here. English sets other than those above are left for
 ``bench/language_id.py``, which measures how often English is taken for Hindi, Arabic or Russian.
@@ -59,6 +60,9 @@ ENGLISH_SETS = {
     "topical_chat": "topical_chat/topical_chat_valid_test.jsonl.gz",
     "irc": "irc_ubuntu_disentangled_chat/irc_ubuntu_convs.jsonl.gz",
     "sms": "sms_spam_collection/sms_spam_5574.jsonl",
+    # Tweets and chat-room lines: the register where English was most often taken for romanised chat.
+    "davidson_tweets": "davidson_hate_offensive/davidson_24783.jsonl.gz",
+    "perverted_justice": "grooming_perverted_justice_train/pj_train.jsonl.gz",
 }
 GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
 SHORT_WORDS = 12
