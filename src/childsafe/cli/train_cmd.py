@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -189,9 +190,13 @@ def _train_multilingual(out: Path) -> None:
         import torch  # noqa: F401
     except ImportError as exc:
         fail(f"childsafe train --multilingual needs the [train] extra (pip install 'childsafe[train]'): {exc}")
+    from childsafe.detectors.multilingual import MODEL_DIR
     from childsafe.train import multilingual_encoder as training
 
-    if training.main(["--out", str(out / "multilingual")]) != 0:
+    # The shipped model's recipe: the cross-validation folds and ordinary rate its card records.
+    card = json.loads((MODEL_DIR / "card.json").read_text(encoding="utf-8"))
+    recipe = ["--folds", str(card.get("folds", 5)), "--ordinary-rate", str(card.get("ordinary_rate", 0.05))]
+    if training.main(["--out", str(out / "multilingual"), *recipe]) != 0:
         fail("training the multilingual model failed")
     typer.echo(f"to ship it: copy {out}/multilingual/* into src/childsafe/models/multilingual/, then refit the "
                "conversation tracker's map for it: python -m childsafe.train.grooming_multilingual")

@@ -494,7 +494,7 @@ class MultilingualConfig(DetectorConfig):
 
 class MultilingualDetector(Detector):
     name: ClassVar[str] = "multilingual"
-    version: ClassVar[str] = "2026.12.2"
+    version: ClassVar[str] = "2026.12.3"
     categories: ClassVar[frozenset[Category]] = frozenset(CATEGORIES)
     Config: ClassVar[type[DetectorConfig]] = MultilingualConfig
     joins_messages: ClassVar[bool] = False

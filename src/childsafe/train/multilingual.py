@@ -62,7 +62,7 @@ from childsafe.text.language import identify
 from childsafe.train.data import WRITTEN_DIR, load_written, read_jsonl
 
 SEED = 11
-MODEL_VERSION = "2026.12.2"
+MODEL_VERSION = "2026.12.3"
 ML_DIR = Path("data/multilingual")
 ENGLISH_CAP: int | None = None
 """English written train records added to the multilingual ones (``None``: all of them)."""
