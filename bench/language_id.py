@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from childsafe.text.language import identify, warm  # noqa: E402
 from childsafe.train.data import read_jsonl, record_texts  # noqa: E402
 from childsafe.train.multilingual import load_split  # noqa: E402
-from childsafe.train.romanised import NATIVE  # noqa: E402
+from childsafe.train.romanised import ENGLISH_SETS, NATIVE  # noqa: E402
 
 HELD_OUT_ENGLISH = {
     "toxicchat_train": "toxicchat_train/toxicchat_train.jsonl",
@@ -48,13 +48,24 @@ HELD_OUT_ENGLISH = {
 CONFIGS = {"words": False, "now": True}
 
 
-def english(path: Path, limit: int) -> list[str]:
+def english(path: Path, limit: int, trained: set[str]) -> list[str]:
+    """The first ``limit`` messages of a set, leaving out any that is also in a set the model was trained on (the
+    cyberbullying tweets hold some of the Davidson ones)."""
     out: list[str] = []
     for rec in read_jsonl(path):
-        out += [t for t in record_texts(rec) if t.strip()]
+        out += [t for t in record_texts(rec) if t.strip() and t.strip() not in trained]
         if len(out) >= limit:
             break
     return out[:limit]
+
+
+def trained_english(shared: Path) -> set[str]:
+    """Every message of the English sets the romanised-chat model samples its training English from."""
+    out: set[str] = set()
+    for rel in ENGLISH_SETS.values():
+        if (shared / rel).is_file():
+            out.update(t.strip() for rec in read_jsonl(shared / rel) for t in record_texts(rec))
+    return out
 
 
 def romanised(rec: dict[str, Any]) -> bool:
@@ -86,12 +97,16 @@ def main() -> int:
             identify(t, romanised=on)
         out["ms per dev message"][c] = 1000 * (time.perf_counter() - t0) / len(dev_texts)
     times: dict[str, list[float]] = {c: [] for c in CONFIGS}
+    trained = trained_english(args.shared)
     for name, rel in HELD_OUT_ENGLISH.items():
+        if rel in ENGLISH_SETS.values():
+            print(f"{name}: the romanised-chat model is trained on it, skipped")
+            continue
         path = args.shared / rel
         if not path.is_file():
             print(f"{name}: not found at {path}, skipped")
             continue
-        texts = english(path, args.limit)
+        texts = english(path, args.limit, trained)
         row = {}
         for c, on in CONFIGS.items():
             t0 = time.perf_counter()

@@ -91,3 +91,28 @@ def test_multilingual_mode_trains_with_the_shipped_cards_recipe(tmp_path: Path, 
     card = json.loads((MODEL_DIR / "card.json").read_text(encoding="utf-8"))
     assert calls == [["--out", str(tmp_path / "o" / "multilingual"), "--folds", str(card["folds"]),
                       "--ordinary-rate", str(card["ordinary_rate"])]]
+
+
+def test_multilingual_mode_names_a_broken_card(tmp_path: Path, capfd: Any) -> None:
+    """A card that cannot give the recipe stops training with an error naming it, not a traceback or a guess."""
+    card = tmp_path / "card.json"
+    cases = {"{not json": "cannot read", '{"ordinary_rate": 0.05}': "'folds'", '{"folds": 3}': "'ordinary_rate'",
+             '{"folds": 3, "ordinary_rate": 5}': "'ordinary_rate'", '[3, 0.05]': "'folds'"}
+    for text, named in cases.items():
+        card.write_text(text, encoding="utf-8")
+        try:
+            train_cmd._shipped_recipe(card)
+        except typer.Exit as exc:
+            assert exc.exit_code == 2
+            assert named in capfd.readouterr().err, text
+        else:
+            raise AssertionError(f"{text!r} was accepted")
+    card.write_text('{"folds": 3, "ordinary_rate": 0.045}', encoding="utf-8")
+    assert train_cmd._shipped_recipe(card) == ["--folds", "3", "--ordinary-rate", "0.045"]
+    try:
+        train_cmd._shipped_recipe(tmp_path / "missing.json")
+    except typer.Exit as exc:
+        assert exc.exit_code == 2
+        assert "cannot read" in capfd.readouterr().err
+    else:
+        raise AssertionError("a missing card was accepted")

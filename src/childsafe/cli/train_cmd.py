@@ -178,6 +178,22 @@ def _train_grooming(out: Path, shared: Path | None) -> None:
     )
 
 
+def _shipped_recipe(card_path: Path) -> list[str]:
+    """The trainer's arguments that reproduce the shipped multilingual model: the cross-validation folds and the
+    ordinary rate its card records."""
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the shipped multilingual model's card {card_path}: {exc}")
+    folds = card.get("folds") if isinstance(card, dict) else None
+    rate = card.get("ordinary_rate") if isinstance(card, dict) else None
+    if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
+        fail(f"{card_path}: 'folds' must be a whole number of at least 2, got {folds!r}")
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate < 1:
+        fail(f"{card_path}: 'ordinary_rate' must be a number between 0 and 1, got {rate!r}")
+    return ["--folds", str(folds), "--ordinary-rate", str(rate)]
+
+
 def _train_multilingual(out: Path) -> None:
     """The shipped multilingual model (n-gram heads and the fine-tuned encoder), from data/multilingual/train and
     data/written of this checkout."""
@@ -193,10 +209,7 @@ def _train_multilingual(out: Path) -> None:
     from childsafe.detectors.multilingual import MODEL_DIR
     from childsafe.train import multilingual_encoder as training
 
-    # The shipped model's recipe: the cross-validation folds and ordinary rate its card records.
-    card = json.loads((MODEL_DIR / "card.json").read_text(encoding="utf-8"))
-    recipe = ["--folds", str(card.get("folds", 5)), "--ordinary-rate", str(card.get("ordinary_rate", 0.05))]
-    if training.main(["--out", str(out / "multilingual"), *recipe]) != 0:
+    if training.main(["--out", str(out / "multilingual"), *_shipped_recipe(MODEL_DIR / "card.json")]) != 0:
         fail("training the multilingual model failed")
     typer.echo(f"to ship it: copy {out}/multilingual/* into src/childsafe/models/multilingual/, then refit the "
                "conversation tracker's map for it: python -m childsafe.train.grooming_multilingual")
