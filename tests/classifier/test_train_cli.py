@@ -97,7 +97,8 @@ def test_multilingual_mode_trains_with_the_shipped_cards_recipe(tmp_path: Path, 
 @pytest.mark.parametrize(("text", "named"), [
     (None, "cannot read"), ("{not json", "cannot read"), ('{"ordinary_rate": 0.05}', "'folds'"),
     ('{"folds": 3}', "'ordinary_rate'"), ('{"folds": 3, "ordinary_rate": 5}', "'ordinary_rate'"),
-    ("[3, 0.05]", "'folds'"),
+    ("[3, 0.05]", "'folds'"), ('{"folds": 3, "ordinary_rate": 0.05, "without": "x.jsonl"}', "'without'"),
+    ('{"folds": 3, "ordinary_rate": 0.05, "without": [""]}', "'without'"),
 ])
 def test_multilingual_mode_names_a_broken_card(tmp_path: Path, capfd: Any, text: str | None, named: str) -> None:
     """A card that cannot give the recipe stops training with an error naming it, not a traceback or a guess."""
@@ -114,3 +115,6 @@ def test_multilingual_recipe_reads_folds_and_rate(tmp_path: Path) -> None:
     card = tmp_path / "card.json"
     card.write_text('{"folds": 3, "ordinary_rate": 0.045}', encoding="utf-8")
     assert train_cmd._shipped_recipe(card) == ["--folds", "3", "--ordinary-rate", "0.045"]
+    card.write_text('{"folds": 3, "ordinary_rate": 0.045, "without": ["*.b12b.jsonl", "ar.b4.jsonl"]}')
+    assert train_cmd._shipped_recipe(card) == ["--folds", "3", "--ordinary-rate", "0.045",
+                                               "--without", "*.b12b.jsonl", "--without", "ar.b4.jsonl"]

@@ -179,8 +179,8 @@ def _train_grooming(out: Path, shared: Path | None) -> None:
 
 
 def _shipped_recipe(card_path: Path) -> list[str]:
-    """The trainer's arguments that reproduce the shipped multilingual model: the cross-validation folds and the
-    ordinary rate its card records."""
+    """The trainer's arguments that reproduce the shipped multilingual model: the cross-validation folds, the
+    ordinary rate and the training files left out (``without``, absent on older cards: none) its card records."""
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -191,7 +191,10 @@ def _shipped_recipe(card_path: Path) -> list[str]:
         fail(f"{card_path}: 'folds' must be a whole number of at least 2, got {folds!r}")
     if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate < 1:
         fail(f"{card_path}: 'ordinary_rate' must be a number between 0 and 1, got {rate!r}")
-    return ["--folds", str(folds), "--ordinary-rate", str(rate)]
+    without = card.get("without", [])
+    if not isinstance(without, list) or not all(isinstance(g, str) and g for g in without):
+        fail(f"{card_path}: 'without' must be a list of file patterns, got {without!r}")
+    return ["--folds", str(folds), "--ordinary-rate", str(rate), *(a for g in without for a in ("--without", g))]
 
 
 def _train_multilingual(out: Path) -> None:

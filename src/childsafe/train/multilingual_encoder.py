@@ -409,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         "base_sha256": base.sha256,
         "seed": SEED,
         "folds": args.folds,
+        "without": list(args.without),
         "records": len(ts.recs),
         "data": {
             "data/multilingual/train": "written for childsafe, ten languages (Apache-2.0)",
