@@ -75,7 +75,8 @@ def test_grooming_mode_names_the_missing_transcripts(tmp_path: Path) -> None:
 
 
 def test_multilingual_mode_trains_with_the_shipped_cards_recipe(tmp_path: Path, monkeypatch: Any) -> None:
-    """`childsafe train --multilingual` reproduces the shipped model: the folds and ordinary rate its card records."""
+    """`childsafe train --multilingual` reproduces the shipped model: the folds, ordinary rate and left-out files its
+    card records."""
     import json
 
     from childsafe.detectors.multilingual import MODEL_DIR
@@ -90,8 +91,9 @@ def test_multilingual_mode_trains_with_the_shipped_cards_recipe(tmp_path: Path, 
     res = CliRunner().invoke(_app(), ["train", "--multilingual", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     card = json.loads((MODEL_DIR / "card.json").read_text(encoding="utf-8"))
+    left_out = [a for g in card.get("without", []) for a in ("--without", g)]
     assert calls == [["--out", str(tmp_path / "o" / "multilingual"), "--folds", str(card["folds"]),
-                      "--ordinary-rate", str(card["ordinary_rate"])]]
+                      "--ordinary-rate", str(card["ordinary_rate"]), *left_out]]
 
 
 @pytest.mark.parametrize(("text", "named"), [
@@ -118,3 +120,17 @@ def test_multilingual_recipe_reads_folds_and_rate(tmp_path: Path) -> None:
     card.write_text('{"folds": 3, "ordinary_rate": 0.045, "without": ["*.b12b.jsonl", "ar.b4.jsonl"]}')
     assert train_cmd._shipped_recipe(card) == ["--folds", "3", "--ordinary-rate", "0.045",
                                                "--without", "*.b12b.jsonl", "--without", "ar.b4.jsonl"]
+
+
+def test_the_shipped_multilingual_cards_recipe_selects_the_records_it_was_trained_on() -> None:
+    """The training files the card leaves out (``without``) and the English cap give the record count it records:
+    a batch added after the model was trained is either left out by the card's recipe or the model is retrained."""
+    import json
+    import random
+
+    from childsafe.detectors.multilingual import MODEL_DIR
+    from childsafe.train.multilingual import ENGLISH_CAP, SEED, english_records, load_split
+
+    card = json.loads((MODEL_DIR / "card.json").read_text(encoding="utf-8"))
+    recs = load_split("train", without=card.get("without", [])) + english_records(random.Random(SEED), ENGLISH_CAP)
+    assert sum(1 for r in recs if str(r.get("text", "")).strip() and r.get("labels")) == card["records"]

@@ -13,7 +13,7 @@ import pytest
 from childsafe.text.language import ROMANISED_BUCKETS, ROMANISED_CLASSES, ROMANISED_DIR, romanised_features
 
 pytest.importorskip("sklearn")
-from childsafe.train.romanised import fit, matrix, softmax, translit_ru
+from childsafe.train.romanised import fit, matrix, softmax, translit_ru, written_records
 
 
 def test_transliteration_gives_latin_letters_with_one_spelling_per_letter_in_a_message() -> None:
@@ -53,3 +53,13 @@ def test_the_shipped_model_matches_its_card() -> None:
     assert tuple(card["classes"]) == ROMANISED_CLASSES and card["buckets"] == ROMANISED_BUCKETS
     assert hashlib.sha256((ROMANISED_DIR / "romanised.npz").read_bytes()).hexdigest() == card["sha256"]
     assert 0.5 <= card["threshold"] < 1.0
+
+
+def test_the_shipped_cards_command_selects_the_written_records_it_was_trained_on() -> None:
+    """The files the card leaves out (``without``) give the non-English record counts it records: a batch added
+    after the model was trained is either left out by the card's command or the model is retrained."""
+    card = json.loads((ROMANISED_DIR / "card.json").read_text(encoding="utf-8"))
+    written = written_records(random.Random(0), card.get("without", []))
+    assert {cls: len(texts) for cls, texts in written.items()} == {
+        cls: n for cls, n in card["records"].items() if cls != "en"}
+    assert all(f" --without '{g}'" in card["command"] for g in card.get("without", []))

@@ -1,4 +1,4 @@
-"""Train the romanised-chat model: ``python -m childsafe.train.romanised [--out DIR]``.
+"""Train the romanised-chat model: ``python -m childsafe.train.romanised [--out DIR] [--without GLOB]``.
 
 Hindi, Arabic and Russian typed in Latin letters (Hinglish, Arabizi, transliteration) are outside py3langid's
 training: it calls them English, and the multilingual detector then never reads them. Function-word lists
@@ -35,6 +35,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,23 +106,24 @@ def english_texts(shared: Path, per_set: int, rng: random.Random) -> list[str]:
     return out
 
 
-def training_records(shared: Path, per_set: int) -> tuple[list[str], list[int]]:
+def written_records(rng: random.Random, without: Sequence[str] = ()) -> dict[str, list[str]]:
+    """The non-English classes' texts from ``data/multilingual/train`` (files matching a ``without`` glob left out)."""
+    written = load_split("train", without=without)
+    out = {code: [str(r["text"]) for r in written if r.get("lang") == code and not native.search(str(r["text"]))
+                  and _LATIN.search(str(r["text"]))] for code, native in NATIVE.items()}
+    out["ru"] += [translit_ru(str(r["text"]), rng) for r in written if r.get("lang") == "ru"
+                  and NATIVE["ru"].search(str(r["text"]))]
+    out["latin"] = [str(r["text"]) for r in written if r.get("lang") in OTHER_LATIN]
+    return out
+
+
+def training_records(shared: Path, per_set: int, without: Sequence[str] = ()) -> tuple[list[str], list[int]]:
     rng = random.Random(SEED)
     texts: list[str] = []
     labels: list[int] = []
-
-    def add(items: list[str], cls: str) -> None:
+    for cls, items in [*written_records(rng, without).items(), ("en", english_texts(shared, per_set, rng))]:
         texts.extend(items)
         labels.extend([ROMANISED_CLASSES.index(cls)] * len(items))
-
-    written = load_split("train")
-    for code, native in NATIVE.items():
-        add([str(r["text"]) for r in written if r.get("lang") == code and not native.search(str(r["text"]))
-             and _LATIN.search(str(r["text"]))], code)
-    add([translit_ru(str(r["text"]), rng) for r in written if r.get("lang") == "ru"
-         and NATIVE["ru"].search(str(r["text"]))], "ru")
-    add([str(r["text"]) for r in written if r.get("lang") in OTHER_LATIN], "latin")
-    add(english_texts(shared, per_set, rng), "en")
     return texts, labels
 
 
@@ -165,9 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--max-english", type=float, default=0.001,
                     help="share of short English and other Latin-script training messages called hi/ar/ru")
+    ap.add_argument("--without", action="append", default=[], metavar="GLOB",
+                    help="leave out data/multilingual/train files whose name matches (repeatable)")
     args = ap.parse_args(argv)
     t0 = time.time()
-    texts, labels = training_records(args.shared, args.per_set)
+    texts, labels = training_records(args.shared, args.per_set, args.without)
     y = np.array(labels)
     counts = {c: int((y == i).sum()) for i, c in enumerate(ROMANISED_CLASSES)}
     print(f"records: {len(texts)} {counts}", file=sys.stderr)
@@ -206,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         "c": args.c,
         "out_of_fold": {k: round(v, 4) for k, v in oof.items()},
         "sha256": hashlib.sha256((args.out / "romanised.npz").read_bytes()).hexdigest(),
-        "command": "python -m childsafe.train.romanised",
+        "without": list(args.without),
+        "command": "python -m childsafe.train.romanised" + "".join(f" --without '{g}'" for g in args.without),
         "seconds": round(time.time() - t0, 1),
     }
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
