@@ -293,16 +293,22 @@ class TrainingSet:
     fold_of: npt.NDArray[np.int64]
 
 
-def training_set(english: int | None = ENGLISH_CAP, xsafety_from: Path | None = None, folds: int = 5,
-                 without: Sequence[str] = ()) -> TrainingSet:
-    rng = random.Random(SEED)
+def training_records(english: int | None = ENGLISH_CAP, xsafety_from: Path | None = None,
+                     without: Sequence[str] = ()) -> tuple[list[dict[str, Any]], int]:
+    """The records a model is trained on, and how many of the training files' records were read before the
+    English (and xsafety) ones were added."""
     recs = load_split("train", without=without)
     n_written = len(recs)
-    recs += english_records(rng, english)
+    recs += english_records(random.Random(SEED), english)
     if xsafety_from is not None:
         recs += load_xsafety(xsafety_from, "train")
     # Records known unsafe without a category (xsafety) cannot teach a category: left out of the heads.
-    recs = [r for r in recs if str(r.get("text", "")).strip() and r.get("labels")]
+    return [r for r in recs if str(r.get("text", "")).strip() and r.get("labels")], n_written
+
+
+def training_set(english: int | None = ENGLISH_CAP, xsafety_from: Path | None = None, folds: int = 5,
+                 without: Sequence[str] = ()) -> TrainingSet:
+    recs, n_written = training_records(english, xsafety_from, without)
     texts = [str(r["text"]) for r in recs]
     weights = np.array([0.3 if r.get("source") == "xsafety" else 1.0 if r.get("lang") != "en" else 0.5
                         for r in recs])
