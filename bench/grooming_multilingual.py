@@ -1,10 +1,11 @@
 """Grooming across a conversation in the ten languages besides English, through the whole engine.
 
-    PYTHONPATH=src python bench/grooming_multilingual.py [--split dev] [--json FILE]
+    PYTHONPATH=src python bench/grooming_multilingual.py [--split dev|dev2|dev,dev2] [--json FILE]
 
-Every written conversation in ``data/conversations/multilingual`` (split ``dev``: written by writers who did not
-write the stage phrases of that language; nothing is trained or tuned on them) is streamed message by message
-through ``Engine.monitor`` at age band 13-15, with the conversation's language as the child's language, as in
+Every written conversation in ``data/conversations/multilingual`` of the split (``dev``: written by writers who
+did not write the stage phrases of that language; ``dev2``: a second set by ten further writers, one per
+language, to a brief that asks for other situations; nothing is trained or tuned on either) is streamed message
+by message through ``Engine.monitor`` at age band 13-15, with the conversation's language as the child's language, as in
 ``bench/grooming_early.py``: an *alert* is the first message whose grooming score reaches the policy's
 ``grooming.escalate`` threshold. Per language: grooming conversations alerted, ordinary conversations alerted,
 ordinary conversations with any stop (any category), the share of the messages of ordinary conversations that
@@ -85,12 +86,12 @@ def table(convs: list[Conversation], runs: list[tuple[int | None, int, float]]) 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", default="dev")
+    ap.add_argument("--split", default="dev", help="a split, or several joined by commas (dev,dev2)")
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--hold", action="store_true",
                     help="conversation.hold_below_alert in both configurations (a conversation's highest risk stands)")
     args = ap.parse_args()
-    convs = load_multilingual(args.split)
+    convs = [conv for split in args.split.split(",") for conv in load_multilingual(split.strip())]
     if not convs:
         raise SystemExit(f"no conversations of split {args.split!r} in data/conversations/multilingual")
     control = load_written_v2("test")

@@ -32,13 +32,25 @@ def test_the_two_dev_sets_share_no_message() -> None:
     assert shared == [], f"dev2 messages also in dev: {shared}"
 
 
-def test_dev_conversations_share_no_sentence_with_the_training_files() -> None:
-    # Single words and placeholders ("ok", "[foto]", "12") are in both, as in any chat; a sentence is not.
-    train = {_key(str(r["text"])) for r in load_split("train", ROOT / "data" / "multilingual")}
-    convs = load_multilingual("dev", ROOT / "data" / "conversations" / "multilingual")
+def _sentences(split: str) -> set[str]:
+    """The messages of three words or more in a split's conversations (single words and placeholders such as
+    "ok", "[foto]", "12" are in every set, as in any chat; a sentence is not)."""
+    convs = load_multilingual(split, ROOT / "data" / "conversations" / "multilingual")
     assert len(convs) >= 200
-    shared = {_key(t) for c in convs for _, t in c.messages if len(_key(t).split()) >= 3 and _key(t) in train}
-    assert shared == set(), f"dev conversation messages also in training files: {sorted(shared)[:5]}"
+    assert {str(c.meta["lang"]) for c in convs} == {"es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "tr"}
+    return {_key(t) for c in convs for _, t in c.messages if len(_key(t).split()) >= 3}
+
+
+@pytest.mark.parametrize("split", ["dev", "dev2"])
+def test_dev_conversations_share_no_sentence_with_the_training_files(split: str) -> None:
+    train = {_key(str(r["text"])) for r in load_split("train", ROOT / "data" / "multilingual")}
+    shared = _sentences(split) & train
+    assert shared == set(), f"{split} conversation messages also in training files: {sorted(shared)[:5]}"
+
+
+def test_the_two_conversation_sets_share_no_sentence() -> None:
+    shared = _sentences("dev") & _sentences("dev2")
+    assert shared == set(), f"dev2 conversation messages also in dev: {sorted(shared)[:5]}"
 
 
 def test_training_files_can_be_left_out_by_name() -> None:
