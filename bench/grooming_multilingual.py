@@ -26,7 +26,7 @@ import json
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,10 @@ def alert_threshold(engine: Engine) -> float:
     return next(float(r.min_score) for r in engine.policy.rules if r.id == "grooming.escalate")
 
 
-def stream(engine: Engine, conv: Conversation, threshold: float) -> tuple[int | None, int, float]:
-    """(index of the first alert or None, how many messages were stopped, seconds per message)."""
+def stream(engine: Engine, conv: Conversation, threshold: float, sources: Counter[str] | None = None
+           ) -> tuple[int | None, int, float]:
+    """(index of the first alert or None, how many messages were stopped, seconds per message). ``sources``:
+    counts, for each stopped message, the detector and category of its strongest flagged finding."""
     lang = conv.meta.get("lang", "en")
     mon = engine.monitor(AGE, language=None if lang == "en" else lang)
     alert: int | None = None
@@ -66,6 +68,10 @@ def stream(engine: Engine, conv: Conversation, threshold: float) -> tuple[int | 
         if alert is None and d.scores[Category.GROOMING] >= threshold:
             alert = i
         stopped += d.action is not Action.ALLOW
+        if sources is not None and d.action is not Action.ALLOW:
+            flagged = [x for x in d.detections if x.category in d.categories]
+            best = max(flagged, key=lambda x: x.score, default=None)
+            sources[f"{best.detector} {best.category.value}" if best else "(no finding)"] += 1
     return alert, stopped, (time.perf_counter() - t0) / max(1, len(conv.messages))
 
 
@@ -88,6 +94,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="dev", help="a split, or several joined by commas (dev,dev2)")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--sources", action="store_true",
+                    help="also print where the stops inside ordinary conversations come from (now)")
     ap.add_argument("--hold", action="store_true",
                     help="conversation.hold_below_alert in both configurations (a conversation's highest risk stands)")
     args = ap.parse_args()
@@ -101,10 +109,12 @@ def main() -> int:
     groups["en (control)"] = control
     out: dict[str, Any] = {"split": args.split, "age_band": AGE, "hold_below_alert": args.hold, "languages": {}}
     per_message: dict[str, list[float]] = defaultdict(list)
+    sources: Counter[str] = Counter()
     for name, engine in engines(args.hold).items():
         threshold = alert_threshold(engine)
         for lang, cs in sorted(groups.items()):
-            runs = [stream(engine, c, threshold) for c in cs]
+            counted = sources if args.sources and name == "now" and lang != "en (control)" else None
+            runs = [stream(engine, c, threshold, None if c.label else counted) for c in cs]
             out["languages"].setdefault(lang, {})[name] = table(cs, runs)
             if lang != "en (control)":
                 per_message[name] += [r[2] for r in runs]
@@ -128,6 +138,13 @@ def main() -> int:
         out[f"ms per message {name}"] = 1000 * statistics.median(lat)
         print(f"mean over {len(langs)} languages, {name}: " + ", ".join(f"{c} {v:.1%}" for c, v in mean.items())
               + f"; median {1000 * statistics.median(lat):.2f} ms per message")
+    if args.sources:
+        total = sum(sources.values())
+        print(f"stops inside ordinary conversations (now, {len(langs)} languages), by the strongest flagged finding: "
+              f"{total}")
+        for src, k in sources.most_common():
+            print(f"  {k:5d}  {src}")
+        out["sources now"] = dict(sources)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return 0
