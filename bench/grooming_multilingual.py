@@ -9,7 +9,9 @@ by message through ``Engine.monitor`` at age band 13-15, with the conversation's
 ``bench/grooming_early.py``: an *alert* is the first message whose grooming score reaches the policy's
 ``grooming.escalate`` threshold. Per language: grooming conversations alerted, ordinary conversations alerted,
 ordinary conversations with any stop (any category), the share of the messages of ordinary conversations that
-were stopped, and how the alert falls against the writers' ``alert_at`` mark. Two configurations in the same run:
+were stopped, and how the alert falls against the writers' ``alert_at`` mark; in the mean line, the share of
+grooming conversations with a message of the other party whose ``sexual_minors`` reading reaches the tracker's
+floor (``SEXUAL_MINORS_FLOOR``: such a message alerts at once). Two configurations in the same run:
 
 * **before**: the conversation tracker reads every message with the English message model and sees only the
   English stage rules (``conversation.multilingual: false``, ``grooming_stages_ml`` off);
@@ -34,9 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from childsafe.config import Config  # noqa: E402
+from childsafe.conversation.tracker import SEXUAL_MINORS_FLOOR  # noqa: E402
 from childsafe.engine import Engine  # noqa: E402
 from childsafe.train.grooming import Conversation, load_multilingual, load_written_v2  # noqa: E402
-from childsafe.types import Action, Category  # noqa: E402
+from childsafe.types import Action, Category, Role  # noqa: E402
 
 AGE = "13-15"
 
@@ -55,27 +58,32 @@ def alert_threshold(engine: Engine) -> float:
 
 
 def stream(engine: Engine, conv: Conversation, threshold: float, sources: Counter[str] | None = None
-           ) -> tuple[int | None, int, float]:
-    """(index of the first alert or None, how many messages were stopped, seconds per message). ``sources``:
-    counts, for each stopped message, the detector and category of its strongest flagged finding."""
+           ) -> tuple[int | None, int, float, bool]:
+    """(index of the first alert or None, how many messages were stopped, seconds per message, whether a message
+    of the other party read ``sexual_minors`` at the tracker's floor, which alerts at once). ``sources``: counts,
+    for each stopped message, the detector and category of its strongest flagged finding."""
     lang = conv.meta.get("lang", "en")
     mon = engine.monitor(AGE, language=None if lang == "en" else lang)
     alert: int | None = None
     stopped = 0
+    serious = False
     t0 = time.perf_counter()
     for i, (role, text) in enumerate(conv.messages):
         d = mon.add({"role": role.value, "text": text}, emit=False)
         if alert is None and d.scores[Category.GROOMING] >= threshold:
             alert = i
         stopped += d.action is not Action.ALLOW
+        serious = serious or (role is not Role.CHILD and any(
+            x.category is Category.SEXUAL_MINORS and x.detector != "conversation" and x.score >= SEXUAL_MINORS_FLOOR
+            for x in d.detections))
         if sources is not None and d.action is not Action.ALLOW:
             flagged = [x for x in d.detections if x.category in d.categories]
             best = max(flagged, key=lambda x: x.score, default=None)
             sources[f"{best.detector} {best.category.value}" if best else "(no finding)"] += 1
-    return alert, stopped, (time.perf_counter() - t0) / max(1, len(conv.messages))
+    return alert, stopped, (time.perf_counter() - t0) / max(1, len(conv.messages)), serious
 
 
-def table(convs: list[Conversation], runs: list[tuple[int | None, int, float]]) -> dict[str, Any]:
+def table(convs: list[Conversation], runs: list[tuple[int | None, int, float, bool]]) -> dict[str, Any]:
     pos = [i for i, c in enumerate(convs) if c.label]
     neg = [i for i, c in enumerate(convs) if not c.label]
     vs_mark = [runs[i][0] - convs[i].meta["alert_at"] for i in pos  # type: ignore[operator]
@@ -87,6 +95,7 @@ def table(convs: list[Conversation], runs: list[tuple[int | None, int, float]]) 
         "ordinary any stop": sum(runs[i][1] > 0 for i in neg) / max(1, len(neg)),
         "ordinary messages stopped": sum(runs[i][1] for i in neg) / max(1, sum(len(convs[i].messages) for i in neg)),
         "alert - alert_at (median)": float(statistics.median(vs_mark)) if vs_mark else float("nan"),
+        "grooming with a serious sexual_minors message": sum(runs[i][3] for i in pos) / max(1, len(pos)),
     }
 
 
@@ -132,7 +141,8 @@ def main() -> int:
         print(f"{lang:14} {n['conversations']:>7} " + " ".join(f"{c:>28}" for c in cells))
     langs = [lang for lang in out["languages"] if lang != "en (control)"]
     for name in ("before", "now"):
-        mean = {c: statistics.mean(out["languages"][lang][name][c] for lang in langs) for c in cols[:4]}
+        mean = {c: statistics.mean(out["languages"][lang][name][c] for lang in langs)
+                for c in [*cols[:4], "grooming with a serious sexual_minors message"]}
         out[f"mean {name}"] = mean
         lat = sorted(per_message[name])
         out[f"ms per message {name}"] = 1000 * statistics.median(lat)

@@ -34,7 +34,7 @@ _ROLE_CODE = {Role.CHILD: "c", Role.CONTACT: "k", Role.ASSISTANT: "a", Role.SYST
 _CODE_ROLE = {v: k for k, v in _ROLE_CODE.items()}
 _STAGE_SET = frozenset(STAGES)
 # A sexualised request aimed at a child is serious on its own, whatever the rest of the conversation says.
-_SEXUAL_MINORS_FLOOR = 0.85
+SEXUAL_MINORS_FLOOR = 0.85
 # One or two messages from the other party can warn (0.3) but never escalate on their own ("hey, how old
 # are you?" is also how children start chatting); sexualised requests still act at once (floor above).
 _MIN_OTHER_MESSAGES = 3
@@ -146,7 +146,7 @@ class ConversationTracker:
         now = self.model.conversation_risk(self.features())
         if self._n_other < _MIN_OTHER_MESSAGES:
             now = min(now, _EARLY_CAP)
-        if self._sm_max >= _SEXUAL_MINORS_FLOOR:
+        if self._sm_max >= SEXUAL_MINORS_FLOOR:
             now = max(now, self._sm_max)
         # From the alert level on, risk only rises: a groomer changing the subject does not make the earlier
         # messages safe, and the conversation stays flagged. Below it the risk follows the current reading (whose
@@ -208,7 +208,7 @@ class ConversationTracker:
         sexualising = "photo_request" in self._first or "sexual_talk" in self._first
         # A serious sexualised request stands for the rest of the conversation; an uncertain one (below the
         # floor) was acted on at its own message, and stands only when the conversation itself reaches the alert.
-        serious = self._sm_max >= _SEXUAL_MINORS_FLOOR or self.config.hold_below_alert
+        serious = self._sm_max >= SEXUAL_MINORS_FLOOR or self.config.hold_below_alert
         sm = self._sm_max if serious else 0.0
         if sexualising and self._risk >= self.model.threshold:
             sm = max(sm, min(self._risk, 0.95))
