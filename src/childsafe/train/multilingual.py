@@ -82,6 +82,11 @@ def load_split(split: str, folder: Path = ML_DIR, without: Sequence[str] = ()) -
     return out
 
 
+def without_flags(without: Sequence[str]) -> str:
+    """The ``--without`` options that give ``without`` back, as a card's command records them."""
+    return "".join(f" --without '{pattern}'" for pattern in without)
+
+
 def xsafety_split(rec: dict[str, Any]) -> str:
     """"eval" for the held-out parallel ids (every language of one item together), else "train"."""
     pid = (rec.get("source_labels") or {}).get("parallel_id")
@@ -385,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         "out_of_fold": {"stopped (harmful, ordinary) by language": oof},
         "c": args.c,
         "seed": SEED,
+        "folds": args.folds,
+        "without": list(args.without),
         "records": len(recs),
         "data": {
             "data/multilingual/train": "written for childsafe, ten languages (Apache-2.0)",
@@ -392,7 +399,10 @@ def main(argv: list[str] | None = None) -> int:
             **({"xsafety_multilingual": "training part (parallel id not divisible by 5), weight 0.3 (Apache-2.0, "
                 "research use)"} if args.xsafety else {}),
         },
-        "command": "python -m childsafe.train.multilingual --out DIR" + (" --xsafety" if args.xsafety else ""),
+        "command": "python -m childsafe.train.multilingual --out DIR" + (" --xsafety" if args.xsafety else "")
+                   + (f" --folds {args.folds}" if args.folds != 5 else "")
+                   + (f" --ordinary-rate {args.ordinary_rate}" if args.ordinary_rate != 0.05 else "")
+                   + without_flags(args.without),
     }
     card["files"] = files
     (args.out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -61,6 +61,7 @@ from childsafe.train.multilingual import (
     operating_point,
     settle,
     training_set,
+    without_flags,
 )
 
 META = "\u2581"
@@ -420,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m childsafe.train.multilingual_encoder --out DIR"
                    + (f" --folds {args.folds}" if args.folds != 5 else "")
                    + (f" --ordinary-rate {args.ordinary_rate}" if args.ordinary_rate != 0.05 else "")
-                   + "".join(f" --without '{g}'" for g in args.without),
+                   + without_flags(args.without),
         "files": files,
     }
     (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -49,7 +49,7 @@ from childsafe.text.language import (
     romanised_features,
 )
 from childsafe.train.data import WRITTEN_DIR, load_written, read_jsonl, record_texts
-from childsafe.train.multilingual import load_split
+from childsafe.train.multilingual import load_split, without_flags
 
 SEED = 20261207
 NATIVE = {code: pattern for code, pattern in SCRIPTS if code in ("hi", "ar", "ru")}
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "out_of_fold": {k: round(v, 4) for k, v in oof.items()},
         "sha256": hashlib.sha256((args.out / "romanised.npz").read_bytes()).hexdigest(),
         "without": list(args.without),
-        "command": "python -m childsafe.train.romanised" + "".join(f" --without '{g}'" for g in args.without),
+        "command": "python -m childsafe.train.romanised" + without_flags(args.without),
         "seconds": round(time.time() - t0, 1),
     }
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
