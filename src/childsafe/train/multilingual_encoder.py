@@ -317,7 +317,20 @@ def export(net: Any, out: Path) -> None:
     fp32.unlink()
 
 
-def main(argv: list[str] | None = None) -> int:
+def command(args: argparse.Namespace) -> str:
+    """The command that rebuilds a model trained with ``args``: every option that changes the model and is not
+    at its default (``--oof-cache`` and ``--threads`` change nothing but time)."""
+    out = "python -m childsafe.train.multilingual_encoder --out DIR"
+    for flag, value in (("--folds", args.folds), ("--ordinary-rate", args.ordinary_rate), ("--layers", args.layers),
+                        ("--epochs", args.epochs), ("--lr", args.lr), ("--batch-size", args.batch_size),
+                        ("--top-pieces", args.top_pieces), ("--c", args.c), ("--fpr", args.fpr),
+                        ("--english", args.english)):
+        if value != parser().get_default(flag.lstrip("-").replace("-", "_")):
+            out += f" {flag} {value}"
+    return out + without_flags(args.without)
+
+
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="directory to write the model folder to")
     ap.add_argument("--layers", type=int, default=4, help="layers of the base model kept (of 12)")
@@ -336,7 +349,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="English written train records to add (default: all)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--oof-cache", type=Path, help="an .npy file keeping the encoder's out-of-fold logits")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -418,10 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             "data/multilingual/train": "written for childsafe, ten languages (Apache-2.0)",
             "data/written": f"English train batches, {english_label(args.english)} (Apache-2.0)",
         },
-        "command": "python -m childsafe.train.multilingual_encoder --out DIR"
-                   + (f" --folds {args.folds}" if args.folds != 5 else "")
-                   + (f" --ordinary-rate {args.ordinary_rate}" if args.ordinary_rate != 0.05 else "")
-                   + without_flags(args.without),
+        "command": command(args),
         "files": files,
     }
     (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
