@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from childsafe.detectors.multilingual import LANGUAGES, MODEL_CATEGORIES  # noqa: E402
+
 DATA = ROOT / "data" / "multilingual"
-CORE = frozenset({"sexual_minors", "grooming", "self_harm", "violence", "harassment", "drugs", "personal_info"})
-LANGS = ("es", "fr", "de", "pt", "it", "ar", "hi", "zh", "ru", "tr")
+CORE = frozenset(c.value for c in MODEL_CATEGORIES)
 
 
 def klass(labels: list[str]) -> str:
@@ -45,7 +49,7 @@ def _read(path: Path) -> list[dict[str, Any]]:
 def pairs(split: str) -> dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]:
     """Per language, (writer's record, second reading) for every message of the split(s)."""
     out: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
-    for lang in LANGS:
+    for lang in LANGUAGES:
         second = {r["id"]: r for r in _read(DATA / "review" / f"{lang}.jsonl")}
         rows = []
         for part in split.split(","):
@@ -83,6 +87,12 @@ def summary(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]
     }
 
 
+def _row(name: str, s: dict[str, Any]) -> str:
+    return (f"{name:5} {s['messages']:4} {s['same class']:4} ({s['same class'] / s['messages']:4.0%}) "
+            f"{s['kappa harmful/ordinary']:6.2f} {s['writer core, second ordinary']:3} of {s['writer core']:3}"
+            f"  {s['writer ordinary, second harmful']:3} of {s['writer ordinary']:3} {s['borderline']:10}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="dev,dev2", help="dev, dev2 or both (comma-separated)")
@@ -98,14 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         every += rows
         s = summary(rows)
         results["languages"][lang] = s
-        print(f"{lang:5} {s['messages']:4} {s['same class']:4} ({s['same class'] / s['messages']:4.0%}) "
-              f"{s['kappa harmful/ordinary']:6.2f} {s['writer core, second ordinary']:3} of {s['writer core']:3}"
-              f"  {s['writer ordinary, second harmful']:3} of {s['writer ordinary']:3} {s['borderline']:10}")
-    s = summary(every)
-    results["all"] = s
-    print(f"{'all':5} {s['messages']:4} {s['same class']:4} ({s['same class'] / s['messages']:4.0%}) "
-          f"{s['kappa harmful/ordinary']:6.2f} {s['writer core, second ordinary']:3} of {s['writer core']:3}"
-          f"  {s['writer ordinary, second harmful']:3} of {s['writer ordinary']:3} {s['borderline']:10}")
+        print(_row(lang, s))
+    results["all"] = summary(every)
+    print(_row("all", results["all"]))
     same: Counter[str] = Counter()
     total: Counter[str] = Counter()
     moved: dict[str, Counter[str]] = defaultdict(Counter)

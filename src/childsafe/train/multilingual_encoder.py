@@ -321,11 +321,12 @@ def command(args: argparse.Namespace) -> str:
     """The command that rebuilds a model trained with ``args``: every option that changes the model and is not
     at its default (``--oof-cache`` and ``--threads`` change nothing but time)."""
     out = "python -m childsafe.train.multilingual_encoder --out DIR"
+    defaults = parser()
     for flag, value in (("--folds", args.folds), ("--ordinary-rate", args.ordinary_rate), ("--layers", args.layers),
                         ("--epochs", args.epochs), ("--lr", args.lr), ("--batch-size", args.batch_size),
                         ("--top-pieces", args.top_pieces), ("--c", args.c), ("--fpr", args.fpr),
                         ("--english", args.english)):
-        if value != parser().get_default(flag.lstrip("-").replace("-", "_")):
+        if value != defaults.get_default(flag.lstrip("-").replace("-", "_")):
             out += f" {flag} {value}"
     return out + without_flags(args.without)
 
