@@ -37,25 +37,30 @@ def klass(labels: list[str]) -> str:
     return "core" if CORE & set(labels) else "other"
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _read(path: Path) -> list[dict[str, Any]]:
     try:
         return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
     except FileNotFoundError:
-        raise SystemExit(f"{path.relative_to(ROOT)}: missing (every language needs its second reading)") from None
+        raise SystemExit(f"{_shown(path)}: missing (every language needs its second reading)") from None
     except json.JSONDecodeError as e:
-        raise SystemExit(f"{path.relative_to(ROOT)}: not JSON Lines ({e})") from None
+        raise SystemExit(f"{_shown(path)}: not JSON Lines ({e})") from None
 
 
 def pairs(split: str) -> dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]:
     """Per language, (writer's record, second reading) for every message of the split(s)."""
     out: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for lang in LANGUAGES:
-        second = {r["id"]: r for r in _read(DATA / "review" / f"{lang}.jsonl")}
+        review = DATA / "review" / f"{lang}.jsonl"
+        second = {r["id"]: r for r in _read(review)}
         rows = []
         for part in split.split(","):
             for rec in _read(DATA / part / f"{lang}.jsonl"):
                 if rec["id"] not in second:
-                    raise SystemExit(f"data/multilingual/review/{lang}.jsonl: no second reading of {rec['id']}")
+                    raise SystemExit(f"{_shown(review)}: no second reading of {rec['id']}")
                 rows.append((rec, second[rec["id"]]))
         out[lang] = rows
     return out

@@ -132,3 +132,9 @@ def test_label_agreement_names_a_missing_second_reading(tmp_path: Path, monkeypa
     (tmp_path / "review" / "tr.jsonl").write_text("", encoding="utf-8")
     with pytest.raises(SystemExit, match="no second reading of tr-d-0001"):
         la.pairs("dev")
+    (tmp_path / "review" / "tr.jsonl").unlink()
+    with pytest.raises(SystemExit, match=r"tr\.jsonl: missing \(every language needs its second reading\)"):
+        la.pairs("dev")
+    (tmp_path / "review" / "tr.jsonl").write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"tr\.jsonl: not JSON Lines"):
+        la.pairs("dev")
